@@ -1,10 +1,15 @@
-// .npy reading and writing (NumPy format 1.0/2.0, C order, little endian). Errors name the file.
+// .npy reading and writing (NumPy format 1.0/2.0/3.0 read, 1.0 written; C order, little endian).
+// The byte-level pair npy_bytes / tensor_from_npy_bytes is shared with the .npz archives (engine/npz.cpp);
+// load_npy / save_npy are thin file wrappers around it. Errors name the file (or archive member).
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <sstream>
 
 #include "engine/check.h"
 #include "engine/kernel.h"
+#include "engine/npz.h"
 #include "engine/tensor.h"
 
 namespace hf {
@@ -16,8 +21,8 @@ struct NpyHeader {
   Shape shape;
 };
 
-NpyHeader parse_header(const std::string& h, const std::string& path) {
-  auto fail = [&](const std::string& what) { HF_FAIL(("load_npy " + path).c_str(), what << " in header: " << h); };
+NpyHeader parse_header(const std::string& h, const std::string& where) {
+  auto fail = [&](const std::string& what) { HF_FAIL(where.c_str(), what << " in header: " << h); };
   NpyHeader out;
   auto find_value = [&](const std::string& key) -> std::size_t {
     auto k = h.find("'" + key + "'");
@@ -54,47 +59,52 @@ NpyHeader parse_header(const std::string& h, const std::string& path) {
   }
   return out;
 }
+
+std::uint32_t read_le(const std::string& s, std::size_t at, int n) {
+  std::uint32_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[at + static_cast<std::size_t>(i)]);
+  return v;
+}
 }  // namespace
 
-Tensor load_npy(const std::string& path) {
-  const std::string where = "load_npy " + path;
-  std::ifstream in(path, std::ios::binary);
-  HF_CHECK(in.good(), where.c_str(), "cannot open the file");
-  char magic[8];
-  in.read(magic, 8);
-  HF_CHECK(in.gcount() == 8 && std::memcmp(magic, "\x93NUMPY", 6) == 0, where.c_str(),
-           "not a .npy file (bad magic)");
-  const int major = static_cast<unsigned char>(magic[6]);
-  std::size_t hlen = 0;
+Tensor tensor_from_npy_bytes(const std::string& bytes, const std::string& where) {
+  const char* w = where.c_str();
+  HF_CHECK(bytes.size() >= 10 && std::memcmp(bytes.data(), "\x93NUMPY", 6) == 0, w, "not a .npy file (bad magic)");
+  const int major = static_cast<unsigned char>(bytes[6]);
+  std::size_t hlen = 0, hstart = 0;
   if (major == 1) {
-    unsigned char b[2];
-    in.read(reinterpret_cast<char*>(b), 2);
-    hlen = b[0] | (b[1] << 8);
+    hlen = read_le(bytes, 8, 2);
+    hstart = 10;
   } else {
-    HF_CHECK(major == 2 || major == 3, where.c_str(), "unsupported .npy version " << major);
-    unsigned char b[4];
-    in.read(reinterpret_cast<char*>(b), 4);
-    hlen = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::size_t>(b[3]) << 24);
+    HF_CHECK(major == 2 || major == 3, w, "unsupported .npy version " << major);
+    HF_CHECK(bytes.size() >= 12, w, "truncated header");
+    hlen = read_le(bytes, 8, 4);
+    hstart = 12;
   }
-  HF_CHECK(in.good() && hlen < (1u << 20), where.c_str(), "truncated or oversized header");
-  std::string header(hlen, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(hlen));
-  HF_CHECK(static_cast<std::size_t>(in.gcount()) == hlen, where.c_str(), "truncated header");
-  NpyHeader h = parse_header(header, path);
-  HF_CHECK(!h.fortran, where.c_str(), "Fortran-ordered arrays are not supported");
+  HF_CHECK(hlen < (1u << 20), w, "oversized header (" << hlen << " bytes)");
+  HF_CHECK(bytes.size() >= hstart + hlen, w, "truncated header");
+  NpyHeader h = parse_header(bytes.substr(hstart, hlen), where);
+  HF_CHECK(!h.fortran, w, "Fortran-ordered arrays are not supported");
   Dtype dtype;
   std::size_t width;
   if (h.descr == "<f8") dtype = Dtype::Float64, width = 8;
   else if (h.descr == "<f4") dtype = Dtype::Float32, width = 4;
   else if (h.descr == "|u1" || h.descr == "|b1") dtype = Dtype::Bool, width = 1;
   else if (h.descr == "<i8") dtype = Dtype::Int64, width = 8;
-  else HF_FAIL(where.c_str(), "unsupported dtype '" << h.descr << "' (<f4, <f8, |u1, |b1, <i8 are read)");
+  else HF_FAIL(w, "unsupported dtype '" << h.descr << "' (<f4, <f8, |u1, |b1, <i8 are read)");
+  // Size check before allocating, with overflow guard, so a corrupted shape cannot ask for terabytes.
+  const std::size_t avail = bytes.size() - hstart - hlen;
+  std::size_t expect = width;
+  for (std::size_t d : h.shape) {
+    HF_CHECK(d == 0 || expect <= std::numeric_limits<std::size_t>::max() / d, w,
+             "shape " << shape_str(h.shape) << " overflows");
+    expect *= d;
+  }
+  HF_CHECK(avail == expect, w,
+           (avail < expect ? "truncated data" : "trailing bytes after data") << ": expected " << expect
+               << " bytes for shape " << shape_str(h.shape) << " " << h.descr << ", got " << avail);
   Tensor t = empty(h.shape, dtype);
-  const std::size_t bytes = t.numel() * width;
-  in.read(static_cast<char*>(t.impl()->ptr), static_cast<std::streamsize>(bytes));
-  HF_CHECK(static_cast<std::size_t>(in.gcount()) == bytes, where.c_str(),
-           "truncated data: expected " << bytes << " bytes for shape " << shape_str(h.shape) << ", got "
-                                       << in.gcount());
+  if (expect) std::memcpy(t.impl()->ptr, bytes.data() + hstart + hlen, expect);
   if (dtype == Dtype::Bool) {
     auto* p = static_cast<std::uint8_t*>(t.impl()->ptr);
     for (std::size_t i = 0; i < t.numel(); ++i) p[i] = p[i] ? 1 : 0;
@@ -102,9 +112,8 @@ Tensor load_npy(const std::string& path) {
   return t;
 }
 
-void save_npy(const std::string& path, const Tensor& t) {
-  const std::string where = "save_npy " + path;
-  HF_CHECK(t.defined(), where.c_str(), "the tensor is undefined");
+std::string npy_bytes(const Tensor& t) {
+  HF_CHECK(t.defined(), "npy_bytes", "the tensor is undefined");
   const char* descr = "<f8";
   std::size_t width = 8;
   switch (t.dtype()) {
@@ -122,14 +131,31 @@ void save_npy(const std::string& path, const Tensor& t) {
   std::size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
+  HF_CHECK(header.size() < 65536, "npy_bytes", "header too long for format 1.0 (shape " << shape_str(t.shape()) << ")");
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out.push_back(static_cast<char>(header.size() & 0xff));
+  out.push_back(static_cast<char>(header.size() >> 8));
+  out += header;
+  out.append(static_cast<const char*>(t.impl()->ptr), t.numel() * width);
+  return out;
+}
+
+Tensor load_npy(const std::string& path) {
+  const std::string where = "load_npy " + path;
+  std::ifstream in(path, std::ios::binary);
+  HF_CHECK(in.good(), where.c_str(), "cannot open the file");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  HF_CHECK(!in.bad(), where.c_str(), "read failed");
+  return tensor_from_npy_bytes(bytes, where);
+}
+
+void save_npy(const std::string& path, const Tensor& t) {
+  const std::string where = "save_npy " + path;
+  HF_CHECK(t.defined(), where.c_str(), "the tensor is undefined");
+  const std::string bytes = npy_bytes(t);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   HF_CHECK(out.good(), where.c_str(), "cannot open the file for writing");
-  out.write("\x93NUMPY\x01\x00", 8);
-  const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff),
-                                static_cast<unsigned char>(header.size() >> 8)};
-  out.write(reinterpret_cast<const char*>(len), 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(static_cast<const char*>(t.impl()->ptr), static_cast<std::streamsize>(t.numel() * width));
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   out.flush();
   HF_CHECK(out.good(), where.c_str(), "write failed");
 }
