@@ -1,0 +1,41 @@
+// Embedding (torch.nn.Embedding): a lookup table of num_embeddings vectors of size embedding_dim.
+//
+//   indices Int64 (any shape) -> (indices..., embedding_dim);  weight (num_embeddings, embedding_dim)
+//
+// weight starts as N(0, 1), like torch. The gradient scatters (adds) into the looked-up rows.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "engine/arg.h"
+#include "engine/random.h"
+#include "layers/module.h"
+
+namespace hf {
+
+struct EmbeddingOptions {
+  EmbeddingOptions(std::size_t num_embeddings, std::size_t embedding_dim)
+      : num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {}
+  HF_ARG(std::size_t, num_embeddings);
+  HF_ARG(std::size_t, embedding_dim);
+};
+
+class Embedding : public UnaryModule {
+ public:
+  explicit Embedding(const EmbeddingOptions& options);
+
+  Tensor forward(const Tensor& indices) override;
+  void reset_parameters(Generator& gen = default_generator());  // weight ~ N(0, 1)
+
+  std::string name() const override { return "Embedding"; }
+  std::string extra_repr() const override;
+  const EmbeddingOptions& options() const { return options_; }
+
+  Tensor weight;  // (num_embeddings, embedding_dim)
+
+ private:
+  EmbeddingOptions options_;
+};
+
+}  // namespace hf
