@@ -84,7 +84,8 @@ char detect_separator(std::string_view header, char fallback) {
   return fallback;
 }
 
-TextReader::TextReader(std::string_view text, std::string name) : text_(text), name_(std::move(name)) {
+TextReader::TextReader(std::string_view text, std::string name, std::size_t first_line)
+    : text_(text), name_(std::move(name)), line_no_(first_line - 1) {
   // A UTF-8 byte order mark would otherwise become part of the first header name.
   if (text_.size() >= 3 && text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
 }

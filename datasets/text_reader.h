@@ -45,7 +45,8 @@ char detect_separator(std::string_view header, char fallback = ',');
 // A cursor over the lines of a buffer. Handles \n and \r\n line ends and a missing final newline.
 class TextReader {
  public:
-  TextReader(std::string_view text, std::string name);
+  // `first_line` numbers the first line of `text` (for buffers cut out of a larger file).
+  TextReader(std::string_view text, std::string name, std::size_t first_line = 1);
 
   // Advances to the next line; false at the end. Blank lines are returned as empty lines (callers decide).
   bool next_line();
