@@ -1,0 +1,446 @@
+// The batched Hopfield association core on OpenBLAS (see association.h for the layout).
+//
+// N batch, H heads, L state patterns, S stored patterns, S' = S (+1 zero association), hd / pd per-head
+// association / pattern sizes. Per head h, the (n, h) block of Q is the L x hd matrix at
+// q + n*L*H*hd + h*hd with leading dimension H*hd; likewise for K and V. Debian's OpenBLAS has no batched
+// gemm, so we loop over (n, h); when K or V is shared by the batch (leading size 1) the N*L query rows of
+// one head are contiguous with a uniform stride, so one gemm per head covers the whole batch.
+//
+// Softmax backward: with y = softmax(z) per row, dz = y * (g - sum_j g_j y_j) (masked entries have y = 0
+// and get dz = 0). Logits z = beta * q k^T, so dq = beta dz k and dk = beta dz^T q.
+// reference: https://pytorch.org/docs/stable/generated/torch.nn.functional.scaled_dot_product_attention.html
+#include "engine/association.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <limits>
+
+#include "engine/blas.h"
+#include "engine/kernel.h"
+#include "engine/tape.h"
+
+namespace hf {
+
+namespace {
+
+using detail::ptr;
+
+int as_int(std::size_t v, const char* op) {
+  HF_CHECK(v <= static_cast<std::size_t>(INT_MAX), op, "dimension " << v << " exceeds the BLAS int range");
+  return static_cast<int>(v);
+}
+
+// gemm on size_t dimensions, skipping empty products (OpenBLAS rejects some zero leading dimensions).
+template <class T>
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
+          const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  const char* op = "association";
+  if (k == 0) {
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+    return;
+  }
+  blas::gemm(ta, tb, as_int(m, op), as_int(n, op), as_int(k, op), alpha, a, as_int(std::max<std::size_t>(lda, 1), op),
+             b, as_int(std::max<std::size_t>(ldb, 1), op), beta, c, as_int(std::max<std::size_t>(ldc, 1), op));
+}
+
+// Sizes shared by the forward and backward of association_probs.
+struct ProbsDims {
+  std::size_t n = 1, nq = 1, nk = 1, h = 1, l = 0, s = 0, sp = 0, hd = 0;
+};
+
+// Masks read once into flat per-element forms. bool_mask / float_mask index: ((n*H + h)*L + l)*S + s for 3-D
+// masks (per_entry), l*S + s for 2-D masks.
+struct MaskView {
+  std::vector<std::uint8_t> padding;  // (N, S) or empty
+  std::vector<std::uint8_t> forbid;   // association mask as bytes, or empty
+  Tensor additive;                    // float association mask converted to the data dtype, or undefined
+  bool per_entry = false;             // association mask is (N*H, L, S)
+};
+
+MaskView read_masks(const AssociationMasks& masks, const ProbsDims& d, Dtype dtype, const char* op) {
+  MaskView mv;
+  if (masks.stored_pattern_padding_mask.defined()) {
+    const Tensor& p = masks.stored_pattern_padding_mask;
+    HF_CHECK(p.dim() == 2 && p.size(0) == d.n && p.size(1) == d.s, op,
+             "stored_pattern_padding_mask " << shape_str(p.shape()) << " must be (N, S) = (" << d.n << ", " << d.s
+                                            << ")");
+    mv.padding = detail::mask_as_bytes(p, p.shape(), op);
+  }
+  if (masks.association_mask.defined()) {
+    const Tensor& a = masks.association_mask;
+    const bool two = a.dim() == 2 && a.size(0) == d.l && a.size(1) == d.s;
+    const bool three = a.dim() == 3 && a.size(0) == d.n * d.h && a.size(1) == d.l && a.size(2) == d.s;
+    HF_CHECK(two || three, op,
+             "association_mask " << shape_str(a.shape()) << " must be (L, S) = (" << d.l << ", " << d.s
+                                 << ") or (N*H, L, S) = (" << d.n * d.h << ", " << d.l << ", " << d.s << ")");
+    mv.per_entry = three;
+    if (is_floating(a.dtype())) {
+      NoGrad ng;
+      mv.additive = a.detach().to(dtype);
+    } else {
+      mv.forbid = detail::mask_as_bytes(a, a.shape(), op);
+    }
+  }
+  return mv;
+}
+
+// One row: z (S logits, already times beta) -> y (S' probabilities), masks applied, zero column appended.
+template <class T>
+void softmax_row(const T* z, T* y, std::size_t s, std::size_t sp, const std::uint8_t* pad, const std::uint8_t* forbid,
+                 const T* add) {
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  T m = neg_inf;
+  for (std::size_t j = 0; j < s; ++j) {
+    T v = z[j];
+    if (add) v += add[j];
+    if ((pad && pad[j]) || (forbid && forbid[j])) v = neg_inf;
+    y[j] = v;
+    m = std::max(m, v);
+  }
+  for (std::size_t j = s; j < sp; ++j) {  // zero association: logit 0, never masked
+    y[j] = T(0);
+    m = std::max(m, T(0));
+  }
+  if (m == neg_inf) {  // every entry masked: zeros (hflayers would give NaN)
+    std::fill(y, y + sp, T(0));
+    return;
+  }
+  T total = 0;
+  for (std::size_t j = 0; j < sp; ++j) {
+    const T e = y[j] == neg_inf ? T(0) : std::exp(y[j] - m);
+    y[j] = e;
+    total += e;
+  }
+  const T inv = T(1) / total;
+  for (std::size_t j = 0; j < sp; ++j) y[j] *= inv;
+}
+
+}  // namespace
+
+// ----- association_probs -----
+Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads, double scaling,
+                         const AssociationMasks& masks, bool add_zero_association) {
+  const char* op = "association_probs";
+  detail::check_float(q, op, "q");
+  detail::check_same_dtype(q, k, op);
+  HF_CHECK(q.dim() == 3 && k.dim() == 3, op,
+           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be (N, L, H*hd) and (N, S, H*hd)");
+  HF_CHECK(num_heads > 0 && q.size(2) % num_heads == 0 && q.size(2) == k.size(2), op,
+           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " need equal feature sizes divisible by num_heads="
+                << num_heads);
+  ProbsDims d;
+  d.nq = q.size(0);
+  d.nk = k.size(0);
+  d.h = num_heads;
+  d.l = q.size(1);
+  d.s = k.size(1);
+  d.sp = d.s + (add_zero_association ? 1 : 0);
+  d.hd = q.size(2) / num_heads;
+  d.n = std::max(d.nq, d.nk);
+  if (masks.stored_pattern_padding_mask.defined() && masks.stored_pattern_padding_mask.dim() == 2)
+    d.n = std::max(d.n, masks.stored_pattern_padding_mask.size(0));
+  if (masks.association_mask.defined() && masks.association_mask.dim() == 3)
+    d.n = std::max(d.n, masks.association_mask.size(0) / num_heads);
+  HF_CHECK((d.nq == 1 || d.nq == d.n) && (d.nk == 1 || d.nk == d.n), op,
+           "batch sizes of q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be 1 or N=" << d.n);
+  const MaskView mv = read_masks(masks, d, q.dtype(), op);
+
+  Tensor xi = detail::alloc({d.n, d.h, d.l, d.sp}, q.dtype());  // (N, H, L, S')
+  detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* pq = ptr<T>(q);
+    const T* pk = ptr<T>(k);
+    T* px = ptr<T>(xi);
+    const T* padd = mv.additive.defined() ? ptr<T>(mv.additive) : nullptr;
+    const std::size_t ldq = d.h * d.hd;
+    std::vector<T> z(d.n * d.l * d.s);  // logits of one head, (N, L, S)
+    const bool fold = d.nk == 1 && d.nq == d.n;  // shared keys: one gemm over all N*L rows
+    for (std::size_t h = 0; h < d.h; ++h) {
+      if (fold) {
+        gemm<T>(false, true, d.n * d.l, d.s, d.hd, T(scaling), pq + h * d.hd, ldq, pk + h * d.hd, ldq, T(0), z.data(), d.s);
+      } else {
+        for (std::size_t n = 0; n < d.n; ++n)
+          gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
+                  pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), z.data() + n * d.l * d.s, d.s);
+      }
+      for (std::size_t n = 0; n < d.n; ++n)
+        for (std::size_t l = 0; l < d.l; ++l) {
+          const std::size_t mrow = mv.per_entry ? ((n * d.h + h) * d.l + l) * d.s : l * d.s;
+          softmax_row<T>(z.data() + (n * d.l + l) * d.s, px + ((n * d.h + h) * d.l + l) * d.sp, d.s, d.sp,
+                         mv.padding.empty() ? nullptr : mv.padding.data() + n * d.s,
+                         mv.forbid.empty() ? nullptr : mv.forbid.data() + mrow, padd ? padd + mrow : nullptr);
+        }
+    }
+  });
+
+  Tensor xd = xi.detach();
+  return record(xi, op, {q, k}, [q, k, xd, d, scaling, op](const Tensor& g) {
+    const bool gq = wants_grad(q), gk = wants_grad(k);
+    if (!gq && !gk) return;
+    Tensor dq = gq ? zeros(q.shape(), q.dtype()) : Tensor();
+    Tensor dk = gk ? zeros(k.shape(), k.dtype()) : Tensor();
+    detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T* pq = ptr<T>(q);
+      const T* pk = ptr<T>(k);
+      const T* py = ptr<T>(xd);
+      const T* pg = ptr<T>(g);
+      const std::size_t ldq = d.h * d.hd;
+      const T beta = T(scaling);
+      std::vector<T> dz(d.n * d.l * d.s);  // logit gradient of one head, (N, L, S)
+      const bool fold = d.nk == 1 && d.nq == d.n;
+      for (std::size_t h = 0; h < d.h; ++h) {
+        for (std::size_t n = 0; n < d.n; ++n)
+          for (std::size_t l = 0; l < d.l; ++l) {
+            const std::size_t row = ((n * d.h + h) * d.l + l) * d.sp;
+            const T* y = py + row;
+            const T* gr = pg + row;
+            T dot = 0;
+            for (std::size_t j = 0; j < d.sp; ++j) dot += gr[j] * y[j];
+            T* o = dz.data() + (n * d.l + l) * d.s;
+            for (std::size_t j = 0; j < d.s; ++j) o[j] = y[j] * (gr[j] - dot);
+          }
+        if (gq) {
+          T* pdq = ptr<T>(dq);
+          if (fold) {
+            gemm<T>(false, false, d.n * d.l, d.hd, d.s, beta, dz.data(), d.s, pk + h * d.hd, ldq, T(1), pdq + h * d.hd, ldq);
+          } else {
+            for (std::size_t n = 0; n < d.n; ++n)
+              gemm<T>(false, false, d.l, d.hd, d.s, beta, dz.data() + n * d.l * d.s, d.s,
+                      pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(1),
+                      pdq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq);
+          }
+        }
+        if (gk) {
+          T* pdk = ptr<T>(dk);
+          if (fold) {
+            gemm<T>(true, false, d.s, d.hd, d.n * d.l, beta, dz.data(), d.s, pq + h * d.hd, ldq, T(1), pdk + h * d.hd, ldq);
+          } else {
+            for (std::size_t n = 0; n < d.n; ++n)
+              gemm<T>(true, false, d.s, d.hd, d.l, beta, dz.data() + n * d.l * d.s, d.s,
+                      pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq, T(1),
+                      pdk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq);
+          }
+        }
+      }
+    });
+    if (gq) accumulate_grad(q, dq);
+    if (gk) accumulate_grad(k, dk);
+  });
+}
+
+// ----- associate -----
+Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
+  const char* op = "associate";
+  detail::check_float(xi, op, "xi");
+  detail::check_same_dtype(xi, v, op);
+  HF_CHECK(xi.dim() == 4 && v.dim() == 3 && num_heads > 0 && xi.size(1) == num_heads && v.size(2) % num_heads == 0 &&
+               xi.size(3) >= v.size(1) && (v.size(0) == 1 || v.size(0) == xi.size(0)),
+           op,
+           "xi " << shape_str(xi.shape()) << " must be (N, H, L, S') and v " << shape_str(v.shape())
+                 << " (N or 1, S <= S', H*pd) with H=num_heads=" << num_heads);
+  const std::size_t n_ = xi.size(0), h_ = num_heads, l_ = xi.size(2), sp = xi.size(3), nv = v.size(0), s_ = v.size(1);
+  const std::size_t pd = v.size(2) / num_heads, ldv = v.size(2);
+  const bool fold = nv == 1 && n_ > 1;  // shared patterns: gather one head's xi rows, one gemm per head
+  Tensor out = detail::alloc({n_, l_, h_ * pd}, xi.dtype());  // (N, L, H*pd)
+  detail::dispatch_float(xi.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = ptr<T>(xi);
+    const T* pv = ptr<T>(v);
+    T* po = ptr<T>(out);
+    std::vector<T> rows(fold ? n_ * l_ * s_ : 0);
+    for (std::size_t h = 0; h < h_; ++h) {
+      if (fold) {
+        for (std::size_t n = 0; n < n_; ++n)
+          for (std::size_t l = 0; l < l_; ++l)
+            std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows.data() + (n * l_ + l) * s_);
+        gemm<T>(false, false, n_ * l_, pd, s_, T(1), rows.data(), s_, pv + h * pd, ldv, T(0), po + h * pd, ldv);
+      } else {
+        for (std::size_t n = 0; n < n_; ++n)
+          gemm<T>(false, false, l_, pd, s_, T(1), px + (n * h_ + h) * l_ * sp, sp, pv + (nv == 1 ? 0 : n) * s_ * ldv + h * pd,
+                  ldv, T(0), po + n * l_ * ldv + h * pd, ldv);
+      }
+    }
+  });
+  return record(out, op, {xi, v}, [xi, v, h_, op](const Tensor& g) {
+    const bool gx = wants_grad(xi), gv = wants_grad(v);
+    if (!gx && !gv) return;
+    const std::size_t n_ = xi.size(0), l_ = xi.size(2), sp = xi.size(3), nv = v.size(0), s_ = v.size(1);
+    const std::size_t pd = v.size(2) / h_, ldv = v.size(2);
+    const bool fold = nv == 1 && n_ > 1;
+    Tensor dx = gx ? zeros(xi.shape(), xi.dtype()) : Tensor();
+    Tensor dv = gv ? zeros(v.shape(), v.dtype()) : Tensor();
+    detail::dispatch_float(xi.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T* px = ptr<T>(xi);
+      const T* pv = ptr<T>(v);
+      const T* pg = ptr<T>(g);
+      std::vector<T> rows(fold ? n_ * l_ * s_ : 0);
+      for (std::size_t h = 0; h < h_; ++h) {
+        if (fold) {
+          if (gx) {  // dxi rows (N*L, S) = g_h (N*L, pd) V_h^T, then scattered into (N, H, L, S')
+            gemm<T>(false, true, n_ * l_, s_, pd, T(1), pg + h * pd, ldv, pv + h * pd, ldv, T(0), rows.data(), s_);
+            T* pdx = ptr<T>(dx);
+            for (std::size_t n = 0; n < n_; ++n)
+              for (std::size_t l = 0; l < l_; ++l)
+                std::copy_n(rows.data() + (n * l_ + l) * s_, s_, pdx + ((n * h_ + h) * l_ + l) * sp);
+          }
+          if (gv) {  // dV_h (S, pd) = xi_h^T (S, N*L) g_h (N*L, pd): the sum over the batch
+            for (std::size_t n = 0; n < n_; ++n)
+              for (std::size_t l = 0; l < l_; ++l)
+                std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows.data() + (n * l_ + l) * s_);
+            gemm<T>(true, false, s_, pd, n_ * l_, T(1), rows.data(), s_, pg + h * pd, ldv, T(1), ptr<T>(dv) + h * pd, ldv);
+          }
+        } else {
+          for (std::size_t n = 0; n < n_; ++n) {
+            const T* gn = pg + n * l_ * ldv + h * pd;
+            const std::size_t voff = (nv == 1 ? 0 : n) * s_ * ldv + h * pd;
+            if (gx)
+              gemm<T>(false, true, l_, s_, pd, T(1), gn, ldv, pv + voff, ldv, T(0), ptr<T>(dx) + (n * h_ + h) * l_ * sp, sp);
+            if (gv)
+              gemm<T>(true, false, s_, pd, l_, T(1), px + (n * h_ + h) * l_ * sp, sp, gn, ldv, T(1), ptr<T>(dv) + voff, ldv);
+          }
+        }
+      }
+    });
+    if (gx) accumulate_grad(xi, dx);
+    if (gv) accumulate_grad(v, dv);
+  });
+}
+
+// ----- select_heads -----
+Tensor select_heads(const std::vector<Tensor>& xis, const std::vector<std::size_t>& step) {
+  const char* op = "select_heads";
+  HF_CHECK(!xis.empty(), op, "no association matrices given");
+  const Tensor& x0 = xis[0];
+  detail::check_float(x0, op, "xi");
+  HF_CHECK(x0.dim() == 4 && step.size() == x0.size(1), op,
+           "association matrices " << shape_str(x0.shape()) << " need one step index per head, got " << step.size());
+  for (const Tensor& x : xis)
+    HF_CHECK(x.shape() == x0.shape() && x.dtype() == x0.dtype(), op,
+             "association matrices differ: " << shape_str(x.shape()) << " vs " << shape_str(x0.shape()));
+  for (std::size_t s : step) HF_CHECK(s < xis.size(), op, "step " << s << " out of range (" << xis.size() << " matrices)");
+  const std::size_t n_ = x0.size(0), h_ = x0.size(1), block = x0.size(2) * x0.size(3);
+  Tensor out = detail::alloc(x0.shape(), x0.dtype());
+  detail::dispatch_float(x0.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    for (std::size_t n = 0; n < n_; ++n)
+      for (std::size_t h = 0; h < h_; ++h)
+        std::copy_n(ptr<T>(xis[step[h]]) + (n * h_ + h) * block, block, ptr<T>(out) + (n * h_ + h) * block);
+  });
+  return record(out, op, xis, [xis, step, n_, h_, block, op](const Tensor& g) {
+    for (std::size_t i = 0; i < xis.size(); ++i) {
+      if (!wants_grad(xis[i]) || std::find(step.begin(), step.end(), i) == step.end()) continue;
+      Tensor gi = zeros(g.shape(), g.dtype());
+      detail::dispatch_float(g.dtype(), op, [&](auto tag) {
+        using T = decltype(tag);
+        for (std::size_t n = 0; n < n_; ++n)
+          for (std::size_t h = 0; h < h_; ++h)
+            if (step[h] == i) std::copy_n(ptr<T>(g) + (n * h_ + h) * block, block, ptr<T>(gi) + (n * h_ + h) * block);
+      });
+      accumulate_grad(xis[i], gi);
+    }
+  });
+}
+
+std::vector<double> association_change(const Tensor& a, const Tensor& b) {
+  const char* op = "association_change";
+  detail::check_same_dtype(a, b, op);
+  HF_CHECK(a.dim() == 4 && a.shape() == b.shape(), op,
+           "association matrices " << shape_str(a.shape()) << " and " << shape_str(b.shape()) << " must be equal (N, H, L, S)");
+  const std::size_t n_ = a.size(0), h_ = a.size(1), block = a.size(2) * a.size(3);
+  std::vector<double> d(h_, 0.0);
+  detail::dispatch_float(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    for (std::size_t n = 0; n < n_; ++n)
+      for (std::size_t h = 0; h < h_; ++h) {
+        const T* pa = ptr<T>(a) + (n * h_ + h) * block;
+        const T* pb = ptr<T>(b) + (n * h_ + h) * block;
+        double ss = 0;  // in double: the decision must not depend on float32 accumulation order
+        for (std::size_t i = 0; i < block; ++i) {
+          const double t = static_cast<double>(pa[i]) - static_cast<double>(pb[i]);
+          ss += t * t;
+        }
+        d[h] = std::max(d[h], std::sqrt(ss));
+      }
+  });
+  return d;
+}
+
+// ----- row_projection -----
+Tensor row_projection(const Tensor& x, const Tensor& weight, std::size_t row_begin, std::size_t rows, const Tensor& bias,
+                      std::size_t bias_begin) {
+  const char* op = "row_projection";
+  detail::check_float(x, op, "x");
+  detail::check_same_dtype(x, weight, op);
+  HF_CHECK(x.dim() >= 1 && weight.dim() == 2 && x.size(-1) == weight.size(1) && row_begin + rows <= weight.size(0), op,
+           "x " << shape_str(x.shape()) << " and weight " << shape_str(weight.shape()) << " rows [" << row_begin << ", "
+                << row_begin + rows << ") do not fit");
+  if (bias.defined()) {
+    detail::check_same_dtype(x, bias, op);
+    HF_CHECK(bias.dim() == 1 && bias_begin + rows <= bias.size(0), op,
+             "bias " << shape_str(bias.shape()) << " has no entries [" << bias_begin << ", " << bias_begin + rows << ")");
+  }
+  const std::size_t in = weight.size(1);
+  const std::size_t mrows = x.numel() / std::max<std::size_t>(x.size(-1), 1);
+  Shape out_shape = x.shape();
+  out_shape.back() = rows;
+  Tensor y = detail::alloc(out_shape, x.dtype());
+  detail::dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    T* py = ptr<T>(y);
+    gemm<T>(false, true, mrows, rows, in, T(1), ptr<T>(x), in, ptr<T>(weight) + row_begin * in, in, T(0), py, rows);
+    if (bias.defined()) {
+      const T* pb = ptr<T>(bias) + bias_begin;
+      for (std::size_t i = 0; i < mrows; ++i)
+        for (std::size_t j = 0; j < rows; ++j) py[i * rows + j] += pb[j];
+    }
+  });
+  return record(y, op, {x, weight, bias}, [x, weight, bias, row_begin, rows, bias_begin, mrows, in, op](const Tensor& g) {
+    detail::dispatch_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T* pg = ptr<T>(g);
+      if (wants_grad(x)) {
+        Tensor dx = detail::alloc(x.shape(), x.dtype());
+        gemm<T>(false, false, mrows, in, rows, T(1), pg, rows, ptr<T>(weight) + row_begin * in, in, T(0), ptr<T>(dx), in);
+        accumulate_grad(x, dx);
+      }
+      if (wants_grad(weight)) {
+        Tensor dw = zeros(weight.shape(), weight.dtype());
+        gemm<T>(true, false, rows, in, mrows, T(1), pg, rows, ptr<T>(x), in, T(0), ptr<T>(dw) + row_begin * in, in);
+        accumulate_grad(weight, dw);
+      }
+      if (bias.defined() && wants_grad(bias)) {
+        Tensor db = zeros(bias.shape(), bias.dtype());
+        T* pdb = ptr<T>(db) + bias_begin;
+        for (std::size_t i = 0; i < mrows; ++i)
+          for (std::size_t j = 0; j < rows; ++j) pdb[j] += pg[i * rows + j];
+        accumulate_grad(bias, db);
+      }
+    });
+  });
+}
+
+Tensor split_heads_copy(const Tensor& v, std::size_t num_heads, std::size_t extra_zero_rows) {
+  const char* op = "split_heads_copy";
+  detail::check_float(v, op, "v");
+  HF_CHECK(v.dim() == 3 && num_heads > 0 && v.size(2) % num_heads == 0, op,
+           "v " << shape_str(v.shape()) << " must be (N, S, H*pd) with H=num_heads=" << num_heads);
+  const std::size_t n_ = v.size(0), s_ = v.size(1), pd = v.size(2) / num_heads, sp = s_ + extra_zero_rows;
+  Tensor out = zeros({n_, num_heads, sp, pd}, v.dtype());  // (N, H, S', pd)
+  detail::dispatch_float(v.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* pv = ptr<T>(v);
+    T* po = ptr<T>(out);
+    for (std::size_t n = 0; n < n_; ++n)
+      for (std::size_t h = 0; h < num_heads; ++h)
+        for (std::size_t s = 0; s < s_; ++s)
+          std::copy_n(pv + (n * s_ + s) * v.size(2) + h * pd, pd, po + ((n * num_heads + h) * sp + s) * pd);
+  });
+  return out;
+}
+
+}  // namespace hf
