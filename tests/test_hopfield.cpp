@@ -1,0 +1,283 @@
+// The association core (float64 gradchecks with masks, zero association and batch-shared K/V, forward
+// values against plain loops), the Hopfield modules (finite-difference checks through every parameter
+// and input in several configurations) and option validation.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <memory>
+
+#include "engine/association.h"
+#include "engine/check.h"
+#include "engine/gradcheck.h"
+#include "engine/ops.h"
+#include "layers/hopfield.h"
+#include "layers/hopfield_layer.h"
+#include "layers/hopfield_pooling.h"
+
+using namespace hf;
+
+namespace {
+
+Tensor rnd(const Shape& s, std::uint64_t seed, double scale = 1.0) {
+  Generator g(seed);
+  return mul(randn(s, Dtype::Float64, g), scale);
+}
+
+// Finite differences through a module's own parameters and the given inputs (all float64): the loss is
+// sum(f() * dout) with a random dout; up to `probes` entries per tensor are perturbed in place (the module
+// holds its parameters by shared storage, so perturbing the registered tensor changes the forward).
+// Returns the worst relative error ||g - g_num|| / max(||g + g_num||, 1e-3) over the tensors.
+double module_grad_error(Module& m, const std::vector<Tensor>& inputs, const std::function<Tensor()>& f,
+                         std::size_t probes = 12) {
+  std::vector<Tensor> ts = inputs;
+  for (Tensor& p : m.parameters())
+    if (p.requires_grad()) ts.push_back(p);
+  m.zero_grad();
+  for (Tensor& t : ts) t.zero_grad();
+  Tensor out = f();
+  Tensor dout = rnd(out.shape(), 99);
+  out.backward(dout);
+  auto loss = [&] {
+    NoGrad ng;
+    Tensor o = f();
+    return sum(mul(o, dout)).item();
+  };
+  double worst = 0;
+  Generator pick(7);
+  for (Tensor& t : ts) {
+    Tensor g = t.grad().defined() ? t.grad() : zeros(t.shape(), Dtype::Float64);
+    double* p = t.data<double>();
+    double num2 = 0, den2 = 0;
+    for (std::size_t k = 0; k < std::min(probes, t.numel()); ++k) {
+      const std::size_t i = t.numel() <= probes ? k : pick.below(t.numel());
+      const double old = p[i], eps = 1e-6;
+      p[i] = old + eps;
+      const double lp = loss();
+      p[i] = old - eps;
+      const double lm = loss();
+      p[i] = old;
+      const double gn = (lp - lm) / (2 * eps), ga = g.flat(i);
+      num2 += (ga - gn) * (ga - gn);
+      den2 += (ga + gn) * (ga + gn);
+    }
+    worst = std::max(worst, std::sqrt(num2) / std::max(std::sqrt(den2), 1e-3));
+  }
+  return worst;
+}
+
+}  // namespace
+
+// ----- the core -----
+
+TEST_CASE("association_probs: forward equals a plain masked softmax of beta * q k^T") {
+  const std::size_t n = 2, h = 2, l = 3, s = 4, hd = 2;
+  Tensor q = rnd({n, l, h * hd}, 1), k = rnd({n, s, h * hd}, 2);
+  Tensor pad = from_mask({false, true, false, false, false, false, false, true}, {n, s});
+  Tensor xi = association_probs(q, k, h, 0.7, AssociationMasks{pad, Tensor()}, true);  // zero association
+  REQUIRE(xi.shape() == Shape{n, h, l, s + 1});
+  for (std::size_t b = 0; b < n; ++b)
+    for (std::size_t hh = 0; hh < h; ++hh)
+      for (std::size_t i = 0; i < l; ++i) {
+        std::vector<double> z(s + 1, 0.0);
+        double total = 0;
+        for (std::size_t j = 0; j <= s; ++j) {
+          if (j < s) {
+            for (std::size_t c = 0; c < hd; ++c) z[j] += 0.7 * q.at({b, i, hh * hd + c}) * k.at({b, j, hh * hd + c});
+            if (pad.at({b, j}) != 0) continue;
+          }
+          total += std::exp(z[j]);
+        }
+        for (std::size_t j = 0; j <= s; ++j) {
+          const bool masked = j < s && pad.at({b, j}) != 0;
+          const double want = masked ? 0.0 : std::exp(z[j]) / total;
+          CHECK(xi.at({b, hh, i, j}) == doctest::Approx(want).epsilon(1e-12));
+        }
+      }
+}
+
+TEST_CASE("association_probs: gradcheck with padding and boolean association masks") {
+  Tensor pad = from_mask({false, false, true, false, true, false, false, false, false, false}, {2, 5});
+  Tensor assoc = from_mask({false, true, false, false, false, false, false, false, true, false, true, false, false, false, false},
+                    {3, 5});
+  auto r = gradcheck(
+      [&](const std::vector<Tensor>& t) { return association_probs(t[0], t[1], 2, 0.9, AssociationMasks{pad, assoc}); },
+      {rnd({2, 3, 6}, 3).requires_grad_(), rnd({2, 5, 6}, 4).requires_grad_()});
+  INFO(r.report);
+  CHECK(r.ok);
+}
+
+TEST_CASE("association_probs: gradcheck with a 3-D float mask, zero association and batch-shared keys") {
+  Tensor fmask = rnd({2 * 2, 3, 5}, 5, 0.5);  // (N*H, L, S)
+  auto r = gradcheck(
+      [&](const std::vector<Tensor>& t) {
+        return association_probs(t[0], t[1], 2, 1.3, AssociationMasks{Tensor(), fmask}, true);
+      },
+      {rnd({2, 3, 4}, 6).requires_grad_(), rnd({1, 5, 4}, 7).requires_grad_()});
+  INFO(r.report);
+  CHECK(r.ok);
+  // Shared queries (pooling patterns) against per-batch keys.
+  auto r2 = gradcheck(
+      [&](const std::vector<Tensor>& t) { return association_probs(t[0], t[1], 1, 0.8); },
+      {rnd({1, 2, 3}, 8).requires_grad_(), rnd({3, 4, 3}, 9).requires_grad_()});
+  INFO(r2.report);
+  CHECK(r2.ok);
+}
+
+TEST_CASE("association_probs: a fully masked row gives zeros and zero gradient, not NaN") {
+  Tensor pad = from_mask({true, true, true, false, false, false}, {2, 3});
+  Tensor q = rnd({2, 2, 2}, 10).requires_grad_(), k = rnd({2, 3, 2}, 11);
+  Tensor xi = association_probs(q, k, 1, 1.0, AssociationMasks{pad, Tensor()});
+  for (std::size_t i = 0; i < 6; ++i) CHECK(xi.flat(i) == 0.0);
+  CHECK(xi.flat(6) > 0.0);
+  xi.backward(rnd(xi.shape(), 12));
+  for (std::size_t i = 0; i < 4; ++i) CHECK(q.grad().flat(i) == 0.0);
+}
+
+TEST_CASE("associate: forward against loops, gradcheck with per-batch and batch-shared patterns") {
+  Tensor xi = rnd({2, 2, 3, 5}, 13), v = rnd({1, 4, 6}, 14);  // S' = 5 > S = 4 (zero association column)
+  Tensor out = associate(xi, v, 2);
+  REQUIRE(out.shape() == Shape{2, 3, 6});
+  double want = 0;
+  for (std::size_t s = 0; s < 4; ++s) want += xi.at({1, 1, 2, s}) * v.at({0, s, 3 + 1});
+  CHECK(out.at({1, 2, 4}) == doctest::Approx(want).epsilon(1e-12));
+  for (std::size_t nv : {1, 2}) {
+    auto r = gradcheck([&](const std::vector<Tensor>& t) { return associate(t[0], t[1], 2); },
+                       {rnd({2, 2, 3, 5}, 15).requires_grad_(), rnd({nv, 4, 6}, 16).requires_grad_()});
+    INFO(r.report);
+    CHECK(r.ok);
+  }
+}
+
+TEST_CASE("row_projection and select_heads: gradcheck") {
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& t) { return row_projection(t[0], t[1], 2, 3, t[2], 4); },
+      {rnd({2, 3, 4}, 17).requires_grad_(), rnd({6, 4}, 18).requires_grad_(), rnd({8}, 19).requires_grad_()});
+  INFO(r.report);
+  CHECK(r.ok);
+  auto r2 = gradcheck(
+      [](const std::vector<Tensor>& t) { return select_heads({t[0], t[1], t[2]}, {2, 0, 1}); },
+      {rnd({2, 3, 2, 2}, 20).requires_grad_(), rnd({2, 3, 2, 2}, 21).requires_grad_(),
+       rnd({2, 3, 2, 2}, 22).requires_grad_()});
+  INFO(r2.report);
+  CHECK(r2.ok);
+  CHECK_THROWS_AS(row_projection(rnd({2, 3}, 1), rnd({4, 2}, 2), 0, 2), Error);
+  CHECK_THROWS_AS(association_probs(rnd({2, 3, 4}, 1), rnd({2, 3, 5}, 2), 1, 1.0), Error);
+}
+
+// ----- modules -----
+
+TEST_CASE("Hopfield: finite differences through parameters and inputs in several configurations") {
+  struct Config {
+    const char* what;
+    HopfieldOptions o;
+    bool pad;
+  };
+  std::vector<Config> configs{
+      {"two heads, hidden_size 3", HopfieldOptions(4).num_heads(2).hidden_size(3), false},
+      {"two update steps", HopfieldOptions(4).num_heads(2).scaling(1.5).update_steps_max(2), false},
+      {"zero association + padding + tanh, no bias",
+       HopfieldOptions(4).add_zero_association(true).association_activation("tanh").input_bias(false), true},
+      {"Hopfield-space LayerNorm, separate weights",
+       HopfieldOptions(4).num_heads(2).pattern_size(3).normalize_hopfield_space(true).normalize_hopfield_space_affine(true),
+       false},
+      {"connected projection, sizes", HopfieldOptions(4).stored_pattern_size(3).pattern_projection_size(3)
+                                          .pattern_projection_as_connected(true).output_size(2), false},
+      {"static state, no out projection",
+       HopfieldOptions(2).num_heads(2).hidden_size(2).state_pattern_as_static(true).disable_out_projection(true), false},
+  };
+  for (auto& c : configs) {
+    INFO(std::string(c.what));
+    Hopfield m(c.o);
+    m.to(Dtype::Float64);
+    Generator g(3);
+    for (Tensor& p : m.parameters()) {
+      NoGrad ng;
+      p.copy_(add(p, mul(randn(p.shape(), Dtype::Float64, g), 0.5)));
+    }
+    const std::size_t d = c.o.input_size();
+    Tensor y = rnd({2, 4, m.stored_pattern_dim()}, 30).requires_grad_();
+    Tensor r = rnd({2, 3, d}, 31).requires_grad_();
+    Tensor x = rnd({2, 4, m.pattern_projection_dim()}, 32).requires_grad_();
+    Tensor pad = c.pad ? from_mask({false, true, false, false, false, false, false, true}, {2, 4}) : Tensor();
+    const double err = module_grad_error(m, {y, r, x}, [&] { return m.forward(y, r, x, pad); });
+    // Central differences in float64 with eps 1e-6 leave ~1e-9 absolute noise; a wrong term gives O(1).
+    CHECK(err < 1e-5);
+  }
+}
+
+TEST_CASE("HopfieldPooling and HopfieldLayer: finite differences, shared patterns get batch-summed gradients") {
+  HopfieldPooling pool(HopfieldPoolingOptions(HopfieldOptions(4).num_heads(2).update_steps_max(1)).quantity(2));
+  pool.to(Dtype::Float64);
+  Tensor x = rnd({3, 5, 4}, 40).requires_grad_();
+  Tensor pad = from_mask(std::vector<bool>{false, false, false, false, true, false, false, false, false, false, true, true,
+                                           false, false, false},
+                         {3, 5});
+  Tensor out = pool.forward(x, pad);
+  CHECK(out.shape() == Shape{3, 2 * 4});
+  CHECK(module_grad_error(pool, {x}, [&] { return pool.forward(x, pad); }) < 1e-5);
+
+  HopfieldLayer lookup(HopfieldLayerOptions(HopfieldOptions(4).num_heads(2)).quantity(6).lookup_weights_as_separated(true));
+  lookup.to(Dtype::Float64);
+  Tensor s = rnd({3, 2, 4}, 41).requires_grad_();
+  CHECK(lookup.forward(s).shape() == Shape{3, 2, 4});
+  CHECK(module_grad_error(lookup, {s}, [&] { return lookup.forward(s); }) < 1e-5);
+  HopfieldResult res = lookup.forward_with_details(s);
+  CHECK(res.association_matrix.shape() == Shape{3, 2, 2, 6});
+  CHECK(res.projected_patterns.shape() == Shape{3, 2, 6, 2});
+}
+
+TEST_CASE("Hopfield: update_steps_max=nullopt iterates until every head converged") {
+  Hopfield m(HopfieldOptions(4).scaling(3.0).update_steps_max(std::nullopt).update_steps_eps(1e-3));
+  m.to(Dtype::Float64);
+  Tensor x = rnd({2, 5, 4}, 50);
+  HopfieldResult r = m.forward_with_details(x, x, x);
+  REQUIRE(r.update_steps.size() == 1);
+  CHECK(r.update_steps[0] >= 1);
+  // One more step changes the association matrix by less than eps (max over the batch).
+  Hopfield capped(HopfieldOptions(4).scaling(3.0).update_steps_max(static_cast<int>(r.update_steps[0]) - 1));
+  capped.load_state_dict(m.state_dict());
+  capped.to(Dtype::Float64);
+  HopfieldResult r0 = capped.forward_with_details(x, x, x);
+  const double change = association_change(r.association_matrix, r0.association_matrix)[0];
+  CHECK(change <= 1e-3);
+}
+
+TEST_CASE("Hopfield options: impossible combinations throw naming the options") {
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(5).num_heads(2)), doctest::Contains("num_heads=2"), Error);
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(4).normalize_stored_pattern(false)),
+                       doctest::Contains("normalize_stored_pattern_affine"), Error);
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(4).stored_pattern_size(3).pattern_projection_as_connected(true)),
+                       doctest::Contains("pattern_projection_as_connected"), Error);
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(4).batch_first(false)), doctest::Contains("batch_first"), Error);
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(4).association_activation("swish")),
+                       doctest::Contains("association_activation"), Error);
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(4).concat_bias_pattern(true)), doctest::Contains("concat_bias_pattern"),
+                       Error);
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(4).update_steps_eps(0.0)), doctest::Contains("update_steps_eps"), Error);
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(4).update_steps_max(-1)), doctest::Contains("update_steps_max"), Error);
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(4).dropout(1.0)), doctest::Contains("dropout"), Error);
+  CHECK_THROWS_WITH_AS(Hopfield(HopfieldOptions(4).state_pattern_as_static(true).num_heads(2)),
+                       doctest::Contains("state_pattern_as_static"), Error);
+  CHECK_THROWS_WITH_AS(HopfieldPooling(HopfieldPoolingOptions(4).quantity(0)), doctest::Contains("quantity"), Error);
+  Hopfield m(HopfieldOptions(4));
+  CHECK_THROWS_WITH_AS(m.forward(randn({2, 3, 5})), doctest::Contains("(2, 3, 5)"), Error);
+  CHECK_THROWS_WITH_AS(m.forward(randn({2, 3, 4}), from_mask(std::vector<bool>(4, false), {2, 2})),
+                       doctest::Contains("stored_pattern_padding_mask"), Error);
+}
+
+TEST_CASE("Hopfield: parameter names are hflayers' state-dict keys") {
+  Hopfield packed(HopfieldOptions(6).num_heads(2));
+  auto names = packed.state_dict();
+  for (const char* k : {"association_core.in_proj_weight", "association_core.in_proj_bias",
+                        "association_core.out_proj.weight", "association_core.out_proj.bias", "norm_stored_pattern.weight",
+                        "norm_state_pattern.bias", "norm_pattern_projection.weight"})
+    CHECK_MESSAGE(names.count(k) == 1, k);
+  CHECK(names.at("association_core.in_proj_weight").shape() == Shape{18, 6});
+  Hopfield sep(HopfieldOptions(6).pattern_size(3).stored_pattern_size(5));
+  CHECK(sep.state_dict().count("association_core.k_proj_weight") == 1);
+  CHECK(sep.state_dict().at("association_core.k_proj_weight").shape() == Shape{6, 5});
+  HopfieldLayer lookup(HopfieldLayerOptions(6).quantity(7));
+  CHECK(lookup.state_dict().at("lookup_weights").shape() == Shape{1, 7, 6});
+  CHECK(lookup.state_dict().count("hopfield.association_core.in_proj_weight") == 1);
+}
