@@ -35,6 +35,37 @@ void expect_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs) {
   CHECK(r.ok);
 }
 
+// Runs f on float64 inputs and on float32 copies: outputs and input gradients must agree to float32 precision.
+void expect_float32_agrees(const GradcheckFn& f, const std::vector<Tensor>& in64) {
+  std::vector<Tensor> a, b;
+  for (const Tensor& t : in64) {
+    a.push_back(t.detach().clone().requires_grad_());
+    b.push_back(t.detach().to(Dtype::Float32).requires_grad_());
+  }
+  Tensor ya = f(a), yb = f(b);
+  REQUIRE(yb.dtype() == Dtype::Float32);
+  auto close = [](const Tensor& x, const Tensor& y) {
+    auto vx = x.to_vector(), vy = y.to_vector();
+    double scale = 1, diff = 0;
+    for (std::size_t i = 0; i < vx.size(); ++i) {
+      scale = std::max(scale, std::abs(vx[i]));
+      diff = std::max(diff, std::abs(vx[i] - vy[i]));
+    }
+    return vx.size() == vy.size() && diff < 1e-5 * scale;
+  };
+  CHECK(close(ya, yb));
+  Generator gen(99);
+  Tensor dout = randn(ya.shape(), Dtype::Float64, gen);
+  ya.backward(dout);
+  yb.backward(dout.to(Dtype::Float32));
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(b[i].grad().defined());
+    CHECK(b[i].grad().dtype() == Dtype::Float32);
+    CHECK(close(a[i].grad(), b[i].grad()));
+  }
+}
+
 const Reduction kReductions[] = {Reduction::None, Reduction::Mean, Reduction::Sum};
 
 double reduce_by_loop(const std::vector<double>& l, Reduction r) {
@@ -306,4 +337,22 @@ TEST_CASE("nll_loss errors name the op and the bad target") {
   CHECK_THROWS_WITH_AS(nll_loss(lp, from_indices({5, 0}, {2})),
                        doctest::Contains("nll_loss: target 5 at position 0 is out of range"), Error);
   CHECK_THROWS_WITH_AS(nll_loss(lp, from_indices({0, 0}, {1, 2})), doctest::Contains("(1, 2)"), Error);
+}
+
+// ----- float32 -----
+TEST_CASE("every loss runs in float32 and agrees with float64 (forward and gradients)") {
+  Tensor x = rnd({4, 3}, 30), y = uni({4, 3}, 0, 1, 31);
+  Tensor t = from_indices({2, 0, -100, 1}, {4});
+  expect_float32_agrees([](const std::vector<Tensor>& in) { return mse_loss(in[0], in[1]); }, {x, y});
+  expect_float32_agrees(
+      [](const std::vector<Tensor>& in) {
+        return binary_cross_entropy_with_logits(in[0], in[1], BCEWithLogitsOptions().pos_weight(in[2]).weight(in[3]));
+      },
+      {x, y, uni({3}, 0.5, 2, 32), uni({4, 1}, 0.5, 2, 33)});
+  expect_float32_agrees(
+      [t](const std::vector<Tensor>& in) {
+        return cross_entropy(in[0], t, CrossEntropyOptions().label_smoothing(0.1).reduction(Reduction::None));
+      },
+      {x});
+  expect_float32_agrees([t](const std::vector<Tensor>& in) { return nll_loss(in[0], t); }, {x});
 }

@@ -40,6 +40,35 @@ bool all_finite(const Tensor& t) {
   return true;
 }
 
+// Runs f on float64 inputs and on float32 copies: outputs and input gradients must agree to float32 precision.
+void expect_float32_agrees(const GradcheckFn& f, const std::vector<Tensor>& in64) {
+  std::vector<Tensor> a, b;
+  for (const Tensor& t : in64) {
+    const bool fl = is_floating(t.dtype());
+    a.push_back(fl ? t.detach().clone().requires_grad_() : t);
+    b.push_back(fl ? t.detach().to(Dtype::Float32).requires_grad_() : t);
+  }
+  Tensor ya = f(a), yb = f(b);
+  REQUIRE(yb.dtype() == Dtype::Float32);
+  auto close = [](const Tensor& x, const Tensor& y) {
+    double scale = 1;
+    for (double v : x.to_vector()) scale = std::max(scale, std::abs(v));
+    return max_abs_diff(x.to_vector(), y.to_vector()) < 1e-5 * scale;
+  };
+  CHECK(close(ya, yb));
+  Generator gen(99);
+  Tensor dout = randn(ya.shape(), Dtype::Float64, gen);
+  ya.backward(dout);
+  yb.backward(dout.to(Dtype::Float32));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (is_floating(a[i].dtype())) {
+      CAPTURE(i);
+      REQUIRE(b[i].grad().defined());
+      CHECK(b[i].grad().dtype() == Dtype::Float32);
+      CHECK(close(a[i].grad(), b[i].grad()));
+    }
+}
+
 // Softmax of a (A, B, C) tensor along `axis`, by index arithmetic (independent of split_at).
 std::vector<double> softmax_by_loop(const Tensor& x, int axis) {
   const std::size_t A = x.shape()[0], B = x.shape()[1], C = x.shape()[2];
@@ -68,6 +97,14 @@ TEST_CASE("softmax matches a direct loop along axes 0, 1 and -1") {
   CHECK(max_abs_diff(softmax(x, -1).to_vector(), softmax_by_loop(x, 2)) < 1e-14);
   // float32 agrees with float64
   CHECK(max_abs_diff(softmax(x.to(Dtype::Float32), 1).to_vector(), softmax_by_loop(x, 1)) < 1e-6);
+}
+
+TEST_CASE("softmax: a row whose entries are all -inf gives zeros, not NaN") {
+  Tensor x = from_vector(std::vector<double>{-INFINITY, -INFINITY, 0.5, 1.5}, {2, 2}, Dtype::Float64);
+  Tensor y = softmax(x, -1);
+  CHECK(y.at({0, 0}) == 0.0);
+  CHECK(y.at({0, 1}) == 0.0);
+  CHECK(y.at({1, 0}) + y.at({1, 1}) == doctest::Approx(1.0));
 }
 
 TEST_CASE("softmax is max-subtracted: huge logits stay finite") {
@@ -433,4 +470,31 @@ TEST_CASE("masked_mean / masked_max errors name the op, the axis and the mask sh
   CHECK_THROWS_WITH_AS(masked_max(x, from_mask({true, false, true}, {3}), 2),
                        doctest::Contains("masked_max: axis 2 is out of range"), Error);
   CHECK_THROWS_WITH_AS(masked_max(x, from_mask({true, false}, {2}), 0), doctest::Contains("(2, 3)"), Error);
+}
+
+// ----- float32 -----
+TEST_CASE("every nn op runs in float32 and agrees with float64 (forward and gradients)") {
+  Tensor x = rnd({2, 3, 8}, 50);
+  Tensor mask = from_mask({false, true, false, true, true, true}, {2, 3, 1});
+  expect_float32_agrees([](const std::vector<Tensor>& in) { return softmax(in[0], 1); }, {x});
+  expect_float32_agrees([mask](const std::vector<Tensor>& in) { return softmax(in[0], 1, mask); }, {x});
+  expect_float32_agrees([](const std::vector<Tensor>& in) { return log_softmax(in[0], -1); }, {x});
+  expect_float32_agrees([](const std::vector<Tensor>& in) { return layer_norm(in[0], 2, in[1], in[2]); },
+                        {x, rnd({3, 8}, 51), rnd({3, 8}, 52)});
+  expect_float32_agrees(
+      [](const std::vector<Tensor>& in) {
+        Generator gen(3);
+        return dropout(in[0], 0.25, true, gen);
+      },
+      {x});
+  expect_float32_agrees([](const std::vector<Tensor>& in) { return embedding(in[0], from_indices({1, 1, 0}, {3})); },
+                        {rnd({2, 4}, 53)});
+  expect_float32_agrees(
+      [](const std::vector<Tensor>& in) {
+        return conv1d(in[0], in[1], in[2], Conv1dFuncOptions().stride(2).padding(1).dilation(2));
+      },
+      {x, rnd({4, 3, 3}, 54), rnd({4}, 55)});
+  expect_float32_agrees([](const std::vector<Tensor>& in) { return max_pool1d(in[0], 3, 2, 1); }, {x});
+  expect_float32_agrees([mask](const std::vector<Tensor>& in) { return masked_mean(in[0], mask, 1); }, {x});
+  expect_float32_agrees([mask](const std::vector<Tensor>& in) { return masked_max(in[0], mask, 1); }, {x});
 }
