@@ -16,7 +16,10 @@ std::size_t Table::column_index(const std::string& column) const {
   for (std::size_t j = 0; j < columns.size(); ++j)
     if (columns[j].name == column) return j;
   std::string all;
-  for (const auto& c : columns) all += (all.empty() ? "" : ", ") + c.name;
+  for (const auto& c : columns) {
+    if (!all.empty()) all += ", ";
+    all += c.name;
+  }
   throw DataError(name + ": line 1: missing column '" + column + "' (header has: " + all + ")");
 }
 
