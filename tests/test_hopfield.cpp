@@ -14,6 +14,7 @@
 #include "layers/hopfield.h"
 #include "layers/hopfield_layer.h"
 #include "layers/hopfield_pooling.h"
+#include "layers/hopfield_transformer.h"
 
 using namespace hf;
 
@@ -280,4 +281,27 @@ TEST_CASE("Hopfield: parameter names are hflayers' state-dict keys") {
   HopfieldLayer lookup(HopfieldLayerOptions(6).quantity(7));
   CHECK(lookup.state_dict().at("lookup_weights").shape() == Shape{1, 7, 6});
   CHECK(lookup.state_dict().count("hopfield.association_core.in_proj_weight") == 1);
+}
+
+TEST_CASE("HopfieldEncoderLayer / HopfieldDecoderLayer: shapes, eval is deterministic, finite differences") {
+  HopfieldEncoderLayer enc(HopfieldEncoderLayerOptions(HopfieldOptions(4).num_heads(2)).dim_feedforward(6).dropout(0.2));
+  enc.to(Dtype::Float64);
+  enc.eval();
+  Tensor x = rnd({2, 3, 4}, 60).requires_grad_();
+  Tensor pad = from_mask({false, false, true, false, false, false}, {2, 3});
+  CHECK(enc.forward(x, Tensor(), pad).shape() == Shape{2, 3, 4});
+  CHECK(module_grad_error(enc, {x}, [&] { return enc.forward(x, Tensor(), pad); }) < 1e-5);
+
+  HopfieldDecoderLayer dec(HopfieldDecoderLayerOptions(HopfieldOptions(4), HopfieldOptions(4).num_heads(2).update_steps_max(1))
+                               .dim_feedforward(5)
+                               .activation("gelu"));
+  dec.to(Dtype::Float64);
+  dec.eval();
+  Tensor t = rnd({2, 3, 4}, 61).requires_grad_(), mem = rnd({2, 5, 4}, 62).requires_grad_();
+  CHECK(dec.forward(t, mem).shape() == Shape{2, 3, 4});
+  CHECK(module_grad_error(dec, {t, mem}, [&] { return dec.forward(t, mem); }) < 1e-5);
+  CHECK_THROWS_WITH_AS(HopfieldEncoderLayer(HopfieldEncoderLayerOptions(HopfieldOptions(4).output_size(3))),
+                       doctest::Contains("output_size"), Error);
+  CHECK_THROWS_WITH_AS(HopfieldEncoderLayer(HopfieldEncoderLayerOptions(HopfieldOptions(4)).activation("swish")),
+                       doctest::Contains("activation"), Error);
 }

@@ -1,0 +1,123 @@
+// Training-step benchmark of the Hopfield modules (float32): for each workload of
+// ../shared/bench/workloads.json (or --workloads FILE) one step is forward, loss mean(y^2), backward and an
+// Adam update (optim/adam.h). After warm-up steps, the median step time over `reps` steps is printed as
+// one JSON line per workload:
+//   {"workload": NAME, "threads": N, "ms": MEDIAN_STEP_MS, "peak_rss_mb": MB}
+// --threads N sets the OpenBLAS threads. peak_rss_mb is the process's peak resident set so far (getrusage),
+// so run one workload at a time (--only NAME) for per-workload memory. Compare against
+// bench/hopfield_torch.py with bench/compare.sh (ratios from the same run).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "engine/blas.h"
+#include "engine/ops.h"
+#include "layers/hopfield.h"
+#include "layers/hopfield_layer.h"
+#include "layers/hopfield_pooling.h"
+#include "optim/adam.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace hf;
+
+namespace {
+
+// ../shared/bench/workloads.json next to the source tree: searched upward from the working directory and
+// from the executable's directory (the build tree usually sits inside the checkout).
+std::string default_workloads() {
+  std::vector<fs::path> starts{fs::current_path()};
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) starts.push_back(exe.parent_path());
+  for (fs::path p : starts) {
+    for (; !p.empty(); p = p.parent_path()) {
+      fs::path cand = p / ".." / "shared" / "bench" / "workloads.json";
+      if (fs::exists(cand)) return fs::canonical(cand).string();
+      if (p == p.parent_path()) break;
+    }
+  }
+  return "../shared/bench/workloads.json";
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+HopfieldOptions options_of(const json& w) {
+  HopfieldOptions o(w.at("input_size").get<std::size_t>());
+  if (w.contains("hidden_size")) o.hidden_size(w.at("hidden_size").get<std::size_t>());
+  if (w.contains("num_heads")) o.num_heads(w.at("num_heads").get<std::size_t>());
+  if (w.contains("update_steps_max")) o.update_steps_max(w.at("update_steps_max").get<int>());
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Hopfield training-step benchmark (float32)"};
+  std::string path = default_workloads(), only;
+  int threads = 1, warmup = 2;
+  app.add_option("--workloads", path, "workloads.json");
+  app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::PositiveNumber);
+  app.add_option("--only", only, "run only this workload");
+  app.add_option("--warmup", warmup, "warm-up steps per workload")->check(CLI::NonNegativeNumber);
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    std::ifstream f(path);
+    if (!f) throw std::runtime_error("cannot open workloads file " + path);
+    const json all = json::parse(f);
+    blas::set_num_threads(threads);
+    for (const json& w : all.at("workloads")) {
+      const std::string name = w.at("name").get<std::string>();
+      if (!only.empty() && name != only) continue;
+      const std::string kind = w.at("module").get<std::string>();
+      const std::size_t batch = w.at("batch").get<std::size_t>(), length = w.at("length").get<std::size_t>();
+      const std::size_t input = w.at("input_size").get<std::size_t>();
+      const std::size_t quantity = w.value("quantity", std::size_t{1});
+      const int reps = w.value("reps", 10);
+      manual_seed(1);
+      std::shared_ptr<UnaryModule> m;
+      if (kind == "Hopfield") m = std::make_shared<Hopfield>(options_of(w));
+      else if (kind == "HopfieldPooling")
+        m = std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(options_of(w)).quantity(quantity));
+      else if (kind == "HopfieldLayer")
+        m = std::make_shared<HopfieldLayer>(HopfieldLayerOptions(options_of(w)).quantity(quantity));
+      else throw std::runtime_error("workload " + name + ": unknown module " + kind);
+      Tensor x = randn({batch, length, input}, Dtype::Float32);
+      Adam opt(*m, AdamOptions(1e-3));
+      std::vector<double> ms;
+      for (int i = 0; i < warmup + reps; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        opt.zero_grad();
+        Tensor y = m->forward(x);
+        Tensor loss = mean(mul(y, y));
+        loss.backward();
+        opt.step();
+        const auto t1 = std::chrono::steady_clock::now();
+        if (i >= warmup) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      const double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+      nlohmann::ordered_json out = {{"workload", name}, {"threads", threads}, {"ms", median}, {"peak_rss_mb", peak_rss_mb()}};
+      std::cout << out.dump() << std::endl;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "hopfield_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
