@@ -3,9 +3,13 @@
 //   indices Int64 (any shape) -> (indices..., embedding_dim);  weight (num_embeddings, embedding_dim)
 //
 // weight starts as N(0, 1), like torch. The gradient scatters (adds) into the looked-up rows.
+// With padding_idx (negative counts from the end), that row starts at zero and never receives a
+// gradient, so it stays whatever it was set to (torch's semantics).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "engine/arg.h"
@@ -19,6 +23,7 @@ struct EmbeddingOptions {
       : num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {}
   HF_ARG(std::size_t, num_embeddings);
   HF_ARG(std::size_t, embedding_dim);
+  HF_ARG(std::optional<std::int64_t>, padding_idx);
 };
 
 class Embedding : public UnaryModule {
@@ -26,7 +31,7 @@ class Embedding : public UnaryModule {
   explicit Embedding(const EmbeddingOptions& options);
 
   Tensor forward(const Tensor& indices) override;
-  void reset_parameters(Generator& gen = default_generator());  // weight ~ N(0, 1)
+  void reset_parameters(Generator& gen = default_generator());  // weight ~ N(0, 1), padding row 0
 
   std::string name() const override { return "Embedding"; }
   std::string extra_repr() const override;
@@ -36,6 +41,7 @@ class Embedding : public UnaryModule {
 
  private:
   EmbeddingOptions options_;
+  std::optional<std::size_t> padding_row_;  // padding_idx made non-negative
 };
 
 }  // namespace hf

@@ -312,6 +312,41 @@ TEST_CASE("Embedding: rows are looked up, weight ~ N(0, 1), gradients add up for
   CHECK_THROWS_AS(emb->forward(from_indices({10}, {1})), Error);
 }
 
+TEST_CASE("Embedding: padding_idx row starts at zero, is read as is, and gets no gradient") {
+  auto emb = std::make_shared<Embedding>(EmbeddingOptions(6, 3).padding_idx(-2));  // row 4
+  CHECK(emb->pretty_print() == "Embedding(6, 3, padding_idx=-2)");
+  for (std::size_t k = 0; k < 3; ++k) CHECK(emb->weight.at({4, k}) == 0.0);
+  CHECK(emb->weight.at({3, 0}) != 0.0);
+  emb->to(Dtype::Float64);
+  {
+    NoGrad ng;
+    emb->weight.fill_(0.5);  // a padding row set by hand is still read (torch)
+  }
+  Tensor idx = from_indices({4, 1, 4, 2}, {4});
+  Tensor y = emb->forward(idx);
+  CHECK(y.at({0, 1}) == 0.5);
+  Tensor g = randn64({4, 3}, 21);
+  y.backward(g);
+  Tensor gw = emb->weight.grad();
+  for (std::size_t k = 0; k < 3; ++k) {
+    CHECK(gw.at({4, k}) == 0.0);
+    CHECK(gw.at({1, k}) == g.at({1, k}));
+    CHECK(gw.at({2, k}) == g.at({3, k}));
+  }
+  // The padding row's gradient is zero by design, not by derivative: check the other five rows, with
+  // the padding row held constant inside the function.
+  Tensor pad_row = full({1, 3}, 0.5, Dtype::Float64);
+  auto r = gradcheck(
+      [emb, pad_row](const std::vector<Tensor>& t) {
+        emb->weight = concat({narrow(t[0], 0, 0, 4), pad_row, narrow(t[0], 0, 4, 1)}, 0);
+        return emb->forward(t[1]);
+      },
+      {randn64({5, 3}, 22).requires_grad_(), idx});
+  INFO(r.report);
+  CHECK(r.ok);
+  CHECK_THROWS_WITH_AS(Embedding(EmbeddingOptions(6, 3).padding_idx(6)), doctest::Contains("padding_idx=6"), Error);
+}
+
 // ----- Dropout -----
 
 TEST_CASE("Dropout: identity in eval, zero fraction about p in training, seeded and reproducible") {
