@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
   for (double beta : {0.5, 8.0, 1000.0}) {
     AssociativeMemory mem(y, MemoryOptions().beta(beta));
     Tensor w = mem.retrieve(narrow(q, 0, 0, shown), RetrieveOptions().max_steps(3000).tol(1e-12)).weights.back();
-    save_heatmap(common.path("association_beta" + experiment::fmt(beta) + ".svg"), w,
+    save_heatmap(common.path("association_beta" + experiment::fmt(beta, 6) + ".svg"), w,
                  HeatmapOptions()
                      .title("softmax weights at the fixed point, beta = " + experiment::fmt(beta))
                      .xlabel("stored pattern (clusters of " + std::to_string(per_cluster) + ")")
