@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """PyTorch baseline for bench/hopfield_bench: the same workloads (../shared/bench/workloads.json) as an
 equivalent attention-based implementation - three input LayerNorms, nn.MultiheadAttention-style q/k/v
 projections, softmax(beta q k^T) per head (plus the update steps xi <- softmax(beta (xi k) k^T)), output
