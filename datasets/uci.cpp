@@ -2,6 +2,7 @@
 #include "datasets/uci.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "datasets/text_reader.h"
@@ -67,7 +68,7 @@ UciDataset parse_uci(const UciFiles& files, const std::string& name) {
   std::int64_t max_label = -1;
   for (std::size_t i = 0; i < n; ++i) {
     double v = lab[i];
-    if (v < 0 || v != static_cast<double>(static_cast<std::int64_t>(v)) || v > 1e6)
+    if (!(v >= 0 && v <= 1e6) || v != std::floor(v))  // range first: casting a huge double is UB
       throw DataError(data_location(files.labels_name, i + 1, 1) + ": unknown label " + std::to_string(v) +
                       "; expected a class index 0, 1, 2, ...");
     ds.labels.push_back(static_cast<std::int64_t>(v));
