@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "engine/association.h"
 #include "engine/check.h"
 #include "engine/gradcheck.h"
 #include "engine/image.h"
@@ -306,4 +307,15 @@ TEST_CASE("plot: CSV and PGM files round-trip") {
   }
   CHECK_THROWS_WITH_AS(load_pgm((dir / "bad.pgm").string()), doctest::Contains("truncated"), Error);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("memory: matches the Hopfield association core on projected patterns (one head)") {
+  // hflayers' association softmax(scaling * Q K^T) is the memory's association with Y = K, beta = scaling.
+  Generator gen(21);
+  Tensor q = randn({1, 3, 4}, Dtype::Float64, gen);  // (N=1, L, hd)
+  Tensor k = randn({1, 5, 4}, Dtype::Float64, gen);  // (N=1, S, hd)
+  Tensor core = association_probs(q, k, 1, 0.7);     // (1, 1, L, S)
+  Tensor mine = memory_from_projected(squeeze(k, 0), 0.7).association(squeeze(q, 0));  // (L, S)
+  REQUIRE(core.numel() == mine.numel());
+  for (std::size_t i = 0; i < mine.numel(); ++i) CHECK(mine.flat(i) == doctest::Approx(core.flat(i)).epsilon(1e-13));
 }
