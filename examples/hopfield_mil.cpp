@@ -1,0 +1,500 @@
+// hopfield-mil: multiple-instance learning with Hopfield pooling (the paper's section 4.2 / Table 2).
+//
+//   instances of a bag x (B, N, d) --[Linear -> act -> Dropout] x depth--> h (B, N, w)
+//   --HopfieldPooling over the N instances (padding mask (B, N), true = padded slot)--> (B, 1, w)
+//   --act -> Linear(w, 1)--> one logit per bag;  loss: BCE with logits; AdamW + weight decay,
+//   exponential lr decay, gradient clipping, early stopping on an inner validation split.
+//
+// Evaluation: stratified k-fold cross-validation over bags (repeated `--repeats` times with new folds);
+// features are standardised with the statistics of each outer training fold only. ROC AUC and accuracy
+// (threshold 0.5) per test fold and mean +/- std over all folds of all repeats.
+// `--search` runs a nested search: every outer training fold is split into inner folds, a small grid is
+// scored on them (mean validation AUC), and the best setting is retrained on the outer training fold;
+// test folds are never looked at while choosing.
+//
+// Legend: B bags in a batch, N instances (padded), d features, w embedding width, H heads.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "datasets/bag_batch.h"
+#include "datasets/cv_split.h"
+#include "datasets/mil.h"
+#include "datasets/synthetic.h"
+#include "engine/blas.h"
+#include "engine/check.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "layers/activation.h"
+#include "layers/dropout.h"
+#include "layers/hopfield_pooling.h"
+#include "layers/linear.h"
+#include "layers/sequential.h"
+#include "optim/adam.h"
+#include "optim/clip_grad.h"
+#include "optim/lr_scheduler.h"
+#include "optim/metrics.h"
+#include "optim/training.h"
+
+namespace {
+
+using namespace hf;
+
+struct MilConfig {
+  std::size_t width = 128;       // w, instance embedding width
+  std::size_t depth = 1;         // Linear layers in the embedding
+  std::string activation = "relu";
+  double dropout = 0.0;          // after every embedding layer
+  std::size_t heads = 8;         // H
+  std::size_t hidden = 32;       // per-head association dimension
+  double scaling = 0.0;          // beta; 0 = hflayers' default 1/sqrt(hidden)
+  double pool_dropout = 0.0;     // on the association matrix
+  double lr = 1e-3;
+  double weight_decay = 1e-4;
+  double lr_decay = 0.98;        // per epoch
+  std::size_t batch_size = 8;
+  std::size_t epochs = 100;
+  std::size_t patience = 20;     // epochs without validation improvement before stopping
+  double val_fraction = 0.2;     // of the outer training bags, for early stopping
+  double clip = 1.0;             // gradient norm clip; 0 = off
+  std::size_t ensemble = 5;      // members of the cross-validation ensemble (<= round(1 / val_fraction))
+  std::string stop_on = "auc";   // early-stopping metric on the validation bags: auc or loss
+
+  std::string summary() const {
+    std::ostringstream s;
+    s << "width=" << width << " depth=" << depth << " heads=" << heads << " hidden=" << hidden
+      << " scaling=" << (scaling > 0 ? std::to_string(scaling) : std::string("1/sqrt(hidden)")) << " dropout=" << dropout
+      << " lr=" << lr << " wd=" << weight_decay << " batch=" << batch_size;
+    return s.str();
+  }
+};
+
+std::shared_ptr<UnaryModule> make_activation(const std::string& name) {
+  if (name == "relu") return std::make_shared<ReLU>();
+  if (name == "selu") return std::make_shared<SELU>();
+  if (name == "gelu") return std::make_shared<GELU>();
+  if (name == "tanh") return std::make_shared<Tanh>();
+  HF_FAIL("hopfield-mil", "unknown activation '" << name << "' (relu, selu, gelu, tanh)");
+}
+
+// Instance embedding -> Hopfield pooling -> output logit.
+class MilNet : public Module {
+ public:
+  MilNet(std::size_t d, const MilConfig& c, std::uint64_t seed) {
+    Generator gen(seed);
+    embedding = register_module("embedding", std::make_shared<Sequential>());
+    std::size_t in = d;
+    for (std::size_t l = 0; l < c.depth; ++l) {
+      auto lin = std::make_shared<Linear>(LinearOptions(in, c.width));
+      lin->reset_parameters(gen);
+      embedding->push_back(lin);
+      embedding->push_back(make_activation(c.activation));
+      if (c.dropout > 0) embedding->push_back(std::make_shared<Dropout>(DropoutOptions(c.dropout).seed(gen.next_u64())));
+      in = c.width;
+    }
+    HopfieldOptions ho(in);
+    ho.num_heads(c.heads).hidden_size(c.hidden).dropout(c.pool_dropout);
+    if (c.scaling > 0) ho.scaling(c.scaling);
+    pooling = register_module("pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho)));
+    pooling->reset_parameters(gen);
+    act = make_activation(c.activation);
+    output = register_module("output", std::make_shared<Linear>(LinearOptions(in, 1)));
+    output->reset_parameters(gen);
+  }
+  // x (B, N, d), mask (B, N) -> logits (B).
+  Tensor forward(const Tensor& x, const Tensor& mask) {
+    Tensor h = embedding->forward(x);
+    Tensor pooled = pooling->forward(h, mask);  // (B, w)
+    Tensor z = output->forward(act->forward(pooled));  // (B, 1)
+    return flatten(z);
+  }
+  std::string name() const override { return "MilNet"; }
+
+  std::shared_ptr<Sequential> embedding;
+  std::shared_ptr<HopfieldPooling> pooling;
+  std::shared_ptr<UnaryModule> act;
+  std::shared_ptr<Linear> output;
+};
+
+std::vector<std::size_t> pick(const std::vector<std::size_t>& from, const std::vector<std::size_t>& positions) {
+  std::vector<std::size_t> out;
+  out.reserve(positions.size());
+  for (std::size_t p : positions) out.push_back(from[p]);
+  return out;
+}
+
+std::vector<std::int64_t> labels_of(const MilDataset& ds, const std::vector<std::size_t>& bags) {
+  std::vector<std::int64_t> y;
+  for (std::size_t b : bags) y.push_back(ds.bag_labels[b]);
+  return y;
+}
+
+// One epoch's record for the metrics CSV.
+struct EpochRow {
+  std::size_t epoch;
+  double train_loss, val_loss, val_auc, lr;
+};
+
+struct FitResult {
+  std::vector<double> test_prob;  // per test bag
+  std::size_t best_epoch = 0;
+  double best_val_loss = 0, best_val_auc = 0;
+  std::vector<EpochRow> history;
+};
+
+// Scores of `bags` under the model (eval mode, no tape), as probabilities; mean BCE in *loss.
+std::vector<double> predict(MilNet& net, const BagBatch& batch, double* loss) {
+  NoGrad ng;
+  net.eval();
+  Tensor logits = net.forward(batch.x, batch.mask);
+  if (loss) *loss = binary_cross_entropy_with_logits(logits, batch.labels).item();
+  std::vector<double> z = logits.to_vector();
+  for (double& v : z) v = 1.0 / (1.0 + std::exp(-v));
+  return z;
+}
+
+
+
+// Trains on `fit` bags with early stopping on `val` bags (both standardised with statistics of fit+val),
+// returns probabilities for `test` bags from the best epoch's parameters.
+FitResult fit_and_predict(const MilDataset& ds, const std::vector<std::size_t>& fit, const std::vector<std::size_t>& val,
+                          const std::vector<std::size_t>& test, const MilConfig& c, std::uint64_t seed) {
+  std::vector<std::size_t> all_train = fit;
+  all_train.insert(all_train.end(), val.begin(), val.end());
+  const Standardizer st = fit_standardizer(ds, all_train);
+  const BagBatch val_batch = make_bag_batch(ds, val, &st);
+  const BagBatch test_batch = make_bag_batch(ds, test, &st);
+  const Labels val_y = labels_of(ds, val);
+
+  MilNet net(ds.num_features, c, seed);
+  AdamW opt(net, AdamWOptions(c.lr).weight_decay(c.weight_decay));
+  ExponentialLR sched(opt, c.lr_decay);
+  const std::vector<Tensor> params = net.parameters();
+
+  FitResult r;
+  // Early-stopping criterion: validation AUC, ties broken by the validation loss (the AUC of ~20
+  // validation bags moves in coarse steps; among equal AUCs the better-calibrated epoch wins).
+  EarlyStopping stop(EarlyStoppingOptions().patience(static_cast<std::int64_t>(c.patience)).mode("max"));
+  std::int64_t step = 0;
+  for (std::size_t epoch = 1; epoch <= c.epochs; ++epoch) {
+    net.train();
+    double loss_sum = 0;
+    std::size_t nb = 0;
+    for (const auto& chunk : make_batches(shuffled(fit, seed, epoch), c.batch_size)) {
+      BagBatch b = make_bag_batch(ds, chunk, &st);
+      Tensor loss = binary_cross_entropy_with_logits(net.forward(b.x, b.mask), b.labels);
+      check_finite(loss, step);
+      opt.zero_grad();
+      loss.backward();
+      if (c.clip > 0) clip_grad_norm(params, c.clip);
+      opt.step();
+      loss_sum += loss.item();
+      ++nb;
+      ++step;
+    }
+    const double lr_now = opt.lr();
+    sched.step();
+    double val_loss = 0;
+    const std::vector<double> vp = predict(net, val_batch, &val_loss);
+    const double val_auc = roc_auc(vp, val_y);
+    r.history.push_back({epoch, loss_sum / static_cast<double>(nb), val_loss, val_auc, lr_now});
+    const double score = c.stop_on == "loss" ? -val_loss : val_auc - 1e-3 * std::min(val_loss, 10.0);
+    if (stop.step(score, net)) break;
+  }
+  stop.restore_best(net);
+  r.best_epoch = static_cast<std::size_t>(stop.best_epoch()) + 1;
+  r.best_val_loss = r.history[r.best_epoch - 1].val_loss;
+  r.best_val_auc = r.history[r.best_epoch - 1].val_auc;
+  r.test_prob = predict(net, test_batch, nullptr);
+  return r;
+}
+
+}  // namespace
+
+
+namespace {
+
+struct FoldOutcome {
+  std::size_t repeat = 0, fold = 0;
+  double auc = 0, accuracy = 0;
+  std::vector<std::size_t> best_epochs;  // per ensemble member
+  MilConfig config;
+  std::vector<std::vector<EpochRow>> histories;
+  double seconds = 0;
+};
+
+double accuracy_at_half(const std::vector<double>& p, const Labels& y) {
+  Labels pred(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) pred[i] = p[i] >= 0.5 ? 1 : 0;
+  return accuracy(pred, y);
+}
+
+// A cross-validation ensemble on the training bags: they are split into k = round(1 / val_fraction)
+// stratified parts; member m trains on all parts but m and early-stops on part m; the test probabilities
+// are the members' mean. Every training bag thus trains some members and validates one, and averaging
+// members that overfit differently lowers the variance that ~150 training bags leave.
+struct EnsembleResult {
+  std::vector<double> test_prob;
+  std::vector<std::size_t> best_epochs;
+  std::vector<std::vector<EpochRow>> histories;  // per member
+};
+
+EnsembleResult ensemble_predict(const MilDataset& ds, const std::vector<std::size_t>& train,
+                                const std::vector<std::size_t>& test, const MilConfig& c, std::uint64_t seed) {
+  const std::size_t k = std::min<std::size_t>(
+      train.size(), std::max<std::size_t>(2, static_cast<std::size_t>(std::lround(1.0 / c.val_fraction))));
+  const std::vector<Fold> parts = stratified_kfold(labels_of(ds, train), k, seed);
+  const std::size_t members = std::min(c.ensemble, k);
+  EnsembleResult e;
+  e.test_prob.assign(test.size(), 0.0);
+  for (std::size_t m = 0; m < members; ++m) {
+    FitResult r = fit_and_predict(ds, pick(train, parts[m].train), pick(train, parts[m].test), test, c, seed + 101 * m);
+    for (std::size_t i = 0; i < test.size(); ++i) e.test_prob[i] += r.test_prob[i] / static_cast<double>(members);
+    e.best_epochs.push_back(r.best_epoch);
+    e.histories.push_back(std::move(r.history));
+  }
+  return e;
+}
+
+// The nested search grid (kept small: every point costs inner_folds trainings per outer fold).
+std::vector<MilConfig> search_grid(const MilConfig& base) {
+  std::vector<MilConfig> grid;
+  for (std::size_t width : {64, 128})
+    for (double scaling : {0.1, 1.0, 10.0})
+      for (double dropout : {0.0, 0.5}) {
+        MilConfig c = base;
+        c.width = width;
+        c.scaling = scaling;
+        c.dropout = dropout;
+        grid.push_back(c);
+      }
+  return grid;
+}
+
+FoldOutcome run_fold(const MilDataset& ds, const Fold& fold, const MilConfig& base, bool search,
+                     std::size_t inner_folds, std::uint64_t seed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  FoldOutcome out;
+  MilConfig chosen = base;
+  if (search) {
+    // Score each grid point by its mean validation AUC over inner folds of the outer training bags.
+    const std::vector<Fold> inner = stratified_kfold(labels_of(ds, fold.train), inner_folds, seed ^ 0x9e3779b97f4a7c15ULL);
+    double best = -1;
+    for (const MilConfig& c : search_grid(base)) {
+      double s = 0;
+      for (std::size_t i = 0; i < inner.size(); ++i) {
+        const std::vector<std::size_t> tr = pick(fold.train, inner[i].train), te = pick(fold.train, inner[i].test);
+        const EnsembleResult r = ensemble_predict(ds, tr, te, c, seed + 31 * i);
+        s += roc_auc(r.test_prob, labels_of(ds, te));
+      }
+      s /= static_cast<double>(inner.size());
+      if (s > best) {
+        best = s;
+        chosen = c;
+      }
+    }
+  }
+  EnsembleResult r = ensemble_predict(ds, fold.train, fold.test, chosen, seed);
+  const Labels y = labels_of(ds, fold.test);
+  out.auc = roc_auc(r.test_prob, y);
+  out.accuracy = accuracy_at_half(r.test_prob, y);
+  out.best_epochs = r.best_epochs;
+  out.config = chosen;
+  out.histories = std::move(r.histories);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+void mean_std(const std::vector<double>& v, double& m, double& s) {
+  m = 0;
+  for (double x : v) m += x;
+  m /= static_cast<double>(v.size());
+  s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  s = v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hopfield-mil: multiple-instance learning with Hopfield pooling, k-fold cross-validated ROC AUC"};
+  std::string data_path, out_dir;
+  std::size_t folds = 10, repeats = 1, threads = 2, inner_folds = 3, synthetic_bags = 200;
+  std::uint64_t seed = 1;
+  bool json = false, search = false;
+  MilConfig c;
+  app.add_option("--data", data_path, "unified MIL CSV (bag_id,label,f1..fd); default: synthetic planted bags");
+  app.add_option("--synthetic-bags", synthetic_bags, "bags of the synthetic set (without --data)")->check(CLI::Range(4, 100000));
+  app.add_option("--folds", folds, "cross-validation folds")->check(CLI::Range(2, 1000));
+  app.add_option("--repeats", repeats, "repetitions with new fold assignments")->check(CLI::Range(1, 1000));
+  app.add_option("--seed", seed, "seed of folds, initialisation, shuffling and dropout");
+  app.add_option("--epochs", c.epochs, "maximum epochs per training")->check(CLI::Range(1, 100000));
+  app.add_option("--patience", c.patience, "early stopping: epochs without validation improvement")->check(CLI::Range(1, 100000));
+  app.add_option("--val-fraction", c.val_fraction, "fraction of the training bags used for early stopping")
+      ->check(CLI::Range(0.05, 0.5));
+  app.add_option("--lr", c.lr, "learning rate (AdamW)")->check(CLI::PositiveNumber);
+  app.add_option("--lr-decay", c.lr_decay, "learning-rate factor per epoch")->check(CLI::Range(0.5, 1.0));
+  app.add_option("--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256));
+  app.add_option("--hidden", c.hidden, "Hopfield association size per head")->check(CLI::Range(1, 4096));
+  app.add_option("--scaling", c.scaling, "Hopfield beta (0 = 1/sqrt(hidden))")->check(CLI::Range(0.0, 1e6));
+  app.add_option("--dropout", c.dropout, "dropout after each embedding layer")->check(CLI::Range(0.0, 0.95));
+  app.add_option("--pool-dropout", c.pool_dropout, "dropout on the Hopfield association matrix")->check(CLI::Range(0.0, 0.95));
+  app.add_option("--width", c.width, "instance embedding width")->check(CLI::Range(1, 8192));
+  app.add_option("--depth", c.depth, "instance embedding layers")->check(CLI::Range(1, 16));
+  app.add_option("--activation", c.activation, "embedding activation")->check(CLI::IsMember({"relu", "selu", "gelu", "tanh"}));
+  app.add_option("--batch-size", c.batch_size, "bags per training step")->check(CLI::Range(1, 100000));
+  app.add_option("--clip", c.clip, "gradient-norm clipping (0 = off)")->check(CLI::Range(0.0, 1e9));
+  app.add_option("--ensemble", c.ensemble, "cross-validation ensemble members per outer fold (1 = single model)")
+      ->check(CLI::Range(1, 20));
+  app.add_option("--stop-on", c.stop_on, "early-stopping metric on the validation bags")
+      ->check(CLI::IsMember({"auc", "loss"}));
+  app.add_flag("--search", search, "nested hyperparameter search on inner folds of every outer training fold");
+  app.add_option("--inner-folds", inner_folds, "inner folds of --search")->check(CLI::Range(2, 20));
+  app.add_option("--threads", threads, "folds trained in parallel")->check(CLI::Range(1, 256));
+  app.add_option("--out", out_dir, "directory for metrics.csv (per epoch) and results.csv/json");
+  app.add_flag("--json", json, "print one JSON object with the results as the last line");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "hopfield-mil: " << e.what() << "\n";
+    return 2;
+  }
+
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    MilDataset ds;
+    if (data_path.empty()) {
+      ds = planted_mil_bags(PlantedMilOptions(synthetic_bags, 16).signal(1.5).seed(seed));
+      ds.name = "synthetic";
+    } else {
+      ds = load_mil_csv(data_path);
+      ds.name = std::filesystem::path(data_path).stem().string();
+    }
+    HF_CHECK(ds.num_bags() >= folds, "hopfield-mil", ds.num_bags() << " bags cannot be split into " << folds << " folds");
+    std::printf("dataset %s: %zu bags (%zu positive), %zu instances, d=%zu, bag size %zu..%zu\n", ds.name.c_str(),
+                ds.num_bags(), ds.num_positive(), ds.num_instances(), ds.num_features, ds.min_bag_size(),
+                ds.max_bag_size());
+    std::printf("model: %s%s; %zu-fold CV x %zu repeat(s)\n", c.summary().c_str(), search ? " (base of --search)" : "",
+                folds, repeats);
+    std::fflush(stdout);
+    HF_CHECK(c.heads * c.hidden > 0, "hopfield-mil", "heads and hidden must be positive");
+    blas::set_num_threads(1);  // folds run in parallel; the matrices are small
+
+    struct Job {
+      std::size_t repeat, fold;
+      Fold split;
+    };
+    std::vector<Job> jobs;
+    for (std::size_t r = 0; r < repeats; ++r) {
+      const std::vector<Fold> f = stratified_kfold(ds.bag_labels, folds, seed + 1000003ULL * r);
+      for (std::size_t i = 0; i < f.size(); ++i) jobs.push_back({r, i, f[i]});
+    }
+    std::unique_ptr<CsvLogger> epoch_log, fold_log;
+    if (!out_dir.empty()) {
+      std::filesystem::create_directories(out_dir);
+      epoch_log = std::make_unique<CsvLogger>(
+          out_dir + "/metrics.csv",
+          std::vector<std::string>{"repeat", "fold", "member", "epoch", "train_loss", "val_loss", "val_auc", "lr"});
+      fold_log = std::make_unique<CsvLogger>(
+          out_dir + "/results.csv", std::vector<std::string>{"repeat", "fold", "auc", "accuracy", "mean_best_epoch", "seconds"});
+    }
+    Progress progress(static_cast<std::int64_t>(jobs.size()), "folds");
+    std::vector<FoldOutcome> results(jobs.size());
+    std::atomic<std::size_t> next{0};
+    std::mutex io;
+    std::exception_ptr failure;
+    auto worker = [&]() {
+      for (std::size_t j; (j = next++) < jobs.size();) {
+        try {
+          FoldOutcome o = run_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
+          o.repeat = jobs[j].repeat;
+          o.fold = jobs[j].fold;
+          std::lock_guard<std::mutex> lock(io);
+          const double rf[2] = {static_cast<double>(o.repeat + 1), static_cast<double>(o.fold + 1)};
+          double mean_best = 0;
+          std::string epochs;
+          for (std::size_t m = 0; m < o.histories.size(); ++m) {
+            mean_best += static_cast<double>(o.best_epochs[m]) / static_cast<double>(o.histories.size());
+            if (m) epochs += ',';
+            epochs += std::to_string(o.best_epochs[m]);
+            if (epoch_log)
+              for (const EpochRow& e : o.histories[m])
+                epoch_log->row({rf[0], rf[1], static_cast<double>(m + 1), static_cast<double>(e.epoch), e.train_loss,
+                                e.val_loss, e.val_auc, e.lr});
+          }
+          if (fold_log) fold_log->row({rf[0], rf[1], o.auc, o.accuracy, mean_best, o.seconds});
+          std::printf("repeat %zu fold %2zu: AUC %.4f  accuracy %.4f  (best epochs %s, %.1f s)%s\n", o.repeat + 1,
+                      o.fold + 1, o.auc, o.accuracy, epochs.c_str(), o.seconds,
+                      search ? ("  chosen: " + o.config.summary()).c_str() : "");
+          std::fflush(stdout);
+          std::ostringstream info;
+          info << "AUC " << o.auc;
+          progress.update(1, info.str());
+          results[j] = std::move(o);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(io);
+          if (!failure) failure = std::current_exception();
+          next = jobs.size();
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < std::min(threads, jobs.size()); ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+    progress.finish();
+
+    std::vector<double> aucs, accs;
+    for (const auto& o : results) {
+      aucs.push_back(o.auc);
+      accs.push_back(o.accuracy);
+    }
+    double auc_m, auc_s, acc_m, acc_s;
+    mean_std(aucs, auc_m, auc_s);
+    mean_std(accs, acc_m, acc_s);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%s: ROC AUC %.4f +/- %.4f, accuracy %.4f +/- %.4f over %zu folds x %zu repeat(s), %.1f s\n",
+                ds.name.c_str(), auc_m, auc_s, acc_m, acc_s, folds, repeats, seconds);
+
+    nlohmann::json j;
+    j["dataset"] = ds.name;
+    j["folds"] = folds;
+    j["repeats"] = repeats;
+    j["search"] = search;
+    j["auc_mean"] = auc_m;
+    j["auc_std"] = auc_s;
+    j["accuracy_mean"] = acc_m;
+    j["accuracy_std"] = acc_s;
+    j["auc_per_fold"] = aucs;
+    j["seconds"] = seconds;
+    if (!out_dir.empty()) {
+      std::ofstream f(out_dir + "/results.json");
+      f << j.dump(2) << "\n";
+      HF_CHECK(f.good(), "hopfield-mil", "cannot write " << out_dir << "/results.json");
+    }
+    if (json) std::printf("%s\n", j.dump().c_str());
+  } catch (const std::exception& e) {
+    std::cerr << "hopfield-mil: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
