@@ -1,0 +1,371 @@
+// hopfield-uci: a small tabular classifier with a Hopfield layer, on the UCI benchmark layout of
+// Fernández-Delgado et al. (2014) (../shared/data/uci121), 4 fixed splits with their own validation rows.
+//
+//   x (B, d) --Linear -> SELU -> Dropout--> h (B, w) --as one state pattern (B, 1, w)-->
+//   Hopfield association with a memory --> (B, w) --[h + memory output]--> Linear(w, C) --> logits
+//   loss: cross-entropy; Adam; early stopping on the split's validation rows (accuracy, ties by loss).
+//
+// Two memories were tried (both kept, `--model`):
+//   prototypes  HopfieldLayer: q trainable lookup patterns (a learned associative memory, hflayers'
+//               HopfieldLayer), shared by all queries.
+//   memory      the embedded TRAINING rows themselves are the stored patterns (a soft nearest-neighbour
+//               lookup in the learned space; a row never retrieves itself: association mask), with up
+//               to `--memory-size` rows drawn per step.
+// Default: prototypes. On the quick comparison recorded in README.md ("Running the examples") the two
+// were within noise of each other on accuracy, and prototypes costs one small (q x w) memory per step
+// instead of re-embedding up to --memory-size training rows, so it is several times faster, which
+// matters for `--all`. Defaults are the same for every dataset (nothing tuned per dataset).
+//
+// Legend: B rows in a batch, d features, w embedding width, q prototypes, S stored training rows,
+// C classes.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "datasets/cv_split.h"
+#include "datasets/uci.h"
+#include "engine/blas.h"
+#include "engine/check.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "layers/dropout.h"
+#include "layers/hopfield.h"
+#include "layers/hopfield_layer.h"
+#include "layers/linear.h"
+#include "optim/adam.h"
+#include "optim/metrics.h"
+#include "optim/training.h"
+
+namespace {
+
+using namespace hf;
+
+struct UciConfig {
+  std::string model = "prototypes";
+  std::size_t width = 128;
+  std::size_t heads = 4;
+  std::size_t hidden = 32;
+  std::size_t prototypes = 64;      // q
+  std::size_t memory_size = 512;    // stored training rows per step (model memory)
+  double scaling = 0.0;             // 0 = 1/sqrt(hidden)
+  double dropout = 0.1;
+  double lr = 1e-3;
+  double weight_decay = 1e-5;
+  std::size_t batch_size = 32;
+  std::size_t epochs = 100;
+  std::size_t patience = 10;
+  std::size_t max_steps = 3000;     // per split: large datasets stop here (epochs are long)
+};
+
+class UciNet : public Module {
+ public:
+  UciNet(std::size_t d, std::size_t classes, const UciConfig& c, std::uint64_t seed) : memory_mode_(c.model == "memory") {
+    Generator gen(seed);
+    embed = register_module("embed", std::make_shared<Linear>(LinearOptions(d, c.width)));
+    embed->reset_parameters(gen);
+    drop = register_module("drop", std::make_shared<Dropout>(DropoutOptions(c.dropout).seed(gen.next_u64())));
+    HopfieldOptions ho(c.width);
+    ho.num_heads(c.heads).hidden_size(c.hidden);
+    if (c.scaling > 0) ho.scaling(c.scaling);
+    if (memory_mode_) {
+      memory = register_module("memory", std::make_shared<Hopfield>(ho));
+      memory->reset_parameters(gen);
+    } else {
+      prototypes = register_module("prototypes", std::make_shared<HopfieldLayer>(HopfieldLayerOptions(ho).quantity(c.prototypes)));
+      prototypes->reset_parameters(gen);
+    }
+    head = register_module("head", std::make_shared<Linear>(LinearOptions(c.width, classes)));
+    head->reset_parameters(gen);
+  }
+  Tensor embed_rows(const Tensor& x) { return drop->forward(selu(embed->forward(x))); }
+  // x (B, d) -> logits (B, C). Model memory: stored (S, d) training rows, self_mask (B, S) true where the
+  // query is that stored row (or undefined).
+  Tensor forward(const Tensor& x, const Tensor& stored = Tensor(), const Tensor& self_mask = Tensor()) {
+    Tensor h = embed_rows(x);  // (B, w)
+    Tensor r;
+    if (memory_mode_) {
+      Tensor m = unsqueeze(embed_rows(stored), 0);  // (1, S, w)
+      Tensor assoc = self_mask.defined() ? self_mask : Tensor();
+      r = squeeze(memory->forward(m, unsqueeze(h, 0), m, Tensor(), assoc), 0);  // (B, w)
+    } else {
+      r = squeeze(prototypes->forward(unsqueeze(h, 1)), 1);  // (B, w)
+    }
+    return head->forward(add(h, r));
+  }
+  std::string name() const override { return "UciNet"; }
+
+  std::shared_ptr<Linear> embed, head;
+  std::shared_ptr<Dropout> drop;
+  std::shared_ptr<HopfieldLayer> prototypes;
+  std::shared_ptr<Hopfield> memory;
+
+ private:
+  bool memory_mode_;
+};
+
+Tensor rows_tensor(const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows) {
+  std::vector<float> v(rows.size() * d);
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t j = 0; j < d; ++j) v[i * d + j] = static_cast<float>(feats[rows[i] * d + j]);
+  return from_vector(v, {rows.size(), d});
+}
+
+Tensor labels_tensor(const UciDataset& ds, const std::vector<std::size_t>& rows) {
+  Tensor t = zeros({rows.size()}, Dtype::Int64);
+  auto* p = t.data<std::int64_t>();
+  for (std::size_t i = 0; i < rows.size(); ++i) p[i] = ds.labels[rows[i]];
+  return t;
+}
+
+Labels labels_of(const UciDataset& ds, const std::vector<std::size_t>& rows) {
+  Labels y;
+  for (std::size_t r : rows) y.push_back(ds.labels[r]);
+  return y;
+}
+
+// Evaluation in chunks (no tape): predicted classes and the mean loss.
+Labels predict(UciNet& net, const UciDataset& ds, const std::vector<double>& feats, const std::vector<std::size_t>& rows,
+               const Tensor& memory_rows, double* loss) {
+  NoGrad ng;
+  net.eval();
+  Labels pred;
+  double loss_sum = 0;
+  const std::size_t d = ds.num_features, chunk = 512;
+  for (std::size_t s = 0; s < rows.size(); s += chunk) {
+    const std::vector<std::size_t> part(rows.begin() + static_cast<std::ptrdiff_t>(s),
+                                        rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), s + chunk)));
+    Tensor logits = net.forward(rows_tensor(feats, d, part), memory_rows);
+    loss_sum += cross_entropy(logits, labels_tensor(ds, part), CrossEntropyOptions().reduction(Reduction::Sum)).item();
+    const Tensor am = argmax(logits, 1);
+    const auto* a = am.data<std::int64_t>();
+    pred.insert(pred.end(), a, a + part.size());
+  }
+  if (loss) *loss = loss_sum / static_cast<double>(rows.size());
+  return pred;
+}
+
+struct SplitResult {
+  double test_accuracy = 0, val_accuracy = 0;
+  std::size_t best_epoch = 0, epochs = 0;
+};
+
+SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, std::uint64_t seed) {
+  const UciSplit sp = ds.split(k);
+  HF_CHECK(!sp.train.empty() && !sp.validation.empty() && !sp.test.empty(), "hopfield-uci",
+           ds.name << " split " << k << " has an empty train, validation or test part");
+  std::vector<double> feats = ds.features;
+  ds.fit_standardizer(k).apply(feats);  // statistics of the split's training rows only
+  const std::size_t d = ds.num_features;
+  UciNet net(d, ds.num_classes, c, seed);
+  Adam opt(net, AdamOptions(c.lr).weight_decay(c.weight_decay));
+  EarlyStopping stop(EarlyStoppingOptions().patience(static_cast<std::int64_t>(c.patience)).mode("max"));
+  const Labels val_y = labels_of(ds, sp.validation), test_y = labels_of(ds, sp.test);
+  const bool mem = c.model == "memory";
+  // Fixed memory for evaluation: a seeded sample of training rows (all of them if few).
+  const std::vector<std::size_t> eval_mem_rows = [&] {
+    std::vector<std::size_t> r = shuffled(sp.train, seed, 0);
+    r.resize(std::min(r.size(), c.memory_size));
+    return r;
+  }();
+  const Tensor eval_mem = mem ? rows_tensor(feats, d, eval_mem_rows) : Tensor();
+  Generator gen(seed ^ 0xabcdef);
+  SplitResult res;
+  std::size_t steps = 0;
+  for (std::size_t epoch = 1; epoch <= c.epochs && steps < c.max_steps; ++epoch) {
+    net.train();
+    for (const auto& batch : make_batches(shuffled(sp.train, seed, epoch), c.batch_size)) {
+      Tensor stored, self_mask;
+      if (mem) {
+        // Stored rows: a random sample of training rows; a query never sees itself.
+        std::vector<std::size_t> m = shuffled(sp.train, seed + 7, epoch * 100003 + steps);
+        m.resize(std::min(m.size(), c.memory_size));
+        stored = rows_tensor(feats, d, m);
+        self_mask = zeros({batch.size(), m.size()}, Dtype::Bool);
+        auto* p = self_mask.data<std::uint8_t>();
+        for (std::size_t i = 0; i < batch.size(); ++i)
+          for (std::size_t j = 0; j < m.size(); ++j) p[i * m.size() + j] = batch[i] == m[j];
+      }
+      Tensor loss = cross_entropy(net.forward(rows_tensor(feats, d, batch), stored, self_mask), labels_tensor(ds, batch));
+      check_finite(loss, static_cast<std::int64_t>(steps));
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      if (++steps >= c.max_steps) break;
+    }
+    double val_loss = 0;
+    const double val_acc = accuracy(predict(net, ds, feats, sp.validation, eval_mem, &val_loss), val_y);
+    res.epochs = epoch;
+    if (stop.step(val_acc - 1e-3 * std::min(val_loss, 10.0), net)) break;
+  }
+  stop.restore_best(net);
+  res.best_epoch = static_cast<std::size_t>(stop.best_epoch()) + 1;
+  double unused = 0;
+  res.val_accuracy = accuracy(predict(net, ds, feats, sp.validation, eval_mem, &unused), val_y);
+  res.test_accuracy = accuracy(predict(net, ds, feats, sp.test, eval_mem, &unused), test_y);
+  return res;
+}
+
+struct DatasetResult {
+  std::string name;
+  std::size_t n = 0, d = 0, classes = 0;
+  std::vector<double> split_accuracy;
+  double accuracy_mean = 0, seconds = 0;
+};
+
+DatasetResult run_dataset(const std::string& dir, const UciConfig& c, std::uint64_t seed, bool verbose) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const UciDataset ds = load_uci(dir);
+  DatasetResult r;
+  r.name = ds.name;
+  r.n = ds.num_samples;
+  r.d = ds.num_features;
+  r.classes = ds.num_classes;
+  for (std::size_t k = 0; k < UciDataset::num_splits; ++k) {
+    const SplitResult s = run_split(ds, k, c, seed + k);
+    r.split_accuracy.push_back(s.test_accuracy);
+    if (verbose)
+      std::printf("%s split %zu: test accuracy %.4f  (validation %.4f, best epoch %zu of %zu)\n", ds.name.c_str(), k + 1,
+                  s.test_accuracy, s.val_accuracy, s.best_epoch, s.epochs);
+  }
+  for (double a : r.split_accuracy) r.accuracy_mean += a / static_cast<double>(r.split_accuracy.size());
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hopfield-uci: Hopfield-layer classifier on the UCI benchmark (4 splits with validation rows)"};
+  std::string data_dir, all_dir, csv_path, out_dir;
+  std::uint64_t seed = 1;
+  std::size_t threads = 2, max_n = 0;
+  bool json = false;
+  UciConfig c;
+  auto* data_opt = app.add_option("--data", data_dir, "one dataset folder (<name>/<name>_py.dat, labels_py.dat, ...)");
+  auto* all_opt = app.add_option("--all", all_dir, "run every dataset folder below this directory");
+  data_opt->excludes(all_opt);
+  app.add_option("--csv", csv_path, "table written by --all (default: <out>/uci_results.csv or uci_results.csv)");
+  app.add_option("--max-n", max_n, "--all: skip datasets with more samples than this (0 = none skipped)");
+  app.add_option("--model", c.model, "Hopfield memory: prototypes (HopfieldLayer) or memory (training rows)")
+      ->check(CLI::IsMember({"prototypes", "memory"}));
+  app.add_option("--width", c.width, "embedding width")->check(CLI::Range(1, 8192));
+  app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256));
+  app.add_option("--hidden", c.hidden, "association size per head")->check(CLI::Range(1, 4096));
+  app.add_option("--prototypes", c.prototypes, "stored patterns of the HopfieldLayer")->check(CLI::Range(1, 100000));
+  app.add_option("--memory-size", c.memory_size, "stored training rows per step (--model memory)")
+      ->check(CLI::Range(2, 1000000));
+  app.add_option("--scaling", c.scaling, "beta (0 = 1/sqrt(hidden))")->check(CLI::Range(0.0, 1e6));
+  app.add_option("--dropout", c.dropout, "dropout after the embedding")->check(CLI::Range(0.0, 0.95));
+  app.add_option("--lr", c.lr, "Adam learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--batch-size", c.batch_size, "rows per step")->check(CLI::Range(1, 1000000));
+  app.add_option("--epochs", c.epochs, "maximum epochs per split")->check(CLI::Range(1, 100000));
+  app.add_option("--patience", c.patience, "early stopping patience (epochs)")->check(CLI::Range(1, 100000));
+  app.add_option("--max-steps", c.max_steps, "maximum optimizer steps per split")->check(CLI::Range(1, 100000000));
+  app.add_option("--seed", seed, "seed of initialisation, shuffling and dropout");
+  app.add_option("--threads", threads, "datasets trained in parallel (--all)")->check(CLI::Range(1, 256));
+  app.add_option("--out", out_dir, "directory for results (results.json, uci_results.csv)");
+  app.add_flag("--json", json, "print one JSON object with the results as the last line");
+  try {
+    app.parse(argc, argv);
+    if (data_dir.empty() && all_dir.empty()) throw CLI::RequiredError("--data or --all");
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::Error& e) {
+    std::cerr << "hopfield-uci: " << e.what() << "\n";
+    return 2;
+  }
+
+  try {
+    blas::set_num_threads(1);
+    if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+    nlohmann::json j;
+    if (!data_dir.empty()) {
+      const DatasetResult r = run_dataset(data_dir, c, seed, true);
+      std::printf("%s: mean test accuracy %.4f over 4 splits (n=%zu, d=%zu, C=%zu, %.1f s)\n", r.name.c_str(),
+                  r.accuracy_mean, r.n, r.d, r.classes, r.seconds);
+      j = {{"dataset", r.name}, {"n", r.n},         {"d", r.d},
+           {"classes", r.classes}, {"model", c.model}, {"accuracy_per_split", r.split_accuracy},
+           {"accuracy_mean", r.accuracy_mean}, {"seconds", r.seconds}};
+    } else {
+      const auto t0 = std::chrono::steady_clock::now();
+      std::vector<std::string> names;
+      for (const std::string& name : list_uci(all_dir)) {
+        if (max_n > 0) {
+          // Cheap size check (line count of labels_py.dat) before loading everything.
+          std::ifstream f(all_dir + "/" + name + "/labels_py.dat");
+          const auto lines = static_cast<std::size_t>(
+              std::count(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>(), '\n'));
+          if (lines > max_n) continue;
+        }
+        names.push_back(name);
+      }
+      HF_CHECK(!names.empty(), "hopfield-uci", "no UCI dataset folders below " << all_dir);
+      std::vector<DatasetResult> results(names.size());
+      std::atomic<std::size_t> next{0};
+      std::mutex io;
+      std::exception_ptr failure;
+      Progress progress(static_cast<std::int64_t>(names.size()), "datasets");
+      auto worker = [&]() {
+        for (std::size_t i; (i = next++) < names.size();) {
+          try {
+            DatasetResult r = run_dataset(all_dir + "/" + names[i], c, seed, false);
+            std::lock_guard<std::mutex> lock(io);
+            std::printf("%-40s n=%6zu d=%4zu C=%3zu  accuracy %.4f  (%.1f s)\n", r.name.c_str(), r.n, r.d, r.classes,
+                        r.accuracy_mean, r.seconds);
+            std::fflush(stdout);
+            progress.update(1, r.name);
+            results[i] = std::move(r);
+          } catch (...) {
+            std::lock_guard<std::mutex> lock(io);
+            if (!failure) failure = std::current_exception();
+            next = names.size();
+          }
+        }
+      };
+      std::vector<std::thread> pool;
+      for (std::size_t t = 0; t < std::min(threads, names.size()); ++t) pool.emplace_back(worker);
+      for (auto& t : pool) t.join();
+      if (failure) std::rethrow_exception(failure);
+      progress.finish();
+      if (csv_path.empty()) csv_path = out_dir.empty() ? "uci_results.csv" : out_dir + "/uci_results.csv";
+      std::ofstream f(csv_path);
+      f << "dataset,n,d,classes,accuracy_mean,seconds\n";
+      double mean = 0;
+      for (const auto& r : results) {
+        f << r.name << ',' << r.n << ',' << r.d << ',' << r.classes << ',' << r.accuracy_mean << ',' << r.seconds << '\n';
+        mean += r.accuracy_mean / static_cast<double>(results.size());
+      }
+      f.close();
+      HF_CHECK(f.good(), "hopfield-uci", "cannot write " << csv_path);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::printf("%zu datasets: mean accuracy %.4f (%s), table in %s, %.1f s\n", results.size(), mean, c.model.c_str(),
+                  csv_path.c_str(), seconds);
+      j = {{"dataset", "all"},       {"datasets", results.size()}, {"model", c.model},
+           {"accuracy_mean", mean}, {"csv", csv_path},            {"seconds", seconds}};
+    }
+    if (!out_dir.empty()) {
+      std::ofstream f(out_dir + "/results.json");
+      f << j.dump(2) << "\n";
+    }
+    if (json) std::printf("%s\n", j.dump().c_str());
+  } catch (const std::exception& e) {
+    std::cerr << "hopfield-uci: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
