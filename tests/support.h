@@ -21,14 +21,14 @@ inline std::optional<std::string> shared_dir(const char* env_var, const std::str
   namespace fs = std::filesystem;
   if (const char* v = std::getenv(env_var); v && *v) {
     bool ok = fs::is_directory(v) && !fs::is_empty(v);
-    if (!ok) FAIL(std::string(env_var) + "=" + v + " is set but the folder is missing or empty (" + what + ")");
+    if (!ok) FAIL((std::string(env_var) + "=" + v + " is set but the folder is missing or empty (" + what + ")"));
     return std::string(v);
   }
   fs::path def = fs::path(HF_SOURCE_DIR) / ".." / "shared" / default_rel;
   if (!fs::is_directory(def)) {
     std::cerr << "\n*** SKIPPED: " << what << " not found (" << def.string() << " is absent and " << env_var
               << " is unset). Set " << env_var << " to run these checks. ***\n\n";
-    MESSAGE(std::string("SKIPPED: ") + what + " (set " + env_var + ")");
+    MESSAGE((std::string("SKIPPED: ") + what + " (set " + env_var + ")"));
     return std::nullopt;
   }
   return fs::canonical(def).string();
