@@ -15,6 +15,7 @@
 #include <climits>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "engine/blas.h"
 #include "engine/kernel.h"
@@ -44,6 +45,13 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha
   }
   blas::gemm(ta, tb, as_int(m, op), as_int(n, op), as_int(k, op), alpha, a, as_int(std::max<std::size_t>(lda, 1), op),
              b, as_int(std::max<std::size_t>(ldb, 1), op), beta, c, as_int(std::max<std::size_t>(ldc, 1), op));
+}
+
+// Uninitialised scratch memory of n elements of T. Taken from the tensor storage (and its buffer cache)
+// rather than a std::vector: that would zero it, and a fresh large block page-faults on every call.
+template <class T>
+Tensor scratch(std::size_t n) {
+  return detail::alloc({n}, std::is_same_v<T, float> ? Dtype::Float32 : Dtype::Float64);
 }
 
 // Sizes shared by the forward and backward of association_probs.
@@ -156,20 +164,21 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
     T* px = ptr<T>(xi);
     const T* padd = mv.additive.defined() ? ptr<T>(mv.additive) : nullptr;
     const std::size_t ldq = d.h * d.hd;
-    std::vector<T> z(d.n * d.l * d.s);  // logits of one head, (N, L, S)
+    Tensor zt = scratch<T>(d.n * d.l * d.s);  // logits of one head, (N, L, S)
+    T* z = ptr<T>(zt);
     const bool fold = d.nk == 1 && d.nq == d.n;  // shared keys: one gemm over all N*L rows
     for (std::size_t h = 0; h < d.h; ++h) {
       if (fold) {
-        gemm<T>(false, true, d.n * d.l, d.s, d.hd, T(scaling), pq + h * d.hd, ldq, pk + h * d.hd, ldq, T(0), z.data(), d.s);
+        gemm<T>(false, true, d.n * d.l, d.s, d.hd, T(scaling), pq + h * d.hd, ldq, pk + h * d.hd, ldq, T(0), z, d.s);
       } else {
         for (std::size_t n = 0; n < d.n; ++n)
           gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
-                  pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), z.data() + n * d.l * d.s, d.s);
+                  pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), z + n * d.l * d.s, d.s);
       }
       for (std::size_t n = 0; n < d.n; ++n)
         for (std::size_t l = 0; l < d.l; ++l) {
           const std::size_t mrow = mv.per_entry ? ((n * d.h + h) * d.l + l) * d.s : l * d.s;
-          softmax_row<T>(z.data() + (n * d.l + l) * d.s, px + ((n * d.h + h) * d.l + l) * d.sp, d.s, d.sp,
+          softmax_row<T>(z + (n * d.l + l) * d.s, px + ((n * d.h + h) * d.l + l) * d.sp, d.s, d.sp,
                          mv.padding.empty() ? nullptr : mv.padding.data() + n * d.s,
                          mv.forbid.empty() ? nullptr : mv.forbid.data() + mrow, padd ? padd + mrow : nullptr);
         }
@@ -180,8 +189,10 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
   return record(xi, op, {q, k}, [q, k, xd, d, scaling, op](const Tensor& g) {
     const bool gq = wants_grad(q), gk = wants_grad(k);
     if (!gq && !gk) return;
-    Tensor dq = gq ? zeros(q.shape(), q.dtype()) : Tensor();
-    Tensor dk = gk ? zeros(k.shape(), k.dtype()) : Tensor();
+    // Every block of dq / dk is written by its first gemm with beta 0 (accumulated with beta 1 after that
+    // when q or k is shared by the batch), so no zero fill - except with an empty batch, where nothing runs.
+    Tensor dq = gq ? (d.n == 0 ? zeros(q.shape(), q.dtype()) : detail::alloc(q.shape(), q.dtype())) : Tensor();
+    Tensor dk = gk ? (d.n == 0 ? zeros(k.shape(), k.dtype()) : detail::alloc(k.shape(), k.dtype())) : Tensor();
     detail::dispatch_float(q.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
       const T* pq = ptr<T>(q);
@@ -190,7 +201,8 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
       const T* pg = ptr<T>(g);
       const std::size_t ldq = d.h * d.hd;
       const T beta = T(scaling);
-      std::vector<T> dz(d.n * d.l * d.s);  // logit gradient of one head, (N, L, S)
+      Tensor dzt = scratch<T>(d.n * d.l * d.s);  // logit gradient of one head, (N, L, S)
+      T* dz = ptr<T>(dzt);
       const bool fold = d.nk == 1 && d.nq == d.n;
       for (std::size_t h = 0; h < d.h; ++h) {
         for (std::size_t n = 0; n < d.n; ++n)
@@ -200,28 +212,28 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
             const T* gr = pg + row;
             T dot = 0;
             for (std::size_t j = 0; j < d.sp; ++j) dot += gr[j] * y[j];
-            T* o = dz.data() + (n * d.l + l) * d.s;
+            T* o = dz + (n * d.l + l) * d.s;
             for (std::size_t j = 0; j < d.s; ++j) o[j] = y[j] * (gr[j] - dot);
           }
         if (gq) {
           T* pdq = ptr<T>(dq);
           if (fold) {
-            gemm<T>(false, false, d.n * d.l, d.hd, d.s, beta, dz.data(), d.s, pk + h * d.hd, ldq, T(1), pdq + h * d.hd, ldq);
+            gemm<T>(false, false, d.n * d.l, d.hd, d.s, beta, dz, d.s, pk + h * d.hd, ldq, T(0), pdq + h * d.hd, ldq);
           } else {
             for (std::size_t n = 0; n < d.n; ++n)
-              gemm<T>(false, false, d.l, d.hd, d.s, beta, dz.data() + n * d.l * d.s, d.s,
-                      pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(1),
+              gemm<T>(false, false, d.l, d.hd, d.s, beta, dz + n * d.l * d.s, d.s,
+                      pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(d.nq == 1 && n > 0 ? 1 : 0),
                       pdq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq);
           }
         }
         if (gk) {
           T* pdk = ptr<T>(dk);
           if (fold) {
-            gemm<T>(true, false, d.s, d.hd, d.n * d.l, beta, dz.data(), d.s, pq + h * d.hd, ldq, T(1), pdk + h * d.hd, ldq);
+            gemm<T>(true, false, d.s, d.hd, d.n * d.l, beta, dz, d.s, pq + h * d.hd, ldq, T(0), pdk + h * d.hd, ldq);
           } else {
             for (std::size_t n = 0; n < d.n; ++n)
-              gemm<T>(true, false, d.s, d.hd, d.l, beta, dz.data() + n * d.l * d.s, d.s,
-                      pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq, T(1),
+              gemm<T>(true, false, d.s, d.hd, d.l, beta, dz + n * d.l * d.s, d.s,
+                      pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq, T(d.nk == 1 && n > 0 ? 1 : 0),
                       pdk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq);
           }
         }
@@ -251,13 +263,14 @@ Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
     const T* px = ptr<T>(xi);
     const T* pv = ptr<T>(v);
     T* po = ptr<T>(out);
-    std::vector<T> rows(fold ? n_ * l_ * s_ : 0);
+    Tensor rows_t = scratch<T>(fold ? n_ * l_ * s_ : 0);
+    T* rows = ptr<T>(rows_t);
     for (std::size_t h = 0; h < h_; ++h) {
       if (fold) {
         for (std::size_t n = 0; n < n_; ++n)
           for (std::size_t l = 0; l < l_; ++l)
-            std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows.data() + (n * l_ + l) * s_);
-        gemm<T>(false, false, n_ * l_, pd, s_, T(1), rows.data(), s_, pv + h * pd, ldv, T(0), po + h * pd, ldv);
+            std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows + (n * l_ + l) * s_);
+        gemm<T>(false, false, n_ * l_, pd, s_, T(1), rows, s_, pv + h * pd, ldv, T(0), po + h * pd, ldv);
       } else {
         for (std::size_t n = 0; n < n_; ++n)
           gemm<T>(false, false, l_, pd, s_, T(1), px + (n * h_ + h) * l_ * sp, sp, pv + (nv == 1 ? 0 : n) * s_ * ldv + h * pd,
@@ -271,28 +284,36 @@ Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
     const std::size_t n_ = xi.size(0), l_ = xi.size(2), sp = xi.size(3), nv = v.size(0), s_ = v.size(1);
     const std::size_t pd = v.size(2) / h_, ldv = v.size(2);
     const bool fold = nv == 1 && n_ > 1;
-    Tensor dx = gx ? zeros(xi.shape(), xi.dtype()) : Tensor();
-    Tensor dv = gv ? zeros(v.shape(), v.dtype()) : Tensor();
+    // dxi: every (n, h) block's first S columns are overwritten below; only the zero-association columns
+    // (S' > S) are cleared here. dv: each block's first gemm has beta 0 (beta 1 after that when v is
+    // shared by the batch); an empty batch writes nothing, so it gets zeros.
+    Tensor dx = gx ? detail::alloc(xi.shape(), xi.dtype()) : Tensor();
+    Tensor dv = gv ? (n_ == 0 ? zeros(v.shape(), v.dtype()) : detail::alloc(v.shape(), v.dtype())) : Tensor();
     detail::dispatch_float(xi.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
       const T* px = ptr<T>(xi);
       const T* pv = ptr<T>(v);
       const T* pg = ptr<T>(g);
-      std::vector<T> rows(fold ? n_ * l_ * s_ : 0);
+      if (gx && sp > s_) {
+        T* pdx = ptr<T>(dx);
+        for (std::size_t r = 0, nr = n_ * h_ * l_; r < nr; ++r) std::fill(pdx + r * sp + s_, pdx + (r + 1) * sp, T(0));
+      }
+      Tensor rows_t = scratch<T>(fold ? n_ * l_ * s_ : 0);
+      T* rows = ptr<T>(rows_t);
       for (std::size_t h = 0; h < h_; ++h) {
         if (fold) {
           if (gx) {  // dxi rows (N*L, S) = g_h (N*L, pd) V_h^T, then scattered into (N, H, L, S')
-            gemm<T>(false, true, n_ * l_, s_, pd, T(1), pg + h * pd, ldv, pv + h * pd, ldv, T(0), rows.data(), s_);
+            gemm<T>(false, true, n_ * l_, s_, pd, T(1), pg + h * pd, ldv, pv + h * pd, ldv, T(0), rows, s_);
             T* pdx = ptr<T>(dx);
             for (std::size_t n = 0; n < n_; ++n)
               for (std::size_t l = 0; l < l_; ++l)
-                std::copy_n(rows.data() + (n * l_ + l) * s_, s_, pdx + ((n * h_ + h) * l_ + l) * sp);
+                std::copy_n(rows + (n * l_ + l) * s_, s_, pdx + ((n * h_ + h) * l_ + l) * sp);
           }
           if (gv) {  // dV_h (S, pd) = xi_h^T (S, N*L) g_h (N*L, pd): the sum over the batch
             for (std::size_t n = 0; n < n_; ++n)
               for (std::size_t l = 0; l < l_; ++l)
-                std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows.data() + (n * l_ + l) * s_);
-            gemm<T>(true, false, s_, pd, n_ * l_, T(1), rows.data(), s_, pg + h * pd, ldv, T(1), ptr<T>(dv) + h * pd, ldv);
+                std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows + (n * l_ + l) * s_);
+            gemm<T>(true, false, s_, pd, n_ * l_, T(1), rows, s_, pg + h * pd, ldv, T(0), ptr<T>(dv) + h * pd, ldv);
           }
         } else {
           for (std::size_t n = 0; n < n_; ++n) {
@@ -301,7 +322,8 @@ Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
             if (gx)
               gemm<T>(false, true, l_, s_, pd, T(1), gn, ldv, pv + voff, ldv, T(0), ptr<T>(dx) + (n * h_ + h) * l_ * sp, sp);
             if (gv)
-              gemm<T>(true, false, s_, pd, l_, T(1), px + (n * h_ + h) * l_ * sp, sp, gn, ldv, T(1), ptr<T>(dv) + voff, ldv);
+              gemm<T>(true, false, s_, pd, l_, T(1), px + (n * h_ + h) * l_ * sp, sp, gn, ldv, T(nv == 1 && n > 0 ? 1 : 0),
+                      ptr<T>(dv) + voff, ldv);
           }
         }
       }
@@ -392,12 +414,18 @@ Tensor row_projection(const Tensor& x, const Tensor& weight, std::size_t row_beg
   detail::dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     T* py = ptr<T>(y);
-    gemm<T>(false, true, mrows, rows, in, T(1), ptr<T>(x), in, ptr<T>(weight) + row_begin * in, in, T(0), py, rows);
-    if (bias.defined()) {
-      const T* pb = ptr<T>(bias) + bias_begin;
-      for (std::size_t i = 0; i < mrows; ++i)
-        for (std::size_t j = 0; j < rows; ++j) py[i * rows + j] += pb[j];
+    // The bias goes in first and the gemm adds onto it (beta 1): one pass over y instead of two.
+    // The rows are filled by doubling the filled prefix (log2(mrows) copies, not one short copy per row).
+    if (bias.defined() && mrows > 0) {
+      std::copy_n(ptr<T>(bias) + bias_begin, rows, py);
+      for (std::size_t done = 1; done < mrows;) {
+        const std::size_t n = std::min(done, mrows - done);
+        std::copy_n(py, n * rows, py + done * rows);
+        done += n;
+      }
     }
+    gemm<T>(false, true, mrows, rows, in, T(1), ptr<T>(x), in, ptr<T>(weight) + row_begin * in, in,
+            T(bias.defined() ? 1 : 0), py, rows);
   });
   return record(y, op, {x, weight, bias}, [x, weight, bias, row_begin, rows, bias_begin, mrows, in, op](const Tensor& g) {
     detail::dispatch_float(x.dtype(), op, [&](auto tag) {
@@ -409,7 +437,11 @@ Tensor row_projection(const Tensor& x, const Tensor& weight, std::size_t row_beg
         accumulate_grad(x, dx);
       }
       if (wants_grad(weight)) {
-        Tensor dw = zeros(weight.shape(), weight.dtype());
+        // Only the selected rows get a gradient: the rest is cleared, the selected rows are written by the gemm.
+        Tensor dw = detail::alloc(weight.shape(), weight.dtype());
+        T* pdw = ptr<T>(dw);
+        std::fill(pdw, pdw + row_begin * in, T(0));
+        std::fill(pdw + (row_begin + rows) * in, pdw + weight.numel(), T(0));
         gemm<T>(true, false, rows, in, mrows, T(1), pg, rows, ptr<T>(x), in, T(0), ptr<T>(dw) + row_begin * in, in);
         accumulate_grad(weight, dw);
       }

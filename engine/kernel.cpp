@@ -94,6 +94,23 @@ std::vector<std::size_t> broadcast_offsets(const Shape& in, const Shape& out) {
 Tensor sum_to(const Tensor& g, const Shape& to) {
   if (g.shape() == to) return g;
   Tensor out = zeros(to, g.dtype());
+  // Common case (a bias gradient): `to` is, after leading ones, a trailing block of g's shape, so the
+  // sum runs over whole rows of that block. Same summation order as the general walk below.
+  const Shape& from = g.shape();
+  std::size_t lead = 0;
+  while (lead < to.size() && to[lead] == 1) ++lead;
+  const std::size_t m = to.size() - lead;
+  if (m <= from.size() && std::equal(to.begin() + static_cast<long>(lead), to.end(), from.end() - static_cast<long>(m))) {
+    const std::size_t inner = shape_numel(to), nrows = inner == 0 ? 0 : g.numel() / inner;
+    dispatch_float(g.dtype(), "sum_to", [&](auto tag) {
+      using T = decltype(tag);
+      const T* src = ptr<T>(g);
+      T* dst = ptr<T>(out);
+      for (std::size_t r = 0; r < nrows; ++r)
+        for (std::size_t j = 0; j < inner; ++j) dst[j] += src[r * inner + j];
+    });
+    return out;
+  }
   auto offs = broadcast_offsets(to, g.shape());
   dispatch_float(g.dtype(), "sum_to", [&](auto tag) {
     using T = decltype(tag);

@@ -1,7 +1,9 @@
 // Arithmetic with NumPy broadcasting, scalar variants, comparisons, masked_fill and where.
 // Backward of a broadcasting op sums the gradient back to each input's shape (detail::sum_to).
 // Derived ops (sub, scalar forms, operators) reuse the primitives so their gradients come for free.
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "engine/kernel.h"
 #include "engine/ops.h"
@@ -12,9 +14,57 @@ using detail::map_binary;
 using detail::map_unary;
 using detail::sum_to;
 
+namespace {
+
+// True when `small` (after leading ones) is a trailing block of `big`, of `inner` elements: then
+// broadcasting repeats `small` once per row of `big` (a bias added to a batch of rows).
+bool row_broadcast(const Shape& big, const Shape& small, std::size_t& inner) {
+  if (small.size() > big.size()) return false;
+  std::size_t lead = 0;
+  while (lead < small.size() && small[lead] == 1) ++lead;
+  const std::size_t m = small.size() - lead;
+  inner = shape_numel(small);
+  return inner > 1 && std::equal(small.begin() + static_cast<long>(lead), small.end(), big.end() - static_cast<long>(m));
+}
+
+// map_binary with a direct row loop for a row-broadcast operand (no per-element offset tables).
+template <class F>
+Tensor binary(const Tensor& a, const Tensor& b, const char* op, F&& f) {
+  std::size_t inner = 0;
+  if (a.defined() && b.defined() && a.dtype() == b.dtype() && is_floating(a.dtype()) && a.shape() != b.shape()) {
+    const bool b_row = row_broadcast(a.shape(), b.shape(), inner);
+    const bool a_row = !b_row && row_broadcast(b.shape(), a.shape(), inner);
+    if (a_row || b_row) {
+      const Tensor& big = b_row ? a : b;
+      Tensor out = detail::alloc(big.shape(), a.dtype());
+      detail::dispatch_float(a.dtype(), op, [&](auto tag) {
+        using T = decltype(tag);
+        const T* pa = detail::ptr<T>(a);
+        const T* pb = detail::ptr<T>(b);
+        T* o = detail::ptr<T>(out);
+        const std::size_t nrows = big.numel() / inner;
+        for (std::size_t r = 0; r < nrows; ++r) {
+          T* orow = o + r * inner;
+          if (b_row) {
+            const T* ar = pa + r * inner;
+            for (std::size_t j = 0; j < inner; ++j) orow[j] = static_cast<T>(f(ar[j], pb[j]));
+          } else {
+            const T* br = pb + r * inner;
+            for (std::size_t j = 0; j < inner; ++j) orow[j] = static_cast<T>(f(pa[j], br[j]));
+          }
+        }
+      });
+      return out;
+    }
+  }
+  return map_binary(a, b, op, a.dtype(), std::forward<F>(f));
+}
+
+}  // namespace
+
 // ----- binary primitives -----
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = map_binary(a, b, "add", a.dtype(), [](auto x, auto y) { return x + y; });
+  Tensor out = binary(a, b, "add", [](auto x, auto y) { return x + y; });
   return record(out, "add", {a, b}, [a, b](const Tensor& g) {
     if (wants_grad(a)) accumulate_grad(a, sum_to(g, a.shape()));
     if (wants_grad(b)) accumulate_grad(b, sum_to(g, b.shape()));
@@ -22,7 +72,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = map_binary(a, b, "sub", a.dtype(), [](auto x, auto y) { return x - y; });
+  Tensor out = binary(a, b, "sub", [](auto x, auto y) { return x - y; });
   return record(out, "sub", {a, b}, [a, b](const Tensor& g) {
     if (wants_grad(a)) accumulate_grad(a, sum_to(g, a.shape()));
     if (wants_grad(b)) accumulate_grad(b, sum_to(neg(g), b.shape()));
@@ -30,7 +80,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = map_binary(a, b, "mul", a.dtype(), [](auto x, auto y) { return x * y; });
+  Tensor out = binary(a, b, "mul", [](auto x, auto y) { return x * y; });
   Tensor ad = a.detach(), bd = b.detach();
   return record(out, "mul", {a, b}, [a, b, ad, bd](const Tensor& g) {
     if (wants_grad(a)) accumulate_grad(a, sum_to(mul(g, bd), a.shape()));
@@ -39,7 +89,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor out = map_binary(a, b, "div", a.dtype(), [](auto x, auto y) { return x / y; });
+  Tensor out = binary(a, b, "div", [](auto x, auto y) { return x / y; });
   Tensor bd = b.detach(), od = out.detach();
   return record(out, "div", {a, b}, [a, b, bd, od](const Tensor& g) {
     Tensor ga = div(g, bd);  // d(a/b)/da = 1/b

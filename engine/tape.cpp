@@ -77,11 +77,21 @@ Tensor owned_copy(const Tensor& g) {
   return c;
 }
 
+// True when nothing but the caller's handle can reach g's data: one handle on the TensorImpl, one owner
+// of the storage (no view or detached alias), and g is not part of an autograd graph.
+bool sole_owner(const Tensor& g) {
+  const auto& impl = g.impl();
+  return impl.use_count() == 1 && impl->owner.use_count() == 1 && !impl->requires_grad && !impl->grad_fn;
+}
+
 void accumulate_into(Tensor& slot, const Tensor& g) {
-  // The first contribution is copied: g may be shared with other inputs' gradients (add passes the
-  // same tensor to both), and later contributions are added in place.
-  if (!slot.defined()) slot = owned_copy(g);
-  else add_into(slot, g);
+  // Later contributions are added in place, so the slot must own its storage. A freshly computed
+  // gradient that nobody else sees is taken over as it is (no copy); otherwise the first contribution
+  // is copied: g may be shared with other inputs' gradients (add passes the same tensor to both - the
+  // first input then takes it, and the second sees a second handle and copies).
+  if (slot.defined()) add_into(slot, g);
+  else if (sole_owner(g)) slot = g;
+  else slot = owned_copy(g);
 }
 }  // namespace
 
