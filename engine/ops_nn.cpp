@@ -161,6 +161,39 @@ Tensor log_softmax(const Tensor& x, int axis) {
   });
 }
 
+namespace {
+
+// Sum of f(v[k]) over a row in double, with four partial sums: without -ffast-math a single running sum
+// cannot be vectorised (the additions must stay in order), four independent ones can.
+template <class T, class F>
+double row_sum(const T* v, std::size_t m, F f) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::size_t k = 0;
+  for (; k + 4 <= m; k += 4) {
+    s0 += f(static_cast<double>(v[k]));
+    s1 += f(static_cast<double>(v[k + 1]));
+    s2 += f(static_cast<double>(v[k + 2]));
+    s3 += f(static_cast<double>(v[k + 3]));
+  }
+  for (; k < m; ++k) s0 += f(static_cast<double>(v[k]));
+  return (s0 + s1) + (s2 + s3);
+}
+
+inline double row_dot(const double* a, const double* b, std::size_t m) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::size_t k = 0;
+  for (; k + 4 <= m; k += 4) {
+    s0 += a[k] * b[k];
+    s1 += a[k + 1] * b[k + 1];
+    s2 += a[k + 2] * b[k + 2];
+    s3 += a[k + 3] * b[k + 3];
+  }
+  for (; k < m; ++k) s0 += a[k] * b[k];
+  return (s0 + s1) + (s2 + s3);
+}
+
+}  // namespace
+
 // ----- layer_norm -----
 // reference: https://pytorch.org/docs/stable/generated/torch.nn.functional.layer_norm.html
 // y = (x - mean) * rstd * weight + bias, rstd = 1 / sqrt(var + eps) with the biased variance.
@@ -197,24 +230,26 @@ Tensor layer_norm(const Tensor& x, std::size_t normalized_dims, const Tensor& we
     const T* pw = weight.defined() ? detail::ptr<T>(weight) : nullptr;
     const T* pb = bias.defined() ? detail::ptr<T>(bias) : nullptr;
     T* py = detail::ptr<T>(y);
+    T* pm = detail::ptr<T>(mean_t);
+    T* prs = detail::ptr<T>(rstd_t);
     for (std::size_t r = 0; r < R; ++r) {
       const T* xr = px + r * M;
-      double mu = 0.0;
-      for (std::size_t k = 0; k < M; ++k) mu += xr[k];
-      mu /= static_cast<double>(M);
-      double v = 0.0;
-      for (std::size_t k = 0; k < M; ++k) v += (xr[k] - mu) * (xr[k] - mu);
-      v /= static_cast<double>(M);
-      const double rs = 1.0 / std::sqrt(v + eps);
-      T* yr = py + r * M;
-      for (std::size_t k = 0; k < M; ++k) {
-        double o = (xr[k] - mu) * rs;
-        if (pw) o *= pw[k];
-        if (pb) o += pb[k];
-        yr[k] = static_cast<T>(o);
+      const double mu = row_sum(xr, M, [](double v) { return v; }) / static_cast<double>(M);
+      const double var = row_sum(xr, M, [mu](double v) { return (v - mu) * (v - mu); }) / static_cast<double>(M);
+      const double rs = 1.0 / std::sqrt(var + eps);
+      T* __restrict yr = py + r * M;
+      // Separate branch-free loops per affine variant, so each one vectorises.
+      if (pw && pb) {
+        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs * pw[k] + pb[k]);
+      } else if (pw) {
+        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs * pw[k]);
+      } else if (pb) {
+        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs + pb[k]);
+      } else {
+        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs);
       }
-      detail::ptr<T>(mean_t)[r] = static_cast<T>(mu);
-      detail::ptr<T>(rstd_t)[r] = static_cast<T>(rs);
+      pm[r] = static_cast<T>(mu);
+      prs[r] = static_cast<T>(rs);
     }
   });
   Tensor xd = x.detach(), wd = weight.defined() ? weight.detach() : Tensor();
@@ -230,29 +265,32 @@ Tensor layer_norm(const Tensor& x, std::size_t normalized_dims, const Tensor& we
       const T* pw = wd.defined() ? detail::ptr<T>(wd) : nullptr;
       const T* pm = detail::ptr<T>(mean_t);
       const T* prs = detail::ptr<T>(rstd_t);
+      T* __restrict pdw = gw_on ? detail::ptr<T>(dw) : nullptr;
+      T* __restrict pdb = gb_on ? detail::ptr<T>(db) : nullptr;
+      T* __restrict pdx = gx_on ? detail::ptr<T>(dx) : nullptr;
+      std::vector<double> xhat(M), dnorm(M);  // of one row
+      double* __restrict xh = xhat.data();
+      double* __restrict dn = dnorm.data();
       for (std::size_t r = 0; r < R; ++r) {
         const T* xr = px + r * M;
         const T* gr = pg + r * M;
         const double mu = pm[r], rs = prs[r];
+        for (std::size_t k = 0; k < M; ++k) xh[k] = (xr[k] - mu) * rs;
+        if (pw) {
+          for (std::size_t k = 0; k < M; ++k) dn[k] = static_cast<double>(gr[k]) * pw[k];
+        } else {
+          for (std::size_t k = 0; k < M; ++k) dn[k] = static_cast<double>(gr[k]);
+        }
+        if (pdw)
+          for (std::size_t k = 0; k < M; ++k) pdw[k] += static_cast<T>(gr[k] * xh[k]);
+        if (pdb)
+          for (std::size_t k = 0; k < M; ++k) pdb[k] += gr[k];
+        if (!pdx) continue;
         // term 1: mean(dnorm); term 2: mean(dnorm * xhat)
-        double dnorm_mean = 0.0, dnorm_xhat_mean = 0.0;
-        for (std::size_t k = 0; k < M; ++k) {
-          const double xhat = (xr[k] - mu) * rs;
-          const double dnorm = pw ? static_cast<double>(gr[k]) * pw[k] : static_cast<double>(gr[k]);
-          dnorm_mean += dnorm;
-          dnorm_xhat_mean += dnorm * xhat;
-          if (gw_on) detail::ptr<T>(dw)[k] += static_cast<T>(gr[k] * xhat);
-          if (gb_on) detail::ptr<T>(db)[k] += gr[k];
-        }
-        dnorm_mean /= static_cast<double>(M);
-        dnorm_xhat_mean /= static_cast<double>(M);
-        if (!gx_on) continue;
-        T* dxr = detail::ptr<T>(dx) + r * M;
-        for (std::size_t k = 0; k < M; ++k) {
-          const double xhat = (xr[k] - mu) * rs;
-          const double dnorm = pw ? static_cast<double>(gr[k]) * pw[k] : static_cast<double>(gr[k]);
-          dxr[k] = static_cast<T>((dnorm - dnorm_mean - xhat * dnorm_xhat_mean) * rs);
-        }
+        const double dnorm_mean = row_sum(dn, M, [](double v) { return v; }) / static_cast<double>(M);
+        const double dnorm_xhat_mean = row_dot(dn, xh, M) / static_cast<double>(M);
+        T* dxr = pdx + r * M;
+        for (std::size_t k = 0; k < M; ++k) dxr[k] = static_cast<T>((dn[k] - dnorm_mean - xh[k] * dnorm_xhat_mean) * rs);
       }
     });
     if (gx_on) accumulate_grad(x, dx);
