@@ -126,11 +126,12 @@ Tensor gelu(const Tensor& x) {
   // gelu(x) = x * Phi(x), Phi the standard normal CDF; gelu'(x) = Phi(x) + x * phi(x).
   Tensor y = map_unary(x, "gelu", [](auto v) {
     using T = decltype(v);
-    return v * T(0.5) * (T(1) + std::erf(v * static_cast<T>(M_SQRT1_2)));
+    // 0.5 * erfc(-x/sqrt2) == Phi(x) without the cancellation of 1 + erf(x/sqrt2) for x << 0.
+    return v * T(0.5) * std::erfc(-v * static_cast<T>(M_SQRT1_2));
   });
   return pointwise(x, y, "gelu", [](auto v, auto) {
     using T = decltype(v);
-    T cdf = T(0.5) * (T(1) + std::erf(v * static_cast<T>(M_SQRT1_2)));
+    T cdf = T(0.5) * std::erfc(-v * static_cast<T>(M_SQRT1_2));
     T pdf = std::exp(T(-0.5) * v * v) * static_cast<T>(0.5 * M_2_SQRTPI * M_SQRT1_2);
     return cdf + v * pdf;
   });
