@@ -1,0 +1,300 @@
+// Shared part of the two hflayers demonstrations (examples/hopfield_bit_pattern.cpp, hopfield_latch.cpp,
+// after ml-jku/hopfield-layers examples/bit_pattern and examples/latch_sequence): the three ways of putting
+// a Hopfield module in front of a linear read-out, their "adapted" settings, and the notebooks' training
+// loop (AdamW lr 1e-3, batches of 32 in random order, BCE with logits, gradient norm clipped at 1, mean
+// accuracy at threshold 0.5 on a held-out set after every epoch).
+//
+//   hopfield          x (B, N, d) --Hopfield (self-association)--> (B, N, d) --flatten--> Linear(N d, 1)
+//   hopfield_pooling  x (B, N, d) --HopfieldPooling (one learned state pattern)--> (B, d) --> Linear(d, 1)
+//   hopfield_lookup   x (B, N, d) --HopfieldLayer (U learned stored patterns)--> (B, N, d) --> Linear(N d, 1)
+//   *_adapted         hidden_size 8, 8 heads, 3 update steps, beta 0.25, association dropout 0.5 (the
+//                     lookup instead separates its targets, freezes them and starts the stored patterns
+//                     at the U distinct training instances)
+//
+// One deliberate difference: the notebooks never call optimiser.zero_grad(), so their gradients add up
+// over all steps (then get clipped); here every step starts from zero gradients, as intended.
+//
+// Header-only so that each demo stays one hf_program source. Legend: B bags/sequences in a batch,
+// N instances per bag, d features, U distinct training instances.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/bag_batch.h"
+#include "datasets/cv_split.h"
+#include "datasets/mil.h"
+#include "engine/check.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "layers/hopfield.h"
+#include "layers/hopfield_layer.h"
+#include "layers/hopfield_pooling.h"
+#include "layers/linear.h"
+#include "optim/adam.h"
+#include "optim/clip_grad.h"
+#include "optim/training.h"
+
+namespace hf::demo {
+
+enum class Kind { Association, Pooling, Lookup };
+
+// A Hopfield module (one of three kinds) followed by a linear read-out to one logit.
+class DemoNet : public Module {
+ public:
+  DemoNet(Kind kind, const HopfieldOptions& ho, std::size_t num_instances, std::size_t lookup_quantity,
+          bool lookup_adapted, Generator& gen)
+      : kind_(kind) {
+    std::size_t features = 0;
+    if (kind == Kind::Association) {
+      hopfield = register_module("hopfield", std::make_shared<Hopfield>(ho));
+      hopfield->reset_parameters(gen);
+      features = hopfield->output_dim() * num_instances;
+    } else if (kind == Kind::Pooling) {
+      pooling = register_module("hopfield_pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho)));
+      pooling->reset_parameters(gen);
+      features = pooling->hopfield->output_dim() * pooling->quantity();
+    } else {
+      HopfieldLayerOptions lo(ho);
+      lo.quantity(lookup_quantity);
+      if (lookup_adapted) lo.lookup_weights_as_separated(true).lookup_targets_as_trainable(false);
+      lookup = register_module("hopfield_lookup", std::make_shared<HopfieldLayer>(lo));
+      lookup->reset_parameters(gen);
+      features = lookup->hopfield->output_dim() * num_instances;
+    }
+    output = register_module("output_projection", std::make_shared<Linear>(LinearOptions(features, 1)));
+    output->reset_parameters(gen);
+  }
+
+  // x (B, N, d) -> logits (B).
+  Tensor forward(const Tensor& x) {
+    const auto B = static_cast<std::int64_t>(x.size(0));
+    Tensor h;
+    if (kind_ == Kind::Association) h = reshape(hopfield->forward(x), {B, -1});
+    else if (kind_ == Kind::Pooling) h = pooling->forward(x);
+    else h = reshape(lookup->forward(x), {B, -1});
+    return flatten(output->forward(h));
+  }
+  std::string name() const override { return "DemoNet"; }
+
+  std::shared_ptr<Hopfield> hopfield;
+  std::shared_ptr<HopfieldPooling> pooling;
+  std::shared_ptr<HopfieldLayer> lookup;
+  std::shared_ptr<Linear> output;
+
+ private:
+  Kind kind_;
+};
+
+struct Variant {
+  std::string name;
+  Kind kind;
+  bool adapted;
+  std::size_t epochs;  // as in the reference notebook
+};
+
+// The six settings of the notebooks, in their order.
+inline std::vector<Variant> variants(std::size_t epochs, std::size_t lookup_epochs) {
+  return {{"hopfield", Kind::Association, false, epochs},        {"hopfield_adapted", Kind::Association, true, epochs},
+          {"hopfield_pooling", Kind::Pooling, false, epochs},    {"hopfield_pooling_adapted", Kind::Pooling, true, epochs},
+          {"hopfield_lookup", Kind::Lookup, false, lookup_epochs}, {"hopfield_lookup_adapted", Kind::Lookup, true, lookup_epochs}};
+}
+
+inline HopfieldOptions options_for(const Variant& v, std::size_t d) {
+  HopfieldOptions ho(d);
+  if (v.adapted && v.kind != Kind::Lookup) ho.hidden_size(8).num_heads(8).update_steps_max(3).scaling(0.25).dropout(0.5);
+  return ho;
+}
+
+// The distinct instance rows of the given bags (the notebooks' `samples_unique`), sorted.
+inline std::vector<std::vector<double>> unique_instances(const MilDataset& ds, const std::vector<std::size_t>& bags) {
+  std::set<std::vector<double>> rows;
+  for (std::size_t b : bags)
+    for (std::size_t r = ds.bag_offsets[b]; r < ds.bag_offsets[b + 1]; ++r)
+      rows.insert(std::vector<double>(ds.instance(r), ds.instance(r) + ds.num_features));
+  return {rows.begin(), rows.end()};
+}
+
+struct EpochResult {
+  std::size_t epoch;
+  double train_loss, train_accuracy, eval_loss, eval_accuracy;
+};
+
+struct VariantResult {
+  std::string name;
+  std::vector<EpochResult> epochs;
+  double seconds = 0;
+  std::size_t parameters = 0;
+};
+
+// Mean BCE and accuracy of `net` on `batch` (eval mode, no tape).
+inline std::pair<double, double> evaluate(DemoNet& net, const BagBatch& batch) {
+  NoGrad ng;
+  net.eval();
+  const Tensor z = net.forward(batch.x);
+  const double loss = binary_cross_entropy_with_logits(z, batch.labels).item();
+  const std::vector<double> zs = z.to_vector(), y = batch.labels.to_vector();
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < zs.size(); ++i) right += ((zs[i] > 0) == (y[i] > 0.5)) ? 1 : 0;
+  return {loss, static_cast<double>(right) / static_cast<double>(zs.size())};
+}
+
+struct TrainSetup {
+  std::size_t batch_size = 32;
+  double lr = 1e-3;
+  double clip = 1.0;
+  std::uint64_t seed = 0;
+  bool quiet = false;  // no per-epoch lines
+};
+
+// Trains one variant and returns its per-epoch record; prints one line per epoch unless quiet.
+inline VariantResult train_variant(const Variant& v, const MilDataset& ds, const std::vector<std::size_t>& train,
+                                   const std::vector<std::size_t>& eval, std::size_t epochs, const TrainSetup& s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::size_t N = ds.bag_size(train.front()), d = ds.num_features;
+  Generator gen(s.seed);
+  std::vector<std::vector<double>> uniq;
+  if (v.kind == Kind::Lookup) uniq = unique_instances(ds, train);
+  DemoNet net(v.kind, options_for(v, d), N, uniq.size(), v.adapted, gen);
+  if (v.kind == Kind::Lookup && v.adapted) {
+    // Start the stored patterns at the distinct training instances (the notebooks' lookup_weights[:] = ...).
+    std::vector<double> w;
+    for (const auto& r : uniq) w.insert(w.end(), r.begin(), r.end());
+    net.lookup->lookup_weights.copy_(from_vector(w, {1, uniq.size(), d}));
+  }
+  AdamW opt(net, AdamWOptions(s.lr));
+  const std::vector<Tensor> params = net.parameters();
+  const BagBatch eval_batch = make_bag_batch(ds, eval);
+
+  VariantResult r;
+  r.name = v.name;
+  r.parameters = net.num_parameters(true);
+  if (!s.quiet) std::printf("\n== %s (%zu trainable parameters)\n%6s %11s %10s %11s %10s\n", v.name.c_str(), r.parameters,
+                            "epoch", "train_loss", "train_acc", "eval_loss", "eval_acc");
+  Progress progress(static_cast<std::int64_t>(epochs), v.name);
+  std::int64_t step = 0;
+  for (std::size_t epoch = 1; epoch <= epochs; ++epoch) {
+    net.train();
+    double loss_sum = 0, right = 0;
+    std::size_t seen = 0;
+    for (const auto& chunk : make_batches(shuffled(train, s.seed, epoch), s.batch_size)) {
+      const BagBatch b = make_bag_batch(ds, chunk);
+      opt.zero_grad();
+      const Tensor z = net.forward(b.x);
+      Tensor loss = binary_cross_entropy_with_logits(z, b.labels);
+      check_finite(loss, step++);
+      loss.backward();
+      clip_grad_norm(params, s.clip);
+      opt.step();
+      const std::vector<double> zs = z.detach().to_vector(), y = b.labels.to_vector();
+      for (std::size_t i = 0; i < zs.size(); ++i) right += ((zs[i] > 0) == (y[i] > 0.5)) ? 1 : 0;
+      loss_sum += loss.item() * static_cast<double>(chunk.size());
+      seen += chunk.size();
+    }
+    const auto [eval_loss, eval_acc] = evaluate(net, eval_batch);
+    r.epochs.push_back({epoch, loss_sum / static_cast<double>(seen), right / static_cast<double>(seen), eval_loss, eval_acc});
+    if (!s.quiet) {
+      const EpochResult& e = r.epochs.back();
+      std::printf("%6zu %11.4f %10.4f %11.4f %10.4f\n", e.epoch, e.train_loss, e.train_accuracy, e.eval_loss,
+                  e.eval_accuracy);
+      std::fflush(stdout);
+    }
+    progress.update(1, "eval acc " + std::to_string(eval_acc));
+  }
+  progress.finish();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+// Runs the selected variants, prints a summary table, writes <out>/metrics.csv and returns the JSON record.
+inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, const std::vector<std::size_t>& train,
+                              const std::vector<std::size_t>& eval, const std::vector<Variant>& vs,
+                              const TrainSetup& setup, const std::string& out_dir) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<CsvLogger> log;
+  if (!out_dir.empty()) {
+    std::filesystem::create_directories(out_dir);
+    log = std::make_unique<CsvLogger>(out_dir + "/metrics.csv",
+                                      std::vector<std::string>{"variant", "epoch", "train_loss", "train_accuracy",
+                                                               "eval_loss", "eval_accuracy"});
+  }
+  std::vector<VariantResult> results;
+  for (std::size_t k = 0; k < vs.size(); ++k) {
+    TrainSetup s = setup;
+    s.seed = setup.seed * 1000003ULL + k;
+    results.push_back(train_variant(vs[k], ds, train, eval, vs[k].epochs, s));
+    if (log)
+      for (const EpochResult& e : results.back().epochs)
+        log->row({static_cast<double>(k), static_cast<double>(e.epoch), e.train_loss, e.train_accuracy, e.eval_loss,
+                  e.eval_accuracy});
+  }
+  std::printf("\n%s: %zu training and %zu held-out samples\n%-26s %7s %12s %12s %9s\n", demo.c_str(), train.size(),
+              eval.size(), "variant", "epochs", "final_eval", "best_eval", "seconds");
+  nlohmann::json j;
+  j["demo"] = demo;
+  j["train_samples"] = train.size();
+  j["eval_samples"] = eval.size();
+  double worst_final = 1.0;
+  for (const VariantResult& r : results) {
+    double best = 0;
+    for (const EpochResult& e : r.epochs) best = std::max(best, e.eval_accuracy);
+    const double final_acc = r.epochs.back().eval_accuracy;
+    worst_final = std::min(worst_final, final_acc);
+    std::printf("%-26s %7zu %12.4f %12.4f %9.1f\n", r.name.c_str(), r.epochs.size(), final_acc, best, r.seconds);
+    nlohmann::json v;
+    v["epochs"] = r.epochs.size();
+    v["final_eval_accuracy"] = final_acc;
+    v["best_eval_accuracy"] = best;
+    v["final_train_accuracy"] = r.epochs.back().train_accuracy;
+    v["parameters"] = r.parameters;
+    v["seconds"] = r.seconds;
+    std::vector<double> acc;
+    for (const EpochResult& e : r.epochs) acc.push_back(e.eval_accuracy);
+    v["eval_accuracy_per_epoch"] = acc;
+    j["variants"][r.name] = v;
+  }
+  j["min_final_eval_accuracy"] = worst_final;
+  j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!out_dir.empty()) {
+    std::ofstream f(out_dir + "/results.json");
+    f << j.dump(2) << "\n";
+    HF_CHECK(f.good(), demo.c_str(), "cannot write " << out_dir << "/results.json");
+  }
+  return j;
+}
+
+// Selects variants by a comma-separated list of names ("all" = every one); throws naming an unknown name.
+inline std::vector<Variant> select_variants(const std::vector<Variant>& all, const std::string& list,
+                                            const std::string& program) {
+  if (list.empty() || list == "all") return all;
+  std::vector<Variant> out;
+  std::string cur;
+  auto take = [&](const std::string& name) {
+    if (name.empty()) return;
+    for (const Variant& v : all)
+      if (v.name == name) return out.push_back(v);
+    std::string names;
+    for (const Variant& v : all) names += (names.empty() ? "" : ", ") + v.name;
+    HF_FAIL(program.c_str(), "unknown variant '" << name << "' (choose from: " << names << ")");
+  };
+  for (char ch : list) {
+    if (ch == ',') take(cur), cur.clear();
+    else cur += ch;
+  }
+  take(cur);
+  return out;
+}
+
+}  // namespace hf::demo

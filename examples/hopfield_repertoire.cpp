@@ -1,0 +1,577 @@
+// hopfield-repertoire: immune repertoire classification in the style of DeepRC (Widrich et al. 2020,
+// "Modern Hopfield Networks and Attention for Immune Repertoire Classification").
+//
+//   one repertoire = S sequences, each encoded as L x 23 (one-hot amino acid + 3 position channels)
+//   --1-D convolution (kernel K = 9, F = 32 filters) -> SELU -> max over positions--> h (S, F)
+//   --HopfieldPooling over the S sequences (a learned state pattern attends to all of them)--> (F)
+//   --Linear(F, 1)--> one logit per repertoire; loss: BCE with logits; Adam.
+//
+// Training follows DeepRC: every repertoire contributes a random subsample of its sequences per epoch;
+// the attention of the pooling is computed for all of them without the tape, only the top 10% by
+// attention go through the differentiable forward/backward (the others would get a near-zero weight
+// anyway, and the gradient step costs a tenth). Evaluation uses every sequence of a repertoire, read
+// from disk in chunks (RepertoireStream) so memory holds the chunk plus S x F embeddings.
+//
+// The convolution runs as an unfolded window matrix times the filter matrix (one gemm per repertoire
+// instead of one per sequence); the filters (F, 23 * K) are ordered like torch.nn.Conv1d's (F, 23, K).
+// Windows that run past a sequence's end are masked out of the max (sequences shorter than K keep their
+// first, zero-padded window), so a sequence's embedding does not depend on what else is in the batch.
+//
+// Without --data the program writes generated repertoires with implanted motifs (datasets/synthetic.h)
+// to a temporary folder and reads them back through the same loader.
+//
+// Legend: S sequences of a repertoire (after subsampling), L sequence length, Lmax longest in a chunk,
+// A = 23 channels, K kernel size, Lo = max(1, Lmax - K + 1) window positions, F filters, H heads.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "datasets/cv_split.h"
+#include "datasets/repertoire.h"
+#include "datasets/synthetic.h"
+#include "engine/blas.h"
+#include "engine/check.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "layers/hopfield_pooling.h"
+#include "layers/linear.h"
+#include "optim/adam.h"
+#include "optim/clip_grad.h"
+#include "optim/metrics.h"
+#include "optim/training.h"
+
+namespace {
+
+using namespace hf;
+namespace fs = std::filesystem;
+
+struct RepConfig {
+  std::size_t kernels = 32;       // F
+  std::size_t kernel_size = 9;    // K
+  std::size_t heads = 1;          // H
+  std::size_t hidden = 32;        // association size per head
+  double scaling = 0.0;           // beta; 0 = hflayers' default (1 with static attention, else 1/sqrt(hidden))
+  bool static_attention = true;   // stored and state patterns enter the association without projections
+  std::size_t subsample = 1000;   // sequences per repertoire and epoch in training
+  double keep = 0.1;              // fraction of the subsample kept for the gradient step (by attention)
+  std::size_t batch_size = 4;     // repertoires per optimizer step
+  std::size_t epochs = 40;
+  double lr = 1e-3;
+  double weight_decay = 1e-4;
+  double clip = 1.0;
+  std::size_t eval_chunk = 4096;  // sequences per chunk when reading a repertoire for evaluation
+
+  std::string summary() const {
+    std::ostringstream s;
+    s << "conv " << kernels << "x" << kernel_size << " SELU max, HopfieldPooling ";
+    if (static_attention) s << "static attention";
+    else s << "projected attention heads=" << heads << " hidden=" << hidden;
+    s << " scaling=" << (scaling > 0 ? std::to_string(scaling) : std::string(static_attention ? "1" : "1/sqrt(hidden)"))
+      << "; subsample=" << subsample << " keep=" << keep << " batch=" << batch_size << " epochs=" << epochs
+      << " lr=" << lr << " wd=" << weight_decay;
+    return s.str();
+  }
+};
+
+// The unfolded convolution input of some sequences of a batch: w (n * Lo, A * K) and the mask (n, Lo, 1)
+// of windows past each sequence's end.
+struct Windows {
+  Tensor w, mask;
+  std::size_t n = 0, lo = 0;
+};
+
+Windows unfold(const RepertoireBatch& b, const std::vector<std::size_t>& rows, std::size_t K) {
+  const std::size_t lmax = b.x.size(1), A = kRepertoireChannels, AK = A * K;
+  Windows out;
+  out.n = rows.size();
+  out.lo = lmax >= K ? lmax - K + 1 : 1;
+  std::vector<float> w(out.n * out.lo * AK, 0.0f);
+  std::vector<bool> mask(out.n * out.lo, false);
+  const float* x = b.x.data<float>();
+  const std::int64_t* len = b.lengths.data<std::int64_t>();
+  for (std::size_t r = 0; r < out.n; ++r) {
+    const std::size_t s = rows[r];
+    const std::size_t L = static_cast<std::size_t>(len[s]);
+    const std::size_t valid = L >= K ? L - K + 1 : 1;
+    const float* xs = x + s * lmax * A;
+    for (std::size_t t = 0; t < out.lo; ++t) {
+      mask[r * out.lo + t] = t >= valid;
+      if (t >= valid) continue;
+      float* wt = w.data() + (r * out.lo + t) * AK;
+      for (std::size_t k = 0; k < K && t + k < L; ++k)
+        for (std::size_t c = 0; c < A; ++c) wt[c * K + k] = xs[(t + k) * A + c];
+    }
+  }
+  out.w = from_vector(w, {out.n * out.lo, AK});
+  out.mask = from_mask(mask, {out.n, out.lo, 1});
+  return out;
+}
+
+std::vector<std::size_t> all_rows(const RepertoireBatch& b) { return iota_indices(b.x.size(0)); }
+
+class RepertoireNet : public Module {
+ public:
+  RepertoireNet(const RepConfig& c, std::uint64_t seed) : kernel_size_(c.kernel_size), filters_(c.kernels) {
+    Generator gen(seed);
+    // torch's Conv1d initialisation has fan_in = A * K, exactly Linear's on the unfolded windows.
+    conv = register_module("conv", std::make_shared<Linear>(LinearOptions(kRepertoireChannels * c.kernel_size, c.kernels)));
+    conv->reset_parameters(gen);
+    HopfieldOptions ho(c.kernels);
+    ho.num_heads(c.heads).hidden_size(c.hidden);
+    if (c.static_attention) ho.hidden_size(c.kernels).stored_pattern_as_static(true).state_pattern_as_static(true);
+    if (c.scaling > 0) ho.scaling(c.scaling);
+    pooling = register_module("pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho)));
+    pooling->reset_parameters(gen);
+    output = register_module("output", std::make_shared<Linear>(LinearOptions(c.kernels, 1)));
+    output->reset_parameters(gen);
+  }
+
+  // Sequence embeddings h (n, F).
+  Tensor embed(const Windows& w) {
+    Tensor z = conv->forward(w.w);
+    z = selu(reshape(z, {static_cast<std::int64_t>(w.n), static_cast<std::int64_t>(w.lo), static_cast<std::int64_t>(filters_)}));
+    return masked_max(z, w.mask, 1);
+  }
+  // One repertoire's logit (a one-element tensor) from its sequence embeddings h (S, F).
+  Tensor logit(const Tensor& h) { return flatten(output->forward(pooling->forward(unsqueeze(h, 0)))); }
+  // Attention of the pooling pattern over the S sequences (mean over heads), without the tape.
+  std::vector<double> attention(const Tensor& h) {
+    NoGrad ng;
+    const Tensor h3 = unsqueeze(h, 0);
+    const Tensor a = pooling->forward_with_details(h3, h3).association_matrix;  // (1, H, 1, S)
+    const std::size_t H = a.size(1), S = a.size(3);
+    std::vector<double> v = a.to_vector(), out(S, 0.0);
+    for (std::size_t hh = 0; hh < H; ++hh)
+      for (std::size_t s = 0; s < S; ++s) out[s] += v[hh * S + s] / static_cast<double>(H);
+    return out;
+  }
+  std::size_t kernel_size() const { return kernel_size_; }
+  std::string name() const override { return "RepertoireNet"; }
+
+  std::shared_ptr<Linear> conv;
+  std::shared_ptr<HopfieldPooling> pooling;
+  std::shared_ptr<Linear> output;
+
+ private:
+  std::size_t kernel_size_, filters_;
+};
+
+// Indices of the k largest values (ties: lower index first).
+std::vector<std::size_t> top_k(const std::vector<double>& v, std::size_t k) {
+  std::vector<std::size_t> idx = iota_indices(v.size());
+  k = std::min(k, v.size());
+  std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
+                    [&](std::size_t a, std::size_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
+  idx.resize(k);
+  return idx;
+}
+
+// A repertoire scored on all of its sequences (read in chunks).
+struct Scored {
+  double probability = 0;
+  std::vector<std::string> sequences;  // only when asked for
+  std::vector<double> attention;       // only when asked for
+};
+
+Scored score_repertoire(RepertoireNet& net, const RepertoireDataset& ds, std::size_t i, const RepertoireOptions& ro,
+                        const RepConfig& c, bool keep_sequences) {
+  NoGrad ng;
+  RepertoireStream stream(ds.path(i), c.eval_chunk, ro);
+  std::vector<Tensor> parts;
+  Scored out;
+  Repertoire chunk;
+  while (stream.next(chunk)) {
+    if (chunk.sequences.empty()) continue;
+    const RepertoireBatch b = encode_repertoires({&chunk});
+    parts.push_back(net.embed(unfold(b, all_rows(b), net.kernel_size())));
+    if (keep_sequences) out.sequences.insert(out.sequences.end(), chunk.sequences.begin(), chunk.sequences.end());
+  }
+  HF_CHECK(!parts.empty(), "hopfield-repertoire", ds.path(i) << ": no usable sequence (all rows dropped or file empty)");
+  const Tensor h = parts.size() == 1 ? parts[0] : concat(parts, 0);
+  out.probability = 1.0 / (1.0 + std::exp(-net.logit(h).item()));
+  if (keep_sequences) out.attention = net.attention(h);
+  return out;
+}
+
+struct EpochRow {
+  std::size_t epoch;
+  double train_loss, train_auc, seconds;
+};
+
+struct TopSequence {
+  std::string sequence;
+  double attention;
+  bool motif;
+};
+
+struct FoldOutcome {
+  std::size_t fold = 0;
+  double auc = 0, accuracy = 0, seconds = 0;
+  std::vector<EpochRow> history;
+  std::string shown_id;  // the positive test repertoire whose top sequences are shown
+  std::size_t shown_size = 0, shown_witnesses = 0;
+  std::vector<TopSequence> top;
+};
+
+bool has_motif(const std::string& seq, const std::vector<std::string>& motifs) {
+  for (const auto& m : motifs)
+    if (contains_motif(seq, m)) return true;
+  return false;
+}
+
+FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, const std::vector<std::int64_t>& y,
+                     const Fold& fold, std::size_t fold_no, const RepConfig& c, const std::vector<std::string>& motifs,
+                     std::uint64_t seed, const std::function<void(const std::string&)>& tick) {
+  const auto t0 = std::chrono::steady_clock::now();
+  FoldOutcome out;
+  out.fold = fold_no;
+  RepertoireNet net(c, seed);
+  Adam opt(net, AdamOptions(c.lr).weight_decay(c.weight_decay));
+  const std::vector<Tensor> params = net.parameters();
+  std::int64_t step = 0;
+  for (std::size_t epoch = 1; epoch <= c.epochs; ++epoch) {
+    double loss_sum = 0;
+    std::vector<double> scores;
+    Labels labels;
+    for (const auto& chunk : make_batches(shuffled(fold.train, seed, epoch), c.batch_size)) {
+      opt.zero_grad();
+      double step_loss = 0;
+      for (std::size_t i : chunk) {
+        const RepertoireBatch b =
+            ds.batch({i}, RepertoireBatchOptions().subsample(c.subsample).seed(seed).epoch(epoch));
+        // Attention over the whole subsample without the tape; the top fraction goes through backward.
+        std::vector<std::size_t> keep;
+        {
+          NoGrad ng;
+          const std::vector<double> att = net.attention(net.embed(unfold(b, all_rows(b), c.kernel_size)));
+          keep = top_k(att, std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(c.keep * static_cast<double>(att.size())))));
+        }
+        std::sort(keep.begin(), keep.end());
+        const Tensor z = net.logit(net.embed(unfold(b, keep, c.kernel_size)));
+        const Tensor target = from_vector({static_cast<double>(y[i])}, {1}, z.dtype());
+        Tensor loss = binary_cross_entropy_with_logits(z, target) / static_cast<double>(chunk.size());
+        check_finite(loss, step);
+        loss.backward();
+        step_loss += loss.item();
+        scores.push_back(z.item());
+        labels.push_back(y[i]);
+      }
+      if (c.clip > 0) clip_grad_norm(params, c.clip);
+      opt.step();
+      loss_sum += step_loss * static_cast<double>(chunk.size());
+      ++step;
+    }
+    const auto npos = std::count(labels.begin(), labels.end(), 1);
+    const double train_auc = npos > 0 && npos < static_cast<std::ptrdiff_t>(labels.size()) ? roc_auc(scores, labels)
+                                                                                          : std::nan("");
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.history.push_back({epoch, loss_sum / static_cast<double>(fold.train.size()), train_auc, secs});
+    std::ostringstream info;
+    info << "fold " << out.fold << " epoch " << epoch << " loss " << out.history.back().train_loss;
+    tick(info.str());
+  }
+
+  std::vector<double> p;
+  Labels yt;
+  bool shown = false;
+  for (std::size_t i : fold.test) {
+    const bool show = !shown && y[i] == 1;
+    Scored s = score_repertoire(net, ds, i, ro, c, show);
+    p.push_back(s.probability);
+    yt.push_back(y[i]);
+    if (show) {
+      shown = true;
+      out.shown_id = ds.id(i);
+      out.shown_size = s.sequences.size();
+      for (const auto& q : s.sequences) out.shown_witnesses += has_motif(q, motifs) ? 1 : 0;
+      for (std::size_t j : top_k(s.attention, 10))
+        out.top.push_back({s.sequences[j], s.attention[j], has_motif(s.sequences[j], motifs)});
+    }
+  }
+  out.auc = roc_auc(p, yt);
+  Labels pred(p.size());
+  for (std::size_t k = 0; k < p.size(); ++k) pred[k] = p[k] >= 0.5 ? 1 : 0;
+  out.accuracy = accuracy(pred, yt);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+void mean_std(const std::vector<double>& v, double& m, double& s) {
+  m = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  s = v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
+}
+
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  if (!(f >> a >> b >> c)) return "unknown";
+  return a + " " + b + " " + c;
+}
+
+// Deletes the generated data set folder when the program ends (also on errors).
+struct TempDir {
+  std::string path;
+  ~TempDir() {
+    if (path.empty()) return;
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// Which target value is the positive class: --positive-value, else a conventional name, else the second level.
+std::size_t positive_class(const std::vector<std::string>& classes, const std::string& given) {
+  HF_CHECK(classes.size() == 2, "hopfield-repertoire",
+           "the target column must have exactly 2 values for binary classification, found " << classes.size());
+  if (!given.empty()) {
+    for (std::size_t k = 0; k < 2; ++k)
+      if (classes[k] == given) return k;
+    HF_FAIL("hopfield-repertoire", "--positive-value '" << given << "' is not a target value (values: '" << classes[0]
+                                                         << "', '" << classes[1] << "')");
+  }
+  for (const char* name : {"1", "+", "True", "true", "TRUE", "positive", "yes"})
+    for (std::size_t k = 0; k < 2; ++k)
+      if (classes[k] == name) return k;
+  return 1;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : s) {
+    if (ch == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+std::string one_line(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hopfield-repertoire: immune repertoire classification with Hopfield attention pooling (DeepRC style), "
+               "k-fold cross-validated ROC AUC"};
+  std::string data_dir, metadata, id_column = "ID", target_column, positive_value, out_dir, motif_list = "GSA,K?YV";
+  std::size_t folds = 5, threads = 2, synthetic_repertoires = 100, only_fold = 0;
+  std::uint64_t seed = 1;
+  double witness_rate = 0.01;
+  bool json = false;
+  RepConfig c;
+  app.add_option("--data", data_dir, "repertoire folder in DeepRC's layout (metadata.tsv + one .tsv per repertoire); "
+                                     "default: generated repertoires with implanted motifs");
+  app.add_option("--metadata", metadata, "metadata file, relative to --data or absolute (default metadata.tsv)");
+  app.add_option("--id-column", id_column, "metadata column naming the repertoire file")->capture_default_str();
+  app.add_option("--target-column", target_column, "metadata column with the label (default: first after the ID)");
+  app.add_option("--positive-value", positive_value, "target value of the positive class (default: 1, +, True, "
+                                                     "else the second value in sorted order)");
+  app.add_option("--synthetic-repertoires", synthetic_repertoires, "repertoires generated without --data")
+      ->check(CLI::Range(10, 100000))->capture_default_str();
+  app.add_option("--synthetic-witness-rate", witness_rate, "fraction of motif sequences in generated positive repertoires")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--folds", folds, "cross-validation folds")->check(CLI::Range(2, 100))->capture_default_str();
+  app.add_option("--only-fold", only_fold, "run just this fold (1-based; 0 = all)")->capture_default_str();
+  app.add_option("--seed", seed, "seed of folds, initialisation and subsampling")->capture_default_str();
+  app.add_option("--epochs", c.epochs, "training epochs per fold")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--lr", c.lr, "learning rate (Adam)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--batch-size", c.batch_size, "repertoires per optimizer step")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--subsample", c.subsample, "sequences drawn per repertoire and epoch in training")
+      ->check(CLI::Range(1, 100000000))->capture_default_str();
+  app.add_option("--keep", c.keep, "fraction of the subsample (highest attention) used for the gradient step")
+      ->check(CLI::Range(0.001, 1.0))->capture_default_str();
+  app.add_option("--kernels", c.kernels, "convolution filters")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--kernel-size", c.kernel_size, "convolution kernel size")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--hidden", c.hidden, "Hopfield association size per head")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--scaling", c.scaling, "Hopfield beta (0 = 1/sqrt(hidden))")->check(CLI::Range(0.0, 1e6))->capture_default_str();
+  bool projected = false;
+  app.add_flag("--projected-attention", projected, "project stored and state patterns (hflayers' default) instead of "
+                                                    "comparing the pooling pattern with the embeddings directly");
+  app.add_option("--clip", c.clip, "gradient-norm clipping (0 = off)")->check(CLI::Range(0.0, 1e9))->capture_default_str();
+  app.add_option("--eval-chunk", c.eval_chunk, "sequences read at once when scoring a repertoire")
+      ->check(CLI::Range(1, 100000000))->capture_default_str();
+  app.add_option("--motifs", motif_list, "comma-separated motifs ('?' = any letter) marked in the attended-sequence "
+                                         "listing; empty = none")->capture_default_str();
+  app.add_option("--threads", threads, "folds trained in parallel")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--out", out_dir, "directory for metrics.csv (per epoch), results.csv and results.json");
+  app.add_flag("--json", json, "print one JSON object with the results as the last line");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "hopfield-repertoire: " << one_line(e.what()) << "\n";
+    return 2;
+  }
+
+  c.static_attention = !projected;
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string load_start = load_average();
+    const std::vector<std::string> motifs = split_commas(motif_list);
+    TempDir generated;
+    std::string root = data_dir, dataset_name;
+    RepertoireOptions ro;
+    ro.id_column(id_column);
+    if (!metadata.empty()) ro.metadata(metadata);
+    if (!target_column.empty()) ro.target_column(target_column);
+    if (data_dir.empty()) {
+      generated.path = (fs::temp_directory_path() / ("hopfield-repertoire-" + std::to_string(::getpid()))).string();
+      write_implanted_dataset(generated.path, implanted_repertoires(ImplantedRepertoireOptions(synthetic_repertoires)
+                                                                        .min_sequences(400)
+                                                                        .max_sequences(600)
+                                                                        .witness_rate(witness_rate)
+                                                                        .seed(seed)));
+      root = generated.path;
+      dataset_name = "synthetic";
+      ro = RepertoireOptions().target_column("label");
+    } else {
+      dataset_name = fs::path(data_dir).lexically_normal().filename().string();
+      if (dataset_name.empty()) dataset_name = fs::path(data_dir).lexically_normal().parent_path().filename().string();
+    }
+    const RepertoireDataset ds(root, ro);
+    const std::size_t pos = positive_class(ds.classes(), positive_value);
+    std::vector<std::int64_t> y;
+    for (std::int64_t l : ds.labels()) y.push_back(static_cast<std::size_t>(l) == pos ? 1 : 0);
+    const std::size_t npos = static_cast<std::size_t>(std::count(y.begin(), y.end(), 1));
+    HF_CHECK(npos >= folds && y.size() - npos >= folds, "hopfield-repertoire",
+             "each class needs at least " << folds << " repertoires for " << folds << "-fold cross-validation, found "
+                                          << npos << " positive and " << y.size() - npos << " negative");
+    std::printf("dataset %s: %zu repertoires (%zu positive = '%s' in column '%s')\n", dataset_name.c_str(), ds.size(), npos,
+                ds.classes()[pos].c_str(), ds.target_column().c_str());
+    std::printf("model: %s; %zu-fold CV\n", c.summary().c_str(), folds);
+    std::fflush(stdout);
+    blas::set_num_threads(1);  // folds run in parallel
+
+    std::vector<Fold> splits = stratified_kfold(y, folds, seed);
+    HF_CHECK(only_fold <= folds, "hopfield-repertoire", "--only-fold " << only_fold << " exceeds --folds " << folds);
+    std::vector<std::size_t> fold_numbers = iota_indices(folds);
+    if (only_fold > 0) {
+      splits = {splits[only_fold - 1]};
+      fold_numbers = {only_fold - 1};
+    }
+    std::unique_ptr<CsvLogger> epoch_log, fold_log;
+    if (!out_dir.empty()) {
+      fs::create_directories(out_dir);
+      epoch_log = std::make_unique<CsvLogger>(out_dir + "/metrics.csv",
+                                              std::vector<std::string>{"fold", "epoch", "train_loss", "train_auc", "seconds"});
+      fold_log = std::make_unique<CsvLogger>(out_dir + "/results.csv",
+                                             std::vector<std::string>{"fold", "auc", "accuracy", "seconds"});
+    }
+    std::mutex io;
+    Progress progress(static_cast<std::int64_t>(splits.size() * c.epochs), "epochs");
+    auto tick = [&](const std::string& info) {
+      std::lock_guard<std::mutex> lock(io);
+      progress.update(1, info);
+    };
+    std::vector<FoldOutcome> results(splits.size());
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failure;
+    auto worker = [&]() {
+      for (std::size_t j; (j = next++) < splits.size();) {
+        try {
+          FoldOutcome o = run_fold(ds, ro, y, splits[j], fold_numbers[j] + 1, c, motifs,
+                                   seed * 7919 + fold_numbers[j], tick);
+          std::lock_guard<std::mutex> lock(io);
+          if (epoch_log)
+            for (const EpochRow& e : o.history)
+              epoch_log->row({static_cast<double>(o.fold), static_cast<double>(e.epoch), e.train_loss, e.train_auc, e.seconds});
+          if (fold_log) fold_log->row({static_cast<double>(o.fold), o.auc, o.accuracy, o.seconds});
+          std::printf("fold %zu: AUC %.4f  accuracy %.4f  (final train loss %.4f, %.1f s)\n", o.fold, o.auc, o.accuracy,
+                      o.history.back().train_loss, o.seconds);
+          std::fflush(stdout);
+          results[j] = std::move(o);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(io);
+          if (!failure) failure = std::current_exception();
+          next = splits.size();
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < std::min(threads, splits.size()); ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+    progress.finish();
+
+    std::vector<double> aucs, accs;
+    for (const auto& o : results) {
+      aucs.push_back(o.auc);
+      accs.push_back(o.accuracy);
+    }
+    double auc_m, auc_s, acc_m, acc_s;
+    mean_std(aucs, auc_m, auc_s);
+    mean_std(accs, acc_m, acc_s);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::string load_end = load_average();
+
+    // The most attended sequences of one positive test repertoire (the first fold's model).
+    const FoldOutcome& shown = results.front();
+    std::size_t top_with_motif = 0;
+    if (!shown.shown_id.empty()) {
+      std::printf("\nmost attended sequences of positive repertoire %s (fold %zu test set; %zu sequences, %zu with a motif%s):\n",
+                  shown.shown_id.c_str(), shown.fold, shown.shown_size, shown.shown_witnesses,
+                  motifs.empty() ? "" : (" of " + motif_list).c_str());
+      for (std::size_t k = 0; k < shown.top.size(); ++k) {
+        const TopSequence& t = shown.top[k];
+        top_with_motif += t.motif ? 1 : 0;
+        std::printf("  %2zu. %-24s attention %.4f%s\n", k + 1, t.sequence.c_str(), t.attention,
+                    t.motif ? "  <- motif" : "");
+      }
+    }
+    std::printf("\n%s: ROC AUC %.4f +/- %.4f, accuracy %.4f +/- %.4f over %zu fold(s), %.1f s (load average %s -> %s)\n",
+                dataset_name.c_str(), auc_m, auc_s, acc_m, acc_s, results.size(), seconds, load_start.c_str(), load_end.c_str());
+
+    nlohmann::json j;
+    j["dataset"] = dataset_name;
+    j["repertoires"] = ds.size();
+    j["folds"] = folds;
+    j["auc_mean"] = auc_m;
+    j["auc_std"] = auc_s;
+    j["accuracy_mean"] = acc_m;
+    j["accuracy_std"] = acc_s;
+    j["auc_per_fold"] = aucs;
+    j["seconds"] = seconds;
+    j["load_average_start"] = load_start;
+    j["load_average_end"] = load_end;
+    j["shown_repertoire"] = shown.shown_id;
+    j["top10_with_motif"] = top_with_motif;
+    if (!out_dir.empty()) {
+      std::ofstream f(out_dir + "/results.json");
+      f << j.dump(2) << "\n";
+      HF_CHECK(f.good(), "hopfield-repertoire", "cannot write " << out_dir << "/results.json");
+    }
+    if (json) std::printf("%s\n", j.dump().c_str());
+  } catch (const std::exception& e) {
+    std::cerr << "hopfield-repertoire: " << one_line(e.what()) << "\n";
+    return 1;
+  }
+  return 0;
+}
