@@ -12,7 +12,9 @@
 #include "engine/association.h"
 
 #include <algorithm>
+#include <bit>
 #include <climits>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -95,10 +97,88 @@ MaskView read_masks(const AssociationMasks& masks, const ProbsDims& d, Dtype dty
   return mv;
 }
 
+// e^x for finite float x <= 0 without a libm call, so that a loop over it vectorises (glibc's vector expf
+// needs -ffast-math): x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), e^r from the Cephes expf
+// polynomial, 2^n through the exponent bits. Relative error at most 2 ulp (checked against std::exp over
+// every float in [-88, 0]); where e^x is no longer a normal float (about x < -87.3) the result is 0, as it
+// is for -inf. Float comparisons would keep the loop scalar (-ftrapping-math), so x is clamped at -88 on
+// its bit pattern: as unsigned integers, negative floats grow with their magnitude and sit above every
+// positive one. A NaN input does not come out as NaN: the caller checks its inputs.
+inline float fast_expf(float x) {
+  const std::uint32_t lim = std::bit_cast<std::uint32_t>(-88.0f);
+  const std::uint32_t ix = std::bit_cast<std::uint32_t>(x);
+  x = std::bit_cast<float>(ix < lim ? ix : lim);
+  const float big = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  const float n = (x * 1.44269504f + big) - big;
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  std::int32_t ni = static_cast<std::int32_t>(n);
+  ni = ni < -127 ? -127 : ni;  // 2^-127 -> a zero scale
+  return p * std::bit_cast<float>(static_cast<std::uint32_t>(ni + 127) << 23);
+}
+
+// The unmasked float row: the same steps as softmax_row below, with the max and the sum over eight
+// partial results and exp from fast_expf, so the loops vectorise. Returns false (y unusable) when a logit
+// is not finite; the caller then takes the general path.
+inline bool softmax_row_plain(const float* z, float* __restrict y, std::size_t s, std::size_t sp) {
+  constexpr std::size_t W = 8;
+  float mx[W], probe[W] = {};  // probe: sum of z * 0, NaN iff some z is infinite or NaN
+  for (std::size_t t = 0; t < W; ++t) mx[t] = s > 0 ? z[0] : 0.0f;
+  std::size_t j = 0;
+  for (; j + W <= s; j += W)
+    for (std::size_t t = 0; t < W; ++t) {
+      mx[t] = mx[t] < z[j + t] ? z[j + t] : mx[t];
+      probe[t] += z[j + t] * 0.0f;
+    }
+  float m = mx[0], bad = probe[0];
+  for (std::size_t t = 1; t < W; ++t) {
+    m = m < mx[t] ? mx[t] : m;
+    bad += probe[t];
+  }
+  for (; j < s; ++j) {
+    m = m < z[j] ? z[j] : m;
+    bad += z[j] * 0.0f;
+  }
+  if (bad != 0.0f) return false;
+  if (sp > s) m = m < 0.0f ? 0.0f : m;  // zero association: logit 0
+  for (j = 0; j < s; ++j) y[j] = fast_expf(z[j] - m);
+  for (; j < sp; ++j) y[j] = fast_expf(-m);
+  float acc[W] = {};
+  for (j = 0; j + W <= sp; j += W)
+    for (std::size_t t = 0; t < W; ++t) acc[t] += y[j + t];
+  float total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < sp; ++j) total += y[j];
+  const float inv = 1.0f / total;
+  for (j = 0; j < sp; ++j) y[j] *= inv;
+  return true;
+}
+
+// sum_j a[j] b[j] with eight partial sums (a single running sum cannot be vectorised).
+template <class T>
+T row_dot(const T* a, const T* b, std::size_t n) {
+  constexpr std::size_t W = 8;
+  T acc[W] = {};
+  std::size_t j = 0;
+  for (; j + W <= n; j += W)
+    for (std::size_t t = 0; t < W; ++t) acc[t] += a[j + t] * b[j + t];
+  T total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < n; ++j) total += a[j] * b[j];
+  return total;
+}
+
 // One row: z (S logits, already times beta) -> y (S' probabilities), masks applied, zero column appended.
 template <class T>
 void softmax_row(const T* z, T* y, std::size_t s, std::size_t sp, const std::uint8_t* pad, const std::uint8_t* forbid,
                  const T* add) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!pad && !forbid && !add && softmax_row_plain(z, y, s, sp)) return;
+  }
   const T neg_inf = -std::numeric_limits<T>::infinity();
   T m = neg_inf;
   for (std::size_t j = 0; j < s; ++j) {
@@ -210,8 +290,7 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
             const std::size_t row = ((n * d.h + h) * d.l + l) * d.sp;
             const T* y = py + row;
             const T* gr = pg + row;
-            T dot = 0;
-            for (std::size_t j = 0; j < d.sp; ++j) dot += gr[j] * y[j];
+            const T dot = row_dot(gr, y, d.sp);
             T* o = dz + (n * d.l + l) * d.s;
             for (std::size_t j = 0; j < d.s; ++j) o[j] = y[j] * (gr[j] - dot);
           }
