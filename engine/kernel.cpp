@@ -71,15 +71,15 @@ std::vector<std::size_t> broadcast_strides(const Shape& in, const Shape& out) {
 std::vector<std::size_t> broadcast_offsets(const Shape& in, const Shape& out) {
   const std::size_t n = shape_numel(out);
   std::vector<std::size_t> offs(n);
-  if (n == 0) return offs;
+  if (n == 0 || out.empty()) return offs;
   auto bs = broadcast_strides(in, out);
-  const std::size_t r = out.size();
+  const std::size_t r = out.size(), last = out[r - 1], last_stride = bs[r - 1];
   std::vector<std::size_t> idx(r, 0);
   std::size_t off = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    offs[i] = off;
-    // Odometer increment over out's index, updating the offset incrementally.
-    for (std::size_t d = r; d-- > 0;) {
+  for (std::size_t i = 0; i < n; i += last) {
+    // The innermost axis as a plain loop, then an odometer increment over the outer axes.
+    for (std::size_t j = 0; j < last; ++j) offs[i + j] = off + j * last_stride;
+    for (std::size_t d = r - 1; d-- > 0;) {
       if (++idx[d] < out[d]) {
         off += bs[d];
         break;

@@ -21,7 +21,10 @@ struct ReducePlan {
   std::vector<std::size_t> out_offsets;  // for each input element, its output entry
 };
 
-ReducePlan plan_reduce(const Tensor& x, const std::vector<int>& axes, bool keepdim, const char* op) {
+// with_offsets = false leaves out_offsets empty (for callers that need only the shapes and the count, or
+// reduce over everything).
+ReducePlan plan_reduce(const Tensor& x, const std::vector<int>& axes, bool keepdim, const char* op,
+                       bool with_offsets = true) {
   detail::check_float(x, op);
   ReducePlan p;
   auto ax = detail::norm_axes(axes, x.dim(), op);
@@ -32,7 +35,7 @@ ReducePlan plan_reduce(const Tensor& x, const std::vector<int>& axes, bool keepd
   }
   for (std::size_t i = 0; i < x.dim(); ++i)
     if (keepdim || std::find(ax.begin(), ax.end(), i) == ax.end()) p.out.push_back(p.kept[i]);
-  p.out_offsets = detail::broadcast_offsets(p.kept, x.shape());
+  if (with_offsets) p.out_offsets = detail::broadcast_offsets(p.kept, x.shape());
   return p;
 }
 
@@ -41,6 +44,15 @@ Tensor expand_back(const Tensor& g, const Shape& kept, const Shape& full) {
   Tensor gk = g.detach();
   gk.impl()->shape = kept;
   Tensor out = detail::alloc(full, g.dtype());
+  if (shape_numel(kept) == 1) {  // from a reduction over everything: one value everywhere
+    detail::dispatch_float(g.dtype(), "reduce backward", [&](auto tag) {
+      using T = decltype(tag);
+      const T v = detail::ptr<T>(gk)[0];
+      T* o = detail::ptr<T>(out);
+      std::fill(o, o + out.numel(), v);
+    });
+    return out;
+  }
   auto offs = detail::broadcast_offsets(kept, full);
   detail::dispatch_float(g.dtype(), "reduce backward", [&](auto tag) {
     using T = decltype(tag);
@@ -139,20 +151,28 @@ Tensor extreme_all(const Tensor& x, bool is_max, const char* op) {
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
-  ReducePlan p = plan_reduce(x, axes, keepdim, "sum");
+  ReducePlan p = plan_reduce(x, axes, keepdim, "sum", false);
+  const bool all = shape_numel(p.kept) == 1;  // everything into one entry: no offset table needed
+  if (!all) p.out_offsets = detail::broadcast_offsets(p.kept, x.shape());
   Tensor out = zeros(p.out, x.dtype());
   detail::dispatch_float(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
     const T* in = detail::ptr<T>(x);
     T* o = detail::ptr<T>(out);
-    for (std::size_t i = 0; i < p.out_offsets.size(); ++i) o[p.out_offsets[i]] += in[i];
+    if (all) {
+      T total = o[0];  // the same order of additions as the general loop
+      for (std::size_t i = 0, n = x.numel(); i < n; ++i) total += in[i];
+      o[0] = total;
+    } else {
+      for (std::size_t i = 0; i < p.out_offsets.size(); ++i) o[p.out_offsets[i]] += in[i];
+    }
   });
   Shape kept = p.kept, full = x.shape();
   return record(out, "sum", {x}, [x, kept, full](const Tensor& g) { accumulate_grad(x, expand_back(g, kept, full)); });
 }
 
 Tensor mean(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
-  ReducePlan p = plan_reduce(x, axes, keepdim, "mean");
+  ReducePlan p = plan_reduce(x, axes, keepdim, "mean", false);
   HF_CHECK(p.count > 0, "mean", "mean over an empty axis of " << shape_str(x.shape()));
   return mul(sum(x, axes, keepdim), 1.0 / static_cast<double>(p.count));
 }
@@ -160,7 +180,7 @@ Tensor mean(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
 // var = sum((x - mean)^2) / (N - correction), built from primitives so its gradient,
 // 2 (x - mean) / (N - correction), comes from theirs.
 Tensor var(const Tensor& x, const std::vector<int>& axes, int correction, bool keepdim) {
-  ReducePlan p = plan_reduce(x, axes, keepdim, "var");
+  ReducePlan p = plan_reduce(x, axes, keepdim, "var", false);
   HF_CHECK(correction >= 0, "var", "correction " << correction << " must be >= 0");
   HF_CHECK(p.count > static_cast<std::size_t>(correction), "var",
            "correction " << correction << " leaves no degrees of freedom: " << p.count
