@@ -158,6 +158,25 @@ struct FitResult {
   std::vector<EpochRow> history;
 };
 
+// Batches of similar bag sizes, so that a bag of 1000 instances (Musk2) is not padded together with bags
+// of 2: the bags are shuffled, cut into windows of 8 batches, sorted by size inside a window, batched, and
+// the batch order is shuffled again. Seeded per epoch.
+std::vector<std::vector<std::size_t>> bucketed_batches(const MilDataset& ds, const std::vector<std::size_t>& bags,
+                                                       std::size_t batch_size, std::uint64_t seed, std::uint64_t epoch) {
+  std::vector<std::size_t> order = shuffled(bags, seed, epoch);
+  const std::size_t window = 8 * batch_size;
+  for (std::size_t s = 0; s < order.size(); s += window) {
+    const auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + window));
+    std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(s), end,
+                     [&](std::size_t a, std::size_t b) { return ds.bag_size(a) < ds.bag_size(b); });
+  }
+  std::vector<std::vector<std::size_t>> batches = make_batches(order, batch_size);
+  const std::vector<std::size_t> perm = shuffled(iota_indices(batches.size()), seed ^ 0x5bd1e995ULL, epoch);
+  std::vector<std::vector<std::size_t>> out;
+  for (std::size_t i : perm) out.push_back(std::move(batches[i]));
+  return out;
+}
+
 // Scores of `bags` under the model (eval mode, no tape), as probabilities; mean BCE in *loss.
 std::vector<double> predict(MilNet& net, const BagBatch& batch, double* loss) {
   NoGrad ng;
@@ -196,7 +215,7 @@ FitResult fit_and_predict(const MilDataset& ds, const std::vector<std::size_t>& 
     net.train();
     double loss_sum = 0;
     std::size_t nb = 0;
-    for (const auto& chunk : make_batches(shuffled(fit, seed, epoch), c.batch_size)) {
+    for (const auto& chunk : bucketed_batches(ds, fit, c.batch_size, seed, epoch)) {
       BagBatch b = make_bag_batch(ds, chunk, &st);
       Tensor loss = binary_cross_entropy_with_logits(net.forward(b.x, b.mask), b.labels);
       check_finite(loss, step);
@@ -277,11 +296,11 @@ std::vector<MilConfig> search_grid(const MilConfig& base) {
   std::vector<MilConfig> grid;
   for (std::size_t width : {64, 128})
     for (double scaling : {0.1, 1.0, 10.0})
-      for (double dropout : {0.0, 0.5}) {
+      for (double lr : {1e-3, 3e-4}) {
         MilConfig c = base;
         c.width = width;
         c.scaling = scaling;
-        c.dropout = dropout;
+        c.lr = lr;
         grid.push_back(c);
       }
   return grid;
@@ -293,10 +312,12 @@ FoldOutcome run_fold(const MilDataset& ds, const Fold& fold, const MilConfig& ba
   FoldOutcome out;
   MilConfig chosen = base;
   if (search) {
-    // Score each grid point by its mean validation AUC over inner folds of the outer training bags.
+    // Score each grid point by its mean AUC over inner folds of the outer training bags (one model per
+    // inner fold instead of an ensemble, to keep the search affordable).
     const std::vector<Fold> inner = stratified_kfold(labels_of(ds, fold.train), inner_folds, seed ^ 0x9e3779b97f4a7c15ULL);
     double best = -1;
-    for (const MilConfig& c : search_grid(base)) {
+    for (MilConfig c : search_grid(base)) {
+      c.ensemble = 1;
       double s = 0;
       for (std::size_t i = 0; i < inner.size(); ++i) {
         const std::vector<std::size_t> tr = pick(fold.train, inner[i].train), te = pick(fold.train, inner[i].test);
@@ -307,6 +328,7 @@ FoldOutcome run_fold(const MilDataset& ds, const Fold& fold, const MilConfig& ba
       if (s > best) {
         best = s;
         chosen = c;
+        chosen.ensemble = base.ensemble;
       }
     }
   }
@@ -383,7 +405,7 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     MilDataset ds;
     if (data_path.empty()) {
-      ds = planted_mil_bags(PlantedMilOptions(synthetic_bags, 16).signal(1.5).seed(seed));
+      ds = planted_mil_bags(PlantedMilOptions(synthetic_bags, 16).signal(3.0).seed(seed));
       ds.name = "synthetic";
     } else {
       ds = load_mil_csv(data_path);
