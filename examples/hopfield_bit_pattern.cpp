@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   std::size_t epochs = 0, bags = 2048, instances = 16, signals = 8, bits = 8;
   std::uint64_t seed = 0;
   std::string out_dir, which = "all";
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, accumulate = false;
   app.add_option("--epochs", epochs, "epochs per variant (0 = the demo's default: 40)")->check(CLI::Range(0, 100000));
   app.add_option("--seed", seed, "seed of initialisation and batch order (the data use hflayers' seeds 43/44)")
       ->capture_default_str();
@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
                                       "hopfield_pooling_adapted, hopfield_lookup, hopfield_lookup_adapted")
       ->capture_default_str();
   app.add_option("--out", out_dir, "directory for metrics.csv (per variant and epoch) and results.json");
+  app.add_flag("--accumulate-gradients", accumulate, "never zero the gradients, exactly like the reference notebook's loop");
   app.add_flag("--quiet", quiet, "no per-epoch lines, only the summary");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   try {
@@ -63,10 +64,13 @@ int main(int argc, char** argv) {
     demo::TrainSetup s;
     s.seed = seed;
     s.quiet = quiet;
+    s.accumulate = accumulate;
     const nlohmann::json j = demo::run_all("hopfield-bit-pattern", set.bags, train, eval, vs, s, out_dir);
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
-    std::cerr << "hopfield-bit-pattern: " << e.what() << "\n";
+    // Library errors already start with the op name; prefix the program name only when it is missing.
+    const std::string msg = e.what();
+    std::cerr << (msg.rfind("hopfield-bit-pattern", 0) == 0 ? "" : "hopfield-bit-pattern: ") << msg << "\n";
     return 1;
   }
   return 0;

@@ -157,6 +157,7 @@ struct TrainSetup {
   double clip = 1.0;
   std::uint64_t seed = 0;
   bool quiet = false;  // no per-epoch lines
+  bool accumulate = false;  // the notebooks' loop: gradients are never zeroed, they add up over all steps
 };
 
 // Trains one variant and returns its per-epoch record; prints one line per epoch unless quiet.
@@ -191,7 +192,7 @@ inline VariantResult train_variant(const Variant& v, const MilDataset& ds, const
     std::size_t seen = 0;
     for (const auto& chunk : make_batches(shuffled(train, s.seed, epoch), s.batch_size)) {
       const BagBatch b = make_bag_batch(ds, chunk);
-      opt.zero_grad();
+      if (!s.accumulate) opt.zero_grad();
       const Tensor z = net.forward(b.x);
       Tensor loss = binary_cross_entropy_with_logits(z, b.labels);
       check_finite(loss, step++);

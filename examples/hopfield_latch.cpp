@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   std::size_t epochs = 0, samples = 4096, length = 32, characters = 20;
   std::uint64_t seed = 0, data_seed = 43;
   std::string out_dir, which = "all";
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, accumulate = false;
   app.add_option("--epochs", epochs, "epochs per variant (0 = the notebook's: 20, lookup variants 18)")
       ->check(CLI::Range(0, 100000));
   app.add_option("--seed", seed, "seed of initialisation and batch order")->capture_default_str();
@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
                                       "hopfield_pooling_adapted, hopfield_lookup, hopfield_lookup_adapted")
       ->capture_default_str();
   app.add_option("--out", out_dir, "directory for metrics.csv (per variant and epoch) and results.json");
+  app.add_flag("--accumulate-gradients", accumulate, "never zero the gradients, exactly like the reference notebook's loop");
   app.add_flag("--quiet", quiet, "no per-epoch lines, only the summary");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   try {
@@ -63,10 +64,13 @@ int main(int argc, char** argv) {
     demo::TrainSetup s;
     s.seed = seed;
     s.quiet = quiet;
+    s.accumulate = accumulate;
     const nlohmann::json j = demo::run_all("hopfield-latch", ds, train, eval, vs, s, out_dir);
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
-    std::cerr << "hopfield-latch: " << e.what() << "\n";
+    // Library errors already start with the op name; prefix the program name only when it is missing.
+    const std::string msg = e.what();
+    std::cerr << (msg.rfind("hopfield-latch", 0) == 0 ? "" : "hopfield-latch: ") << msg << "\n";
     return 1;
   }
   return 0;

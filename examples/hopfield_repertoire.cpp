@@ -12,6 +12,13 @@
 // anyway, and the gradient step costs a tenth). Evaluation uses every sequence of a repertoire, read
 // from disk in chunks (RepertoireStream) so memory holds the chunk plus S x F embeddings.
 //
+// Attention: by default the stored and state patterns enter the association without projections
+// (stored_pattern_as_static, state_pattern_as_static), so the attention logit of sequence s is
+// beta * LN(p) . LN(h_s), linear in the learned pooling pattern p like DeepRC's attention network. With
+// hflayers' projected default (--projected-attention) the logit is bilinear in two projections that start
+// at N(0, 0.02^2), i.e. at a saddle: in our runs the attention stayed uniform (1/S) for 25 epochs. beta =
+// 0.25 keeps the initial attention soft (|logit| <= 8); beta = 1 made it near one-hot from the start.
+//
 // The convolution runs as an unfolded window matrix times the filter matrix (one gemm per repertoire
 // instead of one per sequence); the filters (F, 23 * K) are ordered like torch.nn.Conv1d's (F, 23, K).
 // Windows that run past a sequence's end are masked out of the max (sequences shorter than K keep their
@@ -67,7 +74,7 @@ struct RepConfig {
   std::size_t kernel_size = 9;    // K
   std::size_t heads = 1;          // H
   std::size_t hidden = 32;        // association size per head
-  double scaling = 0.0;           // beta; 0 = hflayers' default (1 with static attention, else 1/sqrt(hidden))
+  double scaling = 0.25;          // beta; 0 = hflayers' default (1 with static attention, else 1/sqrt(hidden))
   bool static_attention = true;   // stored and state patterns enter the association without projections
   std::size_t subsample = 1000;   // sequences per repertoire and epoch in training
   double keep = 0.1;              // fraction of the subsample kept for the gradient step (by attention)
@@ -570,7 +577,9 @@ int main(int argc, char** argv) {
     }
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
-    std::cerr << "hopfield-repertoire: " << one_line(e.what()) << "\n";
+    // Library errors already start with the op name; prefix the program name only when it is missing.
+    const std::string msg = e.what();
+    std::cerr << (msg.rfind("hopfield-repertoire", 0) == 0 ? "" : "hopfield-repertoire: ") << one_line(msg) << "\n";
     return 1;
   }
   return 0;
