@@ -411,7 +411,7 @@ int main(int argc, char** argv) {
       ds = load_mil_csv(data_path);
       ds.name = std::filesystem::path(data_path).stem().string();
     }
-    HF_CHECK(ds.num_bags() >= folds, "hopfield-mil", ds.num_bags() << " bags cannot be split into " << folds << " folds");
+    HF_CHECK(ds.num_bags() >= folds, "--folds", ds.num_bags() << " bags cannot be split into " << folds << " folds");
     std::printf("dataset %s: %zu bags (%zu positive), %zu instances, d=%zu, bag size %zu..%zu\n", ds.name.c_str(),
                 ds.num_bags(), ds.num_positive(), ds.num_instances(), ds.num_features, ds.min_bag_size(),
                 ds.max_bag_size());
