@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include "engine/gradcheck.h"
+#include "engine/random.h"
 #include "engine/tensor.h"
 
 namespace hf::test {
@@ -43,6 +45,29 @@ inline double scaled_error(const Tensor& a, const Tensor& b) {
     den = std::max(den, std::abs(vb[i]));
   }
   return (va.size() == vb.size() && a.shape() == b.shape()) ? num / den : INFINITY;
+}
+
+// Float64 test inputs from a seed: N(0, 1), or uniform on [lo, hi) (away from zero for divisions and
+// fractional powers); requires_grad unless grad is false.
+inline Tensor rnd(const Shape& shape, std::uint64_t seed, bool grad = true) {
+  Generator gen(seed);
+  Tensor t = randn(shape, Dtype::Float64, gen);
+  if (grad) t.requires_grad_();
+  return t;
+}
+inline Tensor uni(const Shape& shape, double lo, double hi, std::uint64_t seed, bool grad = true) {
+  Generator gen(seed);
+  Tensor t = uniform(shape, lo, hi, Dtype::Float64, gen);
+  if (grad) t.requires_grad_();
+  return t;
+}
+
+// A float64 gradcheck that reports every input's error on failure.
+inline void expect_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                             const GradcheckOptions& options = GradcheckOptions()) {
+  auto r = gradcheck(f, inputs, options);
+  INFO(r.report);
+  CHECK(r.ok);
 }
 
 }  // namespace hf::test

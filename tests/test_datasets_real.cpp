@@ -43,7 +43,7 @@ TEST_CASE("real MIL CSVs: bags, positives, instances, features and bag sizes as 
   }
 }
 
-TEST_CASE("real UCI folders: all load and match uci121/index.csv; a handful checked by hand") {
+TEST_CASE("real UCI folders: all load and match uci121/index.csv - a handful checked by hand") {
   auto dir = data_dir();
   if (!dir) return;
   const std::string root = *dir + "/uci121";

@@ -182,7 +182,7 @@ TEST_CASE("repertoire dataset: malformed metadata and repertoire files name the 
   CHECK(has(hf::test::data_error_of([&] { RepertoireDataset ds((dir.path / "x").string()); }), "metadata.tsv: cannot open"));
 }
 
-TEST_CASE("subsampling: n sequences per repertoire, seeded, different per epoch; evaluation takes all") {
+TEST_CASE("subsampling: n sequences per repertoire, seeded, different per epoch - evaluation takes all") {
   hf::test::TempDir dir("rep_sub");
   Repertoire big;
   for (int i = 0; i < 200; ++i) {
@@ -322,7 +322,7 @@ TEST_CASE("streaming 300,000 sequences: peak memory bounded by the batch, not th
   CHECK(rise_mib < whole_mib / 4);
 }
 
-TEST_CASE("implanted repertoires: motifs only in positives, at the witness rate; files round-trip") {
+TEST_CASE("implanted repertoires: motifs only in positives, at the witness rate - files round-trip") {
   auto reps = implanted_repertoires(ImplantedRepertoireOptions(12).min_sequences(300).max_sequences(400).witness_rate(0.02).seed(9));
   std::size_t positives = 0;
   for (const auto& r : reps) {

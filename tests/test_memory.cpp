@@ -138,7 +138,7 @@ TEST_CASE("memory: two-pattern case by hand (float64)") {
   CHECK(mem.max_norm_sq().item() == 1.0);
 }
 
-TEST_CASE("memory: batched queries match single ones; float32 agrees with float64") {
+TEST_CASE("memory: batched queries match single ones - float32 agrees with float64") {
   Generator gen(3);
   Tensor y = randn({5, 4}, Dtype::Float64, gen);
   Tensor xi = randn({3, 4}, Dtype::Float64, gen);

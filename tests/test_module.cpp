@@ -172,7 +172,7 @@ TEST_CASE("Module: save then load into a fresh module gives identical values") {
   CHECK(c.head->weight.to_vector() == a.head->weight.to_vector());
 }
 
-TEST_CASE("Module: load_state_dict errors name the key and both shapes; a failed load changes nothing") {
+TEST_CASE("Module: load_state_dict errors name the key and both shapes - a failed load changes nothing") {
   Net net;
   auto original = net.state_dict();
   std::map<std::string, std::vector<double>> values;

@@ -9,31 +9,14 @@
 #include "engine/check.h"
 #include "engine/gradcheck.h"
 #include "engine/ops.h"
+#include "tests/support.h"
 
 using namespace hf;
+using hf::test::rnd;
+using hf::test::uni;
+using hf::test::expect_gradcheck;
 
 namespace {
-
-Tensor rnd(const Shape& shape, std::uint64_t seed, bool grad = true) {
-  Generator gen(seed);
-  Tensor t = randn(shape, Dtype::Float64, gen);
-  if (grad) t.requires_grad_();
-  return t;
-}
-
-// Values in [lo, hi) (away from zero for divisions and fractional powers).
-Tensor uni(const Shape& shape, double lo, double hi, std::uint64_t seed, bool grad = true) {
-  Generator gen(seed);
-  Tensor t = uniform(shape, lo, hi, Dtype::Float64, gen);
-  if (grad) t.requires_grad_();
-  return t;
-}
-
-void expect_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs) {
-  auto r = gradcheck(f, inputs);
-  INFO(r.report);
-  CHECK(r.ok);
-}
 
 // (3, 1, 4) op (2, 4) -> (3, 2, 4), by explicit index arithmetic.
 template <class F>
@@ -156,7 +139,7 @@ TEST_CASE("comparisons give Bool masks with broadcasting and no gradient") {
   CHECK(lt(a32, 3.0).to_vector() == std::vector<double>{1, 1, 0, 0, 0, 0});
 }
 
-TEST_CASE("logical_not flips a mask; nonzero counts as true") {
+TEST_CASE("logical_not flips a mask - nonzero counts as true") {
   Tensor m = from_mask({true, false, false, true}, {2, 2});
   Tensor n = logical_not(m);
   CHECK(n.dtype() == Dtype::Bool);
@@ -165,7 +148,7 @@ TEST_CASE("logical_not flips a mask; nonzero counts as true") {
   CHECK(logical_not(f).to_vector() == std::vector<double>{1, 0, 0, 1});
 }
 
-TEST_CASE("masked_fill with a broadcast mask; masked entries get no gradient") {
+TEST_CASE("masked_fill with a broadcast mask - masked entries get no gradient") {
   Tensor x = rnd({2, 3}, 28, false);
   Tensor mask = from_mask({true, false, true}, {3});
   Tensor y = masked_fill(x, mask, -9.0);

@@ -8,32 +8,17 @@
 #include "engine/check.h"
 #include "engine/gradcheck.h"
 #include "engine/ops.h"
+#include "tests/support.h"
 
 using namespace hf;
+using hf::test::rnd;
+using hf::test::uni;
+using hf::test::expect_gradcheck;
 
 namespace {
 
-Tensor rnd(const Shape& shape, std::uint64_t seed, bool grad = true) {
-  Generator gen(seed);
-  Tensor t = randn(shape, Dtype::Float64, gen);
-  if (grad) t.requires_grad_();
-  return t;
-}
-
-Tensor uni(const Shape& shape, double lo, double hi, std::uint64_t seed, bool grad = true) {
-  Generator gen(seed);
-  Tensor t = uniform(shape, lo, hi, Dtype::Float64, gen);
-  if (grad) t.requires_grad_();
-  return t;
-}
-
 Tensor vec(const std::vector<double>& v, const Shape& shape) { return from_vector(v, shape, Dtype::Float64); }
 
-void expect_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs) {
-  auto r = gradcheck(f, inputs);
-  INFO(r.report);
-  CHECK(r.ok);
-}
 
 // Runs f on float64 inputs and on float32 copies: outputs and input gradients must agree to float32 precision.
 void expect_float32_agrees(const GradcheckFn& f, const std::vector<Tensor>& in64) {

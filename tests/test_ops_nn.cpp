@@ -8,24 +8,13 @@
 #include "engine/check.h"
 #include "engine/gradcheck.h"
 #include "engine/ops.h"
+#include "tests/support.h"
 
 using namespace hf;
+using hf::test::rnd;
+using hf::test::expect_gradcheck;
 
 namespace {
-
-Tensor rnd(const Shape& shape, std::uint64_t seed, bool grad = true) {
-  Generator gen(seed);
-  Tensor t = randn(shape, Dtype::Float64, gen);
-  if (grad) t.requires_grad_();
-  return t;
-}
-
-void expect_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
-                      GradcheckOptions options = GradcheckOptions()) {
-  auto r = gradcheck(f, inputs, options);
-  INFO(r.report);
-  CHECK(r.ok);
-}
 
 double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
   REQUIRE(a.size() == b.size());
@@ -282,7 +271,7 @@ TEST_CASE("dropout keeps an element when the generator's draw is >= p, scaled by
   CHECK(frac < 0.35);
 }
 
-TEST_CASE("dropout gradcheck with a fixed generator; eval and p = 0 are the identity; p = 1 gives zeros") {
+TEST_CASE("dropout gradcheck with a fixed generator - eval and p = 0 are the identity - p = 1 gives zeros") {
   Tensor x = rnd({6, 5}, 22);
   expect_gradcheck(
       [](const std::vector<Tensor>& in) {
@@ -435,7 +424,7 @@ TEST_CASE("max_pool1d errors name the options") {
 }
 
 // ----- masked mean / max -----
-TEST_CASE("masked_mean and masked_max skip masked entries; an all-masked slice gives 0 and zero gradient") {
+TEST_CASE("masked_mean and masked_max skip masked entries - an all-masked slice gives 0 and zero gradient") {
   Tensor x = rnd({2, 4, 3}, 40);
   // mask (2, 4, 1) broadcast over the last axis: batch 0 keeps positions 0, 2; batch 1 keeps none
   Tensor mask = from_mask({false, true, false, true, true, true, true, true}, {2, 4, 1});

@@ -10,23 +10,13 @@
 #include "engine/check.h"
 #include "engine/gradcheck.h"
 #include "engine/ops.h"
+#include "tests/support.h"
 
 using namespace hf;
+using hf::test::rnd;
+using hf::test::expect_gradcheck;
 
 namespace {
-
-Tensor rnd(const Shape& shape, std::uint64_t seed, bool grad = true) {
-  Generator gen(seed);
-  Tensor t = randn(shape, Dtype::Float64, gen);
-  if (grad) t.requires_grad_();
-  return t;
-}
-
-void expect_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs) {
-  auto r = gradcheck(f, inputs);
-  INFO(r.report);
-  CHECK(r.ok);
-}
 
 // Per (i, k) of a (A, B, C) tensor: the values along axis 1, for direct reference computations.
 std::vector<double> column(const Tensor& x, std::size_t i, std::size_t k) {

@@ -9,23 +9,13 @@
 #include "engine/check.h"
 #include "engine/gradcheck.h"
 #include "engine/ops.h"
+#include "tests/support.h"
 
 using namespace hf;
+using hf::test::rnd;
+using hf::test::expect_gradcheck;
 
 namespace {
-
-Tensor rnd(const Shape& shape, std::uint64_t seed, bool grad = true) {
-  Generator gen(seed);
-  Tensor t = randn(shape, Dtype::Float64, gen);
-  if (grad) t.requires_grad_();
-  return t;
-}
-
-void expect_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs) {
-  auto r = gradcheck(f, inputs);
-  INFO(r.report);
-  CHECK(r.ok);
-}
 
 // Row-major flat offset of a multi-index in shape.
 std::size_t offset_of(const Shape& shape, const std::vector<std::size_t>& idx) {
@@ -113,7 +103,7 @@ TEST_CASE("narrow takes length entries from start") {
                    {rnd({3, 5}, 12)});
 }
 
-TEST_CASE("index_select picks rows along an axis; repeated indices accumulate gradient") {
+TEST_CASE("index_select picks rows along an axis - repeated indices accumulate gradient") {
   Tensor x = rnd({2, 4, 3}, 13, false);
   Tensor idx = from_indices({3, 0, 3, 1}, {4});
   Tensor y = index_select(x, 1, idx);

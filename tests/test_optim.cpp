@@ -78,7 +78,7 @@ TEST_CASE("optim: built from a module, parameters with requires_grad false are s
   CHECK(m.frozen.to_vector() == std::vector<double>{0, 0, 0});
 }
 
-TEST_CASE("optim: state_dict round trip continues identically; mismatches are refused naming the key") {
+TEST_CASE("optim: state_dict round trip continues identically - mismatches are refused naming the key") {
   Generator gen(3);
   auto run = [&](Optimizer& opt, std::vector<Tensor>& ps, int steps, Generator& g) {
     for (int s = 0; s < steps; ++s) {

@@ -38,7 +38,7 @@ TEST_CASE("NoGrad records nothing, detach cuts history") {
   CHECK(mul(x, 2.0).requires_grad());
 }
 
-TEST_CASE("the graph is released after backward; a second backward says so") {
+TEST_CASE("the graph is released after backward - a second backward says so") {
   Tensor x = randn({3}, Dtype::Float64).requires_grad_();
   Tensor y = sum(mul(x, x));
   y.backward();
