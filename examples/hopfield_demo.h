@@ -11,8 +11,9 @@
 //                     lookup instead separates its targets, freezes them and starts the stored patterns
 //                     at the U distinct training instances)
 //
-// One deliberate difference: the notebooks never call optimiser.zero_grad(), so their gradients add up
-// over all steps (then get clipped); here every step starts from zero gradients, as intended.
+// Gradients: every step starts from zero gradients, as in the current bit-pattern notebook (ml-jku/hopfield-layers
+// commit 5231d29 calls optimiser.zero_grad()); the first published notebooks never zeroed them, so their
+// gradients added up over all steps before clipping; TrainSetup::accumulate reproduces that old loop.
 //
 // Header-only so that each demo stays one hf_program source. Legend: B bags/sequences in a batch,
 // N instances per bag, d features, U distinct training instances.
@@ -157,7 +158,7 @@ struct TrainSetup {
   double clip = 1.0;
   std::uint64_t seed = 0;
   bool quiet = false;  // no per-epoch lines
-  bool accumulate = false;  // the notebooks' loop: gradients are never zeroed, they add up over all steps
+  bool accumulate = false;  // the first notebooks' loop: gradients are never zeroed, they add up over all steps
 };
 
 // Trains one variant and returns its per-epoch record; prints one line per epoch unless quiet.
