@@ -10,7 +10,10 @@
 // the attention of the pooling is computed for all of them without the tape, only the top 10% by
 // attention go through the differentiable forward/backward (the others would get a near-zero weight
 // anyway, and the gradient step costs a tenth). Evaluation uses every sequence of a repertoire, read
-// from disk in chunks (RepertoireStream) so memory holds the chunk plus S x F embeddings.
+// from disk in chunks (RepertoireStream) so memory holds the chunk plus S x F embeddings. Batches hold as many
+// positive as negative repertoires (see balanced_order). --verbose prints per epoch how many motif sequences
+// made it into the kept top fraction and the attention mass they get: the measure of whether the model
+// found the signal or memorised the training repertoires (both show as a falling training loss).
 //
 // Attention: by default the stored and state patterns enter the association without projections
 // (stored_pattern_as_static, state_pattern_as_static), so the attention logit of sequence s is
@@ -58,6 +61,7 @@
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "layers/hopfield_pooling.h"
+#include "layers/init.h"
 #include "layers/linear.h"
 #include "optim/adam.h"
 #include "optim/clip_grad.h"
@@ -84,6 +88,14 @@ struct RepConfig {
   double weight_decay = 1e-4;
   double clip = 1.0;
   std::size_t eval_chunk = 4096;  // sequences per chunk when reading a repertoire for evaluation
+  std::size_t warmup_epochs = 0;  // epochs that train on the whole subsample before the top-fraction reduction
+  bool normalize_keys = true;     // LayerNorm on the stored patterns (the sequence embeddings as keys)
+  bool normalize_values = true;   // LayerNorm on the pattern projections (the embeddings as values)
+  double conv_init_std = 0;       // > 0: conv weights N(0, std^2) instead of torch's default
+  double conv_bias_init = 0;      // != 0: conv biases start at this value (negative = sparse detectors)
+  bool balanced = true;           // batches with as many positive as negative repertoires
+  bool verbose = false;           // per-epoch diagnostics on stderr
+  std::size_t eval_every = 0;     // with verbose: test AUC every this many epochs (diagnostic only)
 
   std::string summary() const {
     std::ostringstream s;
@@ -140,10 +152,14 @@ class RepertoireNet : public Module {
     // torch's Conv1d initialisation has fan_in = A * K, exactly Linear's on the unfolded windows.
     conv = register_module("conv", std::make_shared<Linear>(LinearOptions(kRepertoireChannels * c.kernel_size, c.kernels)));
     conv->reset_parameters(gen);
+    if (c.conv_init_std > 0) init::normal_(conv->weight, 0.0, c.conv_init_std, gen);
+    if (c.conv_bias_init != 0) init::constant_(conv->bias, c.conv_bias_init);
     HopfieldOptions ho(c.kernels);
     ho.num_heads(c.heads).hidden_size(c.hidden);
     if (c.static_attention) ho.hidden_size(c.kernels).stored_pattern_as_static(true).state_pattern_as_static(true);
     if (c.scaling > 0) ho.scaling(c.scaling);
+    ho.normalize_stored_pattern(c.normalize_keys).normalize_stored_pattern_affine(c.normalize_keys);
+    ho.normalize_pattern_projection(c.normalize_values).normalize_pattern_projection_affine(c.normalize_values);
     pooling = register_module("pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho)));
     pooling->reset_parameters(gen);
     output = register_module("output", std::make_shared<Linear>(LinearOptions(c.kernels, 1)));
@@ -243,6 +259,47 @@ bool has_motif(const std::string& seq, const std::vector<std::string>& motifs) {
   return false;
 }
 
+// Draws up to n sequences of a repertoire without replacement (all of them when n >= its size).
+Repertoire subsample_repertoire(const Repertoire& rep, std::size_t n, Generator& gen) {
+  if (n >= rep.sequences.size()) return rep;
+  std::vector<std::size_t> idx = iota_indices(rep.sequences.size());
+  for (std::size_t k = 0; k < n; ++k) std::swap(idx[k], idx[k + gen.below(idx.size() - k)]);
+  idx.resize(n);
+  std::sort(idx.begin(), idx.end());
+  Repertoire out;
+  for (std::size_t k : idx) {
+    out.sequences.push_back(rep.sequences[k]);
+    out.counts.push_back(rep.counts[k]);
+  }
+  return out;
+}
+
+// The training repertoires of one epoch, shuffled per class and interleaved (positive, negative, ...), so a
+// batch of an even size holds as many of each class as the data allows. In unbalanced batches the
+// gradient of the background sequences (shared by both classes) no longer cancels, and it is far
+// larger than the gradient of the few motif sequences.
+std::vector<std::size_t> balanced_order(const std::vector<std::size_t>& train, const std::vector<std::int64_t>& y,
+                                        std::uint64_t seed, std::uint64_t epoch) {
+  std::vector<std::size_t> pos, neg, out;
+  for (std::size_t i : shuffled(train, seed, epoch)) (y[i] == 1 ? pos : neg).push_back(i);
+  for (std::size_t k = 0; k < std::max(pos.size(), neg.size()); ++k) {
+    if (k < pos.size()) out.push_back(pos[k]);
+    if (k < neg.size()) out.push_back(neg[k]);
+  }
+  return out;
+}
+
+double test_auc(RepertoireNet& net, const RepertoireDataset& ds, const RepertoireOptions& ro, const RepConfig& c,
+                const std::vector<std::int64_t>& y, const std::vector<std::size_t>& rows) {
+  std::vector<double> p;
+  Labels yt;
+  for (std::size_t i : rows) {
+    p.push_back(score_repertoire(net, ds, i, ro, c, false).probability);
+    yt.push_back(y[i]);
+  }
+  return roc_auc(p, yt);
+}
+
 FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, const std::vector<std::int64_t>& y,
                      const Fold& fold, std::size_t fold_no, const RepConfig& c, const std::vector<std::string>& motifs,
                      std::uint64_t seed, const std::function<void(const std::string&)>& tick) {
@@ -252,23 +309,39 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   RepertoireNet net(c, seed);
   Adam opt(net, AdamOptions(c.lr).weight_decay(c.weight_decay));
   const std::vector<Tensor> params = net.parameters();
+  Generator sampler(seed ^ 0x9e3779b97f4a7c15ULL);
   std::int64_t step = 0;
   for (std::size_t epoch = 1; epoch <= c.epochs; ++epoch) {
     double loss_sum = 0;
     std::vector<double> scores;
     Labels labels;
-    for (const auto& chunk : make_batches(shuffled(fold.train, seed, epoch), c.batch_size)) {
+    const double keep_fraction = epoch <= c.warmup_epochs ? 1.0 : c.keep;
+    // Diagnostics over positive training repertoires: witnesses in the subsample, among the kept ones,
+    // and the attention mass they receive.
+    double wit_total = 0, wit_kept = 0, wit_mass = 0, pos_reps = 0;
+    for (const auto& chunk : make_batches(c.balanced ? balanced_order(fold.train, y, seed, epoch)
+                                                                  : shuffled(fold.train, seed, epoch),
+                                                       c.batch_size)) {
       opt.zero_grad();
       double step_loss = 0;
       for (std::size_t i : chunk) {
-        const RepertoireBatch b =
-            ds.batch({i}, RepertoireBatchOptions().subsample(c.subsample).seed(seed).epoch(epoch));
+        const Repertoire sub = subsample_repertoire(ds.read(i), c.subsample, sampler);
+        const RepertoireBatch b = encode_repertoires({&sub});
         // Attention over the whole subsample without the tape; the top fraction goes through backward.
         std::vector<std::size_t> keep;
         {
           NoGrad ng;
           const std::vector<double> att = net.attention(net.embed(unfold(b, all_rows(b), c.kernel_size)));
-          keep = top_k(att, std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(c.keep * static_cast<double>(att.size())))));
+          keep = top_k(att, std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(keep_fraction * static_cast<double>(att.size())))));
+          if (!motifs.empty() && y[i] == 1) {
+            pos_reps += 1;
+            for (std::size_t s = 0; s < att.size(); ++s)
+              if (has_motif(sub.sequences[s], motifs)) {
+                wit_total += 1;
+                wit_mass += att[s];
+              }
+            for (std::size_t s : keep) wit_kept += has_motif(sub.sequences[s], motifs) ? 1 : 0;
+          }
         }
         std::sort(keep.begin(), keep.end());
         const Tensor z = net.logit(net.embed(unfold(b, keep, c.kernel_size)));
@@ -292,6 +365,18 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
     out.history.push_back({epoch, loss_sum / static_cast<double>(fold.train.size()), train_auc, secs});
     std::ostringstream info;
     info << "fold " << out.fold << " epoch " << epoch << " loss " << out.history.back().train_loss;
+    if (c.verbose) {
+      std::ostringstream v;
+      v << "fold " << out.fold << " epoch " << epoch << " loss " << out.history.back().train_loss << " train_auc "
+        << train_auc;
+      if (pos_reps > 0)
+        v << " witnesses kept " << (wit_total > 0 ? wit_kept / wit_total : 0.0) << " attention mass "
+          << wit_mass / pos_reps;
+      if (c.eval_every > 0 && epoch % c.eval_every == 0) v << " test_auc " << test_auc(net, ds, ro, c, y, fold.test)
+                                                        << " train_auc_all " << test_auc(net, ds, ro, c, y, fold.train);
+      v << " (" << secs << " s)\n";
+      std::cerr << v.str();
+    }
     tick(info.str());
   }
 
@@ -413,6 +498,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000000))->capture_default_str();
   app.add_option("--keep", c.keep, "fraction of the subsample (highest attention) used for the gradient step")
       ->check(CLI::Range(0.001, 1.0))->capture_default_str();
+  app.add_option("--warmup-epochs", c.warmup_epochs, "epochs trained on the whole subsample before keeping only the "
+                                                     "top fraction")->capture_default_str();
+  app.add_flag("--verbose", c.verbose, "per-epoch diagnostics on stderr (train AUC; witnesses among the kept "
+                                       "sequences and their attention mass when --motifs is set)");
+  app.add_option("--eval-every", c.eval_every, "with --verbose: also score the test fold every N epochs (diagnostic "
+                                               "only, never used for model selection)")->capture_default_str();
+  app.add_option("--conv-init-std", c.conv_init_std, "conv weights N(0, std^2) (0 = torch's default)")->capture_default_str();
+  app.add_option("--conv-bias-init", c.conv_bias_init, "initial conv bias (0 = torch's default)")->capture_default_str();
+  bool unbalanced = false;
+  app.add_flag("--unbalanced-batches", unbalanced, "plain shuffled batches instead of class-balanced ones");
+  bool raw_keys = false, raw_values = false;
+  app.add_flag("--raw-keys", raw_keys, "no LayerNorm on the stored patterns (keys)");
+  app.add_flag("--raw-values", raw_values, "no LayerNorm on the pattern projections (values)");
   app.add_option("--kernels", c.kernels, "convolution filters")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--kernel-size", c.kernel_size, "convolution kernel size")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256))->capture_default_str();
@@ -439,6 +537,9 @@ int main(int argc, char** argv) {
   }
 
   c.static_attention = !projected;
+  c.normalize_keys = !raw_keys;
+  c.balanced = !unbalanced;
+  c.normalize_values = !raw_values;
   try {
     const auto t0 = std::chrono::steady_clock::now();
     const std::string load_start = load_average();
