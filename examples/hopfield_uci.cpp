@@ -71,6 +71,8 @@ struct UciConfig {
   std::size_t epochs = 100;
   std::size_t patience = 10;
   std::size_t max_steps = 3000;     // per split: large datasets stop here (epochs are long)
+  std::size_t min_epoch_rows = 1024;
+  std::size_t ensemble = 0;         // average the best `ensemble` grid candidates (ranked on validation; 0 = all)
 };
 
 class UciNet : public Module {
@@ -141,7 +143,7 @@ Labels labels_of(const UciDataset& ds, const std::vector<std::size_t>& rows) {
 
 // Evaluation in chunks (no tape): predicted classes and the mean loss.
 Labels predict(UciNet& net, const UciDataset& ds, const std::vector<double>& feats, const std::vector<std::size_t>& rows,
-               const Tensor& memory_rows, double* loss) {
+               const Tensor& memory_rows, double* loss, std::vector<double>* probs = nullptr) {
   NoGrad ng;
   net.eval();
   Labels pred;
@@ -152,6 +154,10 @@ Labels predict(UciNet& net, const UciDataset& ds, const std::vector<double>& fea
                                         rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), s + chunk)));
     Tensor logits = net.forward(rows_tensor(feats, d, part), memory_rows);
     loss_sum += cross_entropy(logits, labels_tensor(ds, part), CrossEntropyOptions().reduction(Reduction::Sum)).item();
+    if (probs) {
+      const std::vector<double> p = softmax(logits, 1).to_vector();
+      probs->insert(probs->end(), p.begin(), p.end());
+    }
     const Tensor am = argmax(logits, 1);
     const auto* a = am.data<std::int64_t>();
     pred.insert(pred.end(), a, a + part.size());
@@ -161,8 +167,35 @@ Labels predict(UciNet& net, const UciDataset& ds, const std::vector<double>& fea
 }
 
 struct SplitResult {
-  double test_accuracy = 0, val_accuracy = 0;
+  double test_accuracy = 0, val_accuracy = 0, val_loss = 0;
   std::size_t best_epoch = 0, epochs = 0;
+  std::vector<double> val_prob, test_prob;  // (rows, C) class probabilities, row-major
+};
+
+// The validation grid: every split trains one model per candidate and keeps the one with the best
+// validation accuracy (ties: lower validation loss), exactly as the SVM / random-forest baselines are tuned
+// (bench/uci_baselines.py). The grid is the same for every dataset.
+struct Candidate {
+  double dropout, lr, weight_decay;
+  std::string label() const {
+    std::ostringstream s;
+    s << "dropout=" << dropout << " lr=" << lr << " wd=" << weight_decay;
+    return s.str();
+  }
+};
+
+struct Grid {
+  std::vector<double> dropout{0.0, 0.25, 0.5}, lr{}, weight_decay{1e-5, 1e-3};
+  std::vector<Candidate> candidates(const UciConfig& c) const {
+    const std::vector<double> ds = dropout.empty() ? std::vector<double>{c.dropout} : dropout;
+    const std::vector<double> ls = lr.empty() ? std::vector<double>{c.lr} : lr;
+    const std::vector<double> ws = weight_decay.empty() ? std::vector<double>{c.weight_decay} : weight_decay;
+    std::vector<Candidate> out;
+    for (double d : ds)
+      for (double l : ls)
+        for (double w : ws) out.push_back({d, l, w});
+    return out;
+  }
 };
 
 SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, std::uint64_t seed) {
@@ -189,7 +222,14 @@ SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, s
   std::size_t steps = 0;
   for (std::size_t epoch = 1; epoch <= c.epochs && steps < c.max_steps; ++epoch) {
     net.train();
-    for (const auto& batch : make_batches(shuffled(sp.train, seed, epoch), c.batch_size)) {
+    // On tiny training sets (lenses: 12 rows) one pass is a single step; an epoch of at least
+    // min_epoch_rows rows keeps the number of steps per validation check (and per patience epoch) sane.
+    std::vector<std::size_t> order;
+    for (std::uint64_t pass = 0; order.empty() || order.size() < c.min_epoch_rows; ++pass) {
+      const std::vector<std::size_t> o = shuffled(sp.train, seed, epoch * 1000003 + pass);
+      order.insert(order.end(), o.begin(), o.end());
+    }
+    for (const auto& batch : make_batches(order, c.batch_size)) {
       Tensor stored, self_mask;
       if (mem) {
         // Stored rows: a random sample of training rows; a query never sees itself.
@@ -216,19 +256,39 @@ SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, s
   stop.restore_best(net);
   res.best_epoch = static_cast<std::size_t>(stop.best_epoch()) + 1;
   double unused = 0;
-  res.val_accuracy = accuracy(predict(net, ds, feats, sp.validation, eval_mem, &unused), val_y);
-  res.test_accuracy = accuracy(predict(net, ds, feats, sp.test, eval_mem, &unused), test_y);
+  res.val_accuracy = accuracy(predict(net, ds, feats, sp.validation, eval_mem, &res.val_loss, &res.val_prob), val_y);
+  res.test_accuracy = accuracy(predict(net, ds, feats, sp.test, eval_mem, &unused, &res.test_prob), test_y);
   return res;
 }
 
 struct DatasetResult {
   std::string name;
   std::size_t n = 0, d = 0, classes = 0;
-  std::vector<double> split_accuracy;
+  std::vector<double> split_accuracy;            // test accuracy of the chosen candidate per split
+  std::vector<std::vector<SplitResult>> trials;  // [split][candidate]
+  std::vector<std::size_t> chosen;               // candidate index per split (the best on validation)
+  std::vector<std::vector<double>> top_k_accuracy;  // [split][K-1]: test accuracy of the top-K ensemble
   double accuracy_mean = 0, seconds = 0;
 };
 
-DatasetResult run_dataset(const std::string& dir, const UciConfig& c, std::uint64_t seed, bool verbose) {
+// Accuracy of the argmax of the mean class probabilities of `members` (each (rows, C) row-major).
+double ensemble_accuracy(const std::vector<const std::vector<double>*>& members, const Labels& y, std::size_t classes) {
+  Labels pred(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    std::size_t arg = 0;
+    double best = -1;
+    for (std::size_t c = 0; c < classes; ++c) {
+      double p = 0;
+      for (const auto* m : members) p += (*m)[i * classes + c];
+      if (p > best) best = p, arg = c;
+    }
+    pred[i] = static_cast<std::int64_t>(arg);
+  }
+  return accuracy(pred, y);
+}
+
+DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std::vector<Candidate>& grid,
+                          std::uint64_t seed, bool verbose) {
   const auto t0 = std::chrono::steady_clock::now();
   const UciDataset ds = load_uci(dir);
   DatasetResult r;
@@ -237,15 +297,73 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, std::uint6
   r.d = ds.num_features;
   r.classes = ds.num_classes;
   for (std::size_t k = 0; k < UciDataset::num_splits; ++k) {
-    const SplitResult s = run_split(ds, k, c, seed + k);
-    r.split_accuracy.push_back(s.test_accuracy);
+    std::vector<SplitResult> trials;
+    std::size_t best = 0;
+    for (std::size_t g = 0; g < grid.size(); ++g) {
+      UciConfig cg = c;
+      cg.dropout = grid[g].dropout;
+      cg.lr = grid[g].lr;
+      cg.weight_decay = grid[g].weight_decay;
+      // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
+      trials.push_back(run_split(ds, k, cg, seed + k + 7919 * g));
+      const SplitResult& t = trials.back();
+      if (t.val_accuracy > trials[best].val_accuracy ||
+          (t.val_accuracy == trials[best].val_accuracy && t.val_loss < trials[best].val_loss))
+        best = g;
+    }
+    // Rank the candidates on validation; the prediction averages the class probabilities of the best
+    // `ensemble` of them (1 = the single best model, as the baselines are chosen).
+    std::vector<std::size_t> rank = iota_indices(grid.size());
+    std::stable_sort(rank.begin(), rank.end(), [&](std::size_t a, std::size_t b) {
+      const SplitResult &x = trials[a], &y = trials[b];
+      return x.val_accuracy != y.val_accuracy ? x.val_accuracy > y.val_accuracy : x.val_loss < y.val_loss;
+    });
+    const Labels test_y = labels_of(ds, ds.split(k).test);
+    std::vector<double> top_k;
+    std::vector<const std::vector<double>*> members;
+    for (std::size_t g : rank) {
+      members.push_back(&trials[g].test_prob);
+      top_k.push_back(ensemble_accuracy(members, test_y, ds.num_classes));
+    }
+    const std::size_t K = c.ensemble == 0 ? grid.size() : std::min(c.ensemble, grid.size());
+    const SplitResult& s = trials[best];
+    r.split_accuracy.push_back(top_k[K - 1]);
+    r.chosen.push_back(best);
+    r.top_k_accuracy.push_back(top_k);
     if (verbose)
-      std::printf("%s split %zu: test accuracy %.4f  (validation %.4f, best epoch %zu of %zu)\n", ds.name.c_str(), k + 1,
-                  s.test_accuracy, s.val_accuracy, s.best_epoch, s.epochs);
+      std::printf("%s split %zu: test accuracy %.4f  (best single model: validation %.4f, test %.4f, epoch %zu of %zu%s%s)\n",
+                  ds.name.c_str(), k + 1, top_k[K - 1], s.val_accuracy, s.test_accuracy, s.best_epoch, s.epochs,
+                  grid.size() > 1 ? ", " : "", grid.size() > 1 ? grid[best].label().c_str() : "");
+    r.trials.push_back(std::move(trials));
   }
   for (double a : r.split_accuracy) r.accuracy_mean += a / static_cast<double>(r.split_accuracy.size());
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+// One row per (dataset, split, candidate): what the validation choice saw, for inspecting the grid.
+void write_trials(const std::string& path, const std::vector<DatasetResult>& results, const std::vector<Candidate>& grid) {
+  std::ofstream f(path);
+  f << "dataset,split,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen\n";
+  for (const DatasetResult& r : results)
+    for (std::size_t k = 0; k < r.trials.size(); ++k)
+      for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
+        const SplitResult& t = r.trials[k][g];
+        f << r.name << ',' << k + 1 << ',' << grid[g].dropout << ',' << grid[g].lr << ',' << grid[g].weight_decay << ','
+          << t.val_accuracy << ',' << t.val_loss << ',' << t.test_accuracy << ',' << t.best_epoch << ','
+          << (r.chosen[k] == g ? 1 : 0) << '\n';
+      }
+  f.close();
+  HF_CHECK(f.good(), "hopfield-uci", "cannot write " << path);
+  const std::string ens_path = path.substr(0, path.rfind('/') + 1) + "uci_top_k.csv";
+  std::ofstream e(ens_path);
+  e << "dataset,split,k,test_accuracy\n";
+  for (const DatasetResult& r : results)
+    for (std::size_t k = 0; k < r.top_k_accuracy.size(); ++k)
+      for (std::size_t K = 0; K < r.top_k_accuracy[k].size(); ++K)
+        e << r.name << ',' << k + 1 << ',' << K + 1 << ',' << r.top_k_accuracy[k][K] << '\n';
+  e.close();
+  HF_CHECK(e.good(), "hopfield-uci", "cannot write " << ens_path);
 }
 
 }  // namespace
@@ -256,6 +374,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1;
   std::size_t threads = 2, max_n = 0;
   bool json = false;
+  Grid grid;
   UciConfig c;
   auto* data_opt = app.add_option("--data", data_dir, "one dataset folder (<name>/<name>_py.dat, labels_py.dat, ...)");
   auto* all_opt = app.add_option("--all", all_dir, "run every dataset folder below this directory");
@@ -277,7 +396,19 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", c.batch_size, "rows per step")->check(CLI::Range(1, 1000000));
   app.add_option("--epochs", c.epochs, "maximum epochs per split")->check(CLI::Range(1, 100000));
   app.add_option("--patience", c.patience, "early stopping patience (epochs)")->check(CLI::Range(1, 100000));
+  app.add_option("--min-epoch-rows", c.min_epoch_rows, "an epoch repeats passes over the training rows up to this many rows")
+      ->check(CLI::Range(1, 100000000));
   app.add_option("--max-steps", c.max_steps, "maximum optimizer steps per split")->check(CLI::Range(1, 100000000));
+  app.add_option("--grid-dropout", grid.dropout, "validation grid: dropout values (empty = --dropout only)")
+      ->check(CLI::Range(0.0, 0.95))->capture_default_str();
+  app.add_option("--grid-lr", grid.lr, "validation grid: learning rates (empty = --lr only)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--grid-weight-decay", grid.weight_decay, "validation grid: weight decays (empty = --weight-decay only)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  bool no_grid = false;
+  app.add_flag("--no-grid", no_grid, "train the single setting of --dropout, --lr, --weight-decay (no validation grid)");
+  app.add_option("--ensemble", c.ensemble, "average the class probabilities of the best K grid candidates (0 = all, 1 = the best only)")
+      ->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_option("--seed", seed, "seed of initialisation, shuffling and dropout");
   app.add_option("--threads", threads, "datasets trained in parallel (--all)")->check(CLI::Range(1, 256));
   app.add_option("--out", out_dir, "directory for results (results.json, uci_results.csv)");
@@ -294,10 +425,13 @@ int main(int argc, char** argv) {
 
   try {
     blas::set_num_threads(1);
+    if (no_grid) grid = Grid{{}, {}, {}};
+    const std::vector<Candidate> candidates = grid.candidates(c);
     if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
     nlohmann::json j;
     if (!data_dir.empty()) {
-      const DatasetResult r = run_dataset(data_dir, c, seed, true);
+      const DatasetResult r = run_dataset(data_dir, c, candidates, seed, true);
+      if (!out_dir.empty()) write_trials(out_dir + "/uci_trials.csv", {r}, candidates);
       std::printf("%s: mean test accuracy %.4f over 4 splits (n=%zu, d=%zu, C=%zu, %.1f s)\n", r.name.c_str(),
                   r.accuracy_mean, r.n, r.d, r.classes, r.seconds);
       j = {{"dataset", r.name}, {"n", r.n},         {"d", r.d},
@@ -325,7 +459,7 @@ int main(int argc, char** argv) {
       auto worker = [&]() {
         for (std::size_t i; (i = next++) < names.size();) {
           try {
-            DatasetResult r = run_dataset(all_dir + "/" + names[i], c, seed, false);
+            DatasetResult r = run_dataset(all_dir + "/" + names[i], c, candidates, seed, false);
             std::lock_guard<std::mutex> lock(io);
             std::printf("%-40s n=%6zu d=%4zu C=%3zu  accuracy %.4f  (%.1f s)\n", r.name.c_str(), r.n, r.d, r.classes,
                         r.accuracy_mean, r.seconds);
@@ -354,6 +488,7 @@ int main(int argc, char** argv) {
       }
       f.close();
       HF_CHECK(f.good(), "hopfield-uci", "cannot write " << csv_path);
+      if (!out_dir.empty()) write_trials(out_dir + "/uci_trials.csv", results, candidates);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::printf("%zu datasets: mean accuracy %.4f (%s), table in %s, %.1f s\n", results.size(), mean, c.model.c_str(),
                   csv_path.c_str(), seconds);
