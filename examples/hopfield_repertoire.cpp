@@ -3,7 +3,8 @@
 //
 //   one repertoire = S sequences, each encoded as L x 23 (one-hot amino acid + 3 position channels)
 //   --1-D convolution (kernel K = 9, F = 32 filters) -> SELU -> max over positions--> h (S, F)
-//   --HopfieldPooling over the S sequences (a learned state pattern attends to all of them)--> (F)
+//   --HopfieldPooling over the S sequences (a learned state pattern attends to all of them; keys
+//     SELU(Linear(F, F)(h)), values h)--> (F)
 //   --Linear(F, 1)--> one logit per repertoire; loss: BCE with logits; Adam.
 //
 // Training follows DeepRC: every repertoire contributes a random subsample of its sequences per epoch;
@@ -13,14 +14,28 @@
 // from disk in chunks (RepertoireStream) so memory holds the chunk plus S x F embeddings. Batches hold as many
 // positive as negative repertoires (see balanced_order). --verbose prints per epoch how many motif sequences
 // made it into the kept top fraction and the attention mass they get: the measure of whether the model
-// found the signal or memorised the training repertoires (both show as a falling training loss).
+// found the signal or memorised the training repertoires (both show as a falling training loss). The
+// first --warmup-epochs (3) train on the whole subsample, so the attention can find the motif sequences
+// before the reduction to the top 10% can drop them.
+//
+// Initialisation of the convolution (--no-kmer-init turns it off): before training, each fold counts on its
+// training repertoires which gapped 3-mers (shapes XYZ, XY_Z, X_YZ) occur in more positive than negative
+// repertoires, keeps those significant after a Bonferroni correction (one-sided Fisher test), and starts
+// filters as detectors of them; the other filters start at zero. Why: from a random initialisation the
+// network memorised the 96 training repertoires of repertoire-implanted (train AUC 1, test ~0.5, attention
+// never on the motif sequences), and PyTorch with the same model does the same (bench/repertoire_torch.py,
+// also with DeepRC's attention network, mean pooling, kernel 3 or L1). With 0.5% motif sequences a motif
+// letter's enrichment is below the repertoire-to-repertoire sampling noise, so the gradient has no
+// first-order signal towards a 3-letter conjunction; both learn at 5% motif sequences, both fail at 2%.
 //
 // Attention: by default the stored and state patterns enter the association without projections
-// (stored_pattern_as_static, state_pattern_as_static), so the attention logit of sequence s is
-// beta * LN(p) . LN(h_s), linear in the learned pooling pattern p like DeepRC's attention network. With
-// hflayers' projected default (--projected-attention) the logit is bilinear in two projections that start
-// at N(0, 0.02^2), i.e. at a saddle: in our runs the attention stayed uniform (1/S) for 25 epochs. beta =
-// 0.25 keeps the initial attention soft (|logit| <= 8); beta = 1 made it near one-hot from the start.
+// (stored_pattern_as_static, state_pattern_as_static) and the keys are k_s = SELU(W h_s + b), so the
+// attention logit of sequence s is beta * LN(p) . k_s: DeepRC's attention network (Linear, SELU, Linear)
+// with the pooling pattern as its last layer. Keys and values enter without LayerNorm (--layer-norm-keys,
+// --layer-norm-values): with the k-mer initialisation most filters are constant, and a LayerNorm over them
+// hid the few informative ones (PyTorch with LayerNorm on keys h_s and values, k-mer init: test AUC 0.31, fold 1). With hflayers'
+// projected default (--projected-attention) the logit is bilinear in two projections that start at
+// N(0, 0.02^2), i.e. at a saddle: in our runs the attention stayed uniform (1/S) for 25 epochs.
 //
 // The convolution runs as an unfolded window matrix times the filter matrix (one gemm per repertoire
 // instead of one per sequence); the filters (F, 23 * K) are ordered like torch.nn.Conv1d's (F, 23, K).
@@ -78,33 +93,36 @@ struct RepConfig {
   std::size_t kernel_size = 9;    // K
   std::size_t heads = 1;          // H
   std::size_t hidden = 32;        // association size per head
-  double scaling = 0.25;          // beta; 0 = hflayers' default (1 with static attention, else 1/sqrt(hidden))
+  double scaling = 1.0;           // beta; 0 = hflayers' default (1 with static attention, else 1/sqrt(hidden))
   bool static_attention = true;   // stored and state patterns enter the association without projections
   std::size_t subsample = 1000;   // sequences per repertoire and epoch in training
   double keep = 0.1;              // fraction of the subsample kept for the gradient step (by attention)
   std::size_t batch_size = 4;     // repertoires per optimizer step
-  std::size_t epochs = 40;
+  std::size_t epochs = 20;
   double lr = 1e-3;
   double weight_decay = 1e-4;
   double clip = 1.0;
   std::size_t eval_chunk = 4096;  // sequences per chunk when reading a repertoire for evaluation
-  std::size_t warmup_epochs = 0;  // epochs that train on the whole subsample before the top-fraction reduction
-  bool normalize_keys = true;     // LayerNorm on the stored patterns (the sequence embeddings as keys)
-  bool normalize_values = true;   // LayerNorm on the pattern projections (the embeddings as values)
+  std::size_t warmup_epochs = 3;  // epochs that train on the whole subsample before the top-fraction reduction
+  bool normalize_keys = false;    // LayerNorm on the stored patterns (the attention keys)
+  bool normalize_values = false;  // LayerNorm on the pattern projections (the embeddings as values)
   double conv_init_std = 0;       // > 0: conv weights N(0, std^2) instead of torch's default
   double conv_bias_init = 0;      // != 0: conv biases start at this value (negative = sparse detectors)
   bool balanced = true;           // batches with as many positive as negative repertoires
+  bool kmer_init = true;          // conv filters start as detectors of significantly enriched gapped 3-mers
+  bool key_network = true;        // keys = SELU(Linear(h)) (DeepRC's attention network) instead of h itself
   bool verbose = false;           // per-epoch diagnostics on stderr
   std::size_t eval_every = 0;     // with verbose: test AUC every this many epochs (diagnostic only)
 
   std::string summary() const {
     std::ostringstream s;
-    s << "conv " << kernels << "x" << kernel_size << " SELU max, HopfieldPooling ";
+    s << "conv " << kernels << "x" << kernel_size << (kmer_init ? " (3-mer init)" : "") << " SELU max, HopfieldPooling ";
+    if (key_network) s << "keys SELU(Linear(h)), ";
     if (static_attention) s << "static attention";
     else s << "projected attention heads=" << heads << " hidden=" << hidden;
     s << " scaling=" << (scaling > 0 ? std::to_string(scaling) : std::string(static_attention ? "1" : "1/sqrt(hidden)"))
       << "; subsample=" << subsample << " keep=" << keep << " batch=" << batch_size << " epochs=" << epochs
-      << " lr=" << lr << " wd=" << weight_decay;
+      << " warmup=" << warmup_epochs << " lr=" << lr << " wd=" << weight_decay;
     return s.str();
   }
 };
@@ -162,6 +180,10 @@ class RepertoireNet : public Module {
     ho.normalize_pattern_projection(c.normalize_values).normalize_pattern_projection_affine(c.normalize_values);
     pooling = register_module("pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho)));
     pooling->reset_parameters(gen);
+    if (c.key_network) {
+      key = register_module("key", std::make_shared<Linear>(LinearOptions(c.kernels, c.kernels)));
+      key->reset_parameters(gen);
+    }
     output = register_module("output", std::make_shared<Linear>(LinearOptions(c.kernels, 1)));
     output->reset_parameters(gen);
   }
@@ -172,13 +194,17 @@ class RepertoireNet : public Module {
     z = selu(reshape(z, {static_cast<std::int64_t>(w.n), static_cast<std::int64_t>(w.lo), static_cast<std::int64_t>(filters_)}));
     return masked_max(z, w.mask, 1);
   }
+  // Keys of the attention (1, S, F): the embeddings, or SELU(Linear(h)) with the key network.
+  Tensor keys(const Tensor& h) { return unsqueeze(key ? selu(key->forward(h)) : h, 0); }
   // One repertoire's logit (a one-element tensor) from its sequence embeddings h (S, F).
-  Tensor logit(const Tensor& h) { return flatten(output->forward(pooling->forward(unsqueeze(h, 0)))); }
+  Tensor logit(const Tensor& h) {
+    const Tensor h3 = unsqueeze(h, 0);
+    return flatten(output->forward(pooling->forward(keys(h), h3, Tensor(), Tensor())));
+  }
   // Attention of the pooling pattern over the S sequences (mean over heads), without the tape.
   std::vector<double> attention(const Tensor& h) {
     NoGrad ng;
-    const Tensor h3 = unsqueeze(h, 0);
-    const Tensor a = pooling->forward_with_details(h3, h3).association_matrix;  // (1, H, 1, S)
+    const Tensor a = pooling->forward_with_details(keys(h), unsqueeze(h, 0)).association_matrix;  // (1, H, 1, S)
     const std::size_t H = a.size(1), S = a.size(3);
     std::vector<double> v = a.to_vector(), out(S, 0.0);
     for (std::size_t hh = 0; hh < H; ++hh)
@@ -189,12 +215,118 @@ class RepertoireNet : public Module {
   std::string name() const override { return "RepertoireNet"; }
 
   std::shared_ptr<Linear> conv;
+  std::shared_ptr<Linear> key;  // null without the key network
   std::shared_ptr<HopfieldPooling> pooling;
   std::shared_ptr<Linear> output;
 
  private:
   std::size_t kernel_size_, filters_;
 };
+
+// A gapped 3-mer: three letters at tap offsets 0, t1, t2 of one of the shapes {0,1,2}, {0,1,3}, {0,2,3}
+// (GSA is a contiguous 3-mer, K?YV holds the gapped 3-mer K_YV).
+struct Kmer {
+  std::size_t shape = 0;  // index into kKmerShapes
+  int letters[3] = {0, 0, 0};
+  std::size_t positives = 0, negatives = 0;  // training repertoires holding it
+  double p_value = 1;                        // one-sided Fisher exact test, before the Bonferroni factor
+  std::string text() const {
+    std::string t(kKmerShapes[shape][2] + 1, '_');
+    for (int k = 0; k < 3; ++k) t[kKmerShapes[shape][k]] = kAminoAcids[static_cast<std::size_t>(letters[k])];
+    return t;
+  }
+  static constexpr std::size_t kKmerShapes[3][3] = {{0, 1, 2}, {0, 1, 3}, {0, 2, 3}};
+};
+
+// P(at least a of the a + b repertoires holding a pattern are positive) when the labels are a random
+// permutation with npos positives and nneg negatives (hypergeometric upper tail).
+double fisher_upper(std::size_t a, std::size_t b, std::size_t npos, std::size_t nneg) {
+  auto lc = [](double n, double k) { return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1); };
+  const std::size_t m = a + b;
+  double p = 0;
+  for (std::size_t k = a; k <= std::min(m, npos); ++k)
+    if (m - k <= nneg)
+      p += std::exp(lc(double(npos), double(k)) + lc(double(nneg), double(m - k)) - lc(double(npos + nneg), double(m)));
+  return std::min(1.0, p);
+}
+
+// Gapped 3-mers whose presence separates the training repertoires: ranked by (positives - negatives)
+// holding them, kept when Bonferroni-corrected p (times the number of 3-mers seen) < 0.05; at most `limit`.
+// Why: with ~100 training repertoires and 0.5% motif sequences the gradient of a randomly initialised
+// convolution carries no usable first-order signal of a 3-letter conjunction (a letter's enrichment from the
+// motif is below the repertoire-to-repertoire sampling noise), and the network memorises the training
+// repertoires instead (also in PyTorch, bench/repertoire_torch.py). Counting the conjunctions directly on
+// the training fold finds them; the network then learns the attention and the readout and fine-tunes them.
+std::vector<Kmer> enriched_kmers(const RepertoireDataset& ds, const std::vector<std::size_t>& train,
+                                 const std::vector<std::int64_t>& y, std::size_t limit) {
+  constexpr std::size_t kA = 20, kPer = kA * kA * kA, kAll = 3 * kPer;
+  int letter[256];
+  std::fill(std::begin(letter), std::end(letter), -1);
+  for (std::size_t i = 0; i < kA; ++i) letter[static_cast<unsigned char>(kAminoAcids[i])] = static_cast<int>(i);
+  std::vector<std::size_t> pos(kAll, 0), neg(kAll, 0);
+  std::vector<char> seen(kAll);
+  std::size_t npos = 0, nneg = 0;
+  for (std::size_t i : train) {
+    std::fill(seen.begin(), seen.end(), 0);
+    const Repertoire rep = ds.read(i);
+    for (const std::string& q : rep.sequences)
+      for (std::size_t sh = 0; sh < 3; ++sh) {
+        const auto& o = Kmer::kKmerShapes[sh];
+        for (std::size_t p = 0; p + o[2] < q.size(); ++p) {
+          const auto a = static_cast<std::size_t>(letter[static_cast<unsigned char>(q[p + o[0]])]);
+          const auto b = static_cast<std::size_t>(letter[static_cast<unsigned char>(q[p + o[1]])]);
+          const auto c = static_cast<std::size_t>(letter[static_cast<unsigned char>(q[p + o[2]])]);
+          seen[sh * kPer + (a * kA + b) * kA + c] = 1;
+        }
+      }
+    auto& count = y[i] == 1 ? pos : neg;
+    (y[i] == 1 ? npos : nneg) += 1;
+    for (std::size_t k = 0; k < kAll; ++k) count[k] += static_cast<std::size_t>(seen[k]);
+  }
+  std::vector<std::size_t> order;
+  for (std::size_t k = 0; k < kAll; ++k)
+    if (pos[k] + neg[k] > 0) order.push_back(k);
+  const double tested = static_cast<double>(order.size());
+  auto score = [&](std::size_t k) { return static_cast<double>(pos[k]) - static_cast<double>(neg[k]); };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return score(a) > score(b); });
+  std::vector<Kmer> out;
+  for (std::size_t k : order) {
+    if (out.size() >= limit || score(k) <= 0) break;
+    const double p = fisher_upper(pos[k], neg[k], npos, nneg);
+    if (p * tested >= 0.05) continue;
+    Kmer m;
+    m.shape = k / kPer;
+    m.letters[0] = static_cast<int>(k % kPer / (kA * kA));
+    m.letters[1] = static_cast<int>(k % (kA * kA) / kA);
+    m.letters[2] = static_cast<int>(k % kA);
+    m.positives = pos[k], m.negatives = neg[k], m.p_value = p;
+    out.push_back(m);
+  }
+  return out;
+}
+
+// Filters 3j, 3j+1, 3j+2 detect k-mer j with its first tap at window offset 0, 3 and min(6, K - span)
+// (for K = 9 the three offsets together reach every start position of a sequence of length >= 12 once
+// windows past the end are masked): weight 1 on the k-mer's letters, bias -2.5, so a filter fires only when all three letters match.
+// The remaining filters start at zero weights (a constant output that the gradient can grow), because
+// random filters gave the network room to memorise the training repertoires.
+void init_kmer_filters(Linear& conv, const std::vector<Kmer>& kmers, std::size_t K) {
+  init::zeros_(conv.weight);
+  init::constant_(conv.bias, -2.5);
+  const std::size_t F = conv.weight.size(0), AK = conv.weight.size(1);
+  for (std::size_t j = 0; j < kmers.size(); ++j)
+    for (std::size_t o = 0; o < 3; ++o) {
+      const std::size_t span = Kmer::kKmerShapes[kmers[j].shape][2] + 1;
+      if (span > K) continue;
+      const std::size_t f = 3 * j + o, off = std::min(3 * o, K - span);
+      if (f >= F) continue;
+      for (std::size_t t = 0; t < 3; ++t) {
+        const std::size_t c = static_cast<std::size_t>(kmers[j].letters[t]), k = off + Kmer::kKmerShapes[kmers[j].shape][t];
+        if (conv.weight.dtype() == Dtype::Float32) conv.weight.data<float>()[f * AK + c * K + k] = 1.0f;
+        else conv.weight.data<double>()[f * AK + c * K + k] = 1.0;
+      }
+    }
+}
 
 // Indices of the k largest values (ties: lower index first).
 std::vector<std::size_t> top_k(const std::vector<double>& v, std::size_t k) {
@@ -248,6 +380,7 @@ struct FoldOutcome {
   std::size_t fold = 0;
   double auc = 0, accuracy = 0, seconds = 0;
   std::vector<EpochRow> history;
+  std::string kmers;     // the enriched 3-mers that initialised the filters (empty without --kmer-init)
   std::string shown_id;  // the positive test repertoire whose top sequences are shown
   std::size_t shown_size = 0, shown_witnesses = 0;
   std::vector<TopSequence> top;
@@ -307,6 +440,15 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   FoldOutcome out;
   out.fold = fold_no;
   RepertoireNet net(c, seed);
+  if (c.kmer_init) {
+    const std::vector<Kmer> kmers = enriched_kmers(ds, fold.train, y, c.kernels / 3);
+    init_kmer_filters(*net.conv, kmers, c.kernel_size);
+    std::ostringstream v;
+    v << "fold " << fold_no << ": " << kmers.size() << " enriched 3-mer(s) as initial filters:";
+    for (const Kmer& m : kmers) v << " " << m.text() << " (" << m.positives << "+/" << m.negatives << "-)";
+    out.kmers = v.str();
+    if (c.verbose) std::cerr << out.kmers << "\n";
+  }
   Adam opt(net, AdamOptions(c.lr).weight_decay(c.weight_decay));
   const std::vector<Tensor> params = net.parameters();
   Generator sampler(seed ^ 0x9e3779b97f4a7c15ULL);
@@ -506,11 +648,15 @@ int main(int argc, char** argv) {
                                                "only, never used for model selection)")->capture_default_str();
   app.add_option("--conv-init-std", c.conv_init_std, "conv weights N(0, std^2) (0 = torch's default)")->capture_default_str();
   app.add_option("--conv-bias-init", c.conv_bias_init, "initial conv bias (0 = torch's default)")->capture_default_str();
+  bool no_kmer_init = false, no_key_network = false;
+  app.add_flag("--no-kmer-init", no_kmer_init, "random conv initialisation instead of detectors of the gapped 3-mers "
+                                               "significantly enriched in the positive training repertoires");
+  app.add_flag("--no-key-network", no_key_network, "the embeddings themselves as attention keys instead of "
+                                                   "SELU(Linear(embedding)) (DeepRC's attention network)");
   bool unbalanced = false;
   app.add_flag("--unbalanced-batches", unbalanced, "plain shuffled batches instead of class-balanced ones");
-  bool raw_keys = false, raw_values = false;
-  app.add_flag("--raw-keys", raw_keys, "no LayerNorm on the stored patterns (keys)");
-  app.add_flag("--raw-values", raw_values, "no LayerNorm on the pattern projections (values)");
+  app.add_flag("--layer-norm-keys", c.normalize_keys, "LayerNorm on the stored patterns (the attention keys)");
+  app.add_flag("--layer-norm-values", c.normalize_values, "LayerNorm on the pattern projections (the embeddings as values)");
   app.add_option("--kernels", c.kernels, "convolution filters")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--kernel-size", c.kernel_size, "convolution kernel size")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256))->capture_default_str();
@@ -537,9 +683,9 @@ int main(int argc, char** argv) {
   }
 
   c.static_attention = !projected;
-  c.normalize_keys = !raw_keys;
+  c.kmer_init = !no_kmer_init;
+  c.key_network = !no_key_network;
   c.balanced = !unbalanced;
-  c.normalize_values = !raw_values;
   try {
     const auto t0 = std::chrono::steady_clock::now();
     const std::string load_start = load_average();
@@ -612,6 +758,7 @@ int main(int argc, char** argv) {
             for (const EpochRow& e : o.history)
               epoch_log->row({static_cast<double>(o.fold), static_cast<double>(e.epoch), e.train_loss, e.train_auc, e.seconds});
           if (fold_log) fold_log->row({static_cast<double>(o.fold), o.auc, o.accuracy, o.seconds});
+          if (!o.kmers.empty() && !c.verbose) std::printf("%s\n", o.kmers.c_str());
           std::printf("fold %zu: AUC %.4f  accuracy %.4f  (final train loss %.4f, %.1f s)\n", o.fold, o.auc, o.accuracy,
                       o.history.back().train_loss, o.seconds);
           std::fflush(stdout);
