@@ -74,6 +74,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/cv_split.h"
+#include "datasets/kmer_enrichment.h"
 #include "datasets/repertoire.h"
 #include "datasets/synthetic.h"
 #include "engine/blas.h"
@@ -229,88 +230,6 @@ class RepertoireNet : public Module {
  private:
   std::size_t kernel_size_, filters_;
 };
-
-// A gapped 3-mer: three letters at tap offsets 0, t1, t2 of one of the shapes {0,1,2}, {0,1,3}, {0,2,3}
-// (GSA is a contiguous 3-mer, K?YV holds the gapped 3-mer K_YV).
-struct Kmer {
-  std::size_t shape = 0;  // index into kKmerShapes
-  int letters[3] = {0, 0, 0};
-  std::size_t positives = 0, negatives = 0;  // training repertoires holding it
-  double p_value = 1;                        // one-sided Fisher exact test, before the Bonferroni factor
-  std::string text() const {
-    std::string t(kKmerShapes[shape][2] + 1, '_');
-    for (int k = 0; k < 3; ++k) t[kKmerShapes[shape][k]] = kAminoAcids[static_cast<std::size_t>(letters[k])];
-    return t;
-  }
-  static constexpr std::size_t kKmerShapes[3][3] = {{0, 1, 2}, {0, 1, 3}, {0, 2, 3}};
-};
-
-// P(at least a of the a + b repertoires holding a pattern are positive) when the labels are a random
-// permutation with npos positives and nneg negatives (hypergeometric upper tail).
-double fisher_upper(std::size_t a, std::size_t b, std::size_t npos, std::size_t nneg) {
-  auto lc = [](double n, double k) { return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1); };
-  const std::size_t m = a + b;
-  double p = 0;
-  for (std::size_t k = a; k <= std::min(m, npos); ++k)
-    if (m - k <= nneg)
-      p += std::exp(lc(double(npos), double(k)) + lc(double(nneg), double(m - k)) - lc(double(npos + nneg), double(m)));
-  return std::min(1.0, p);
-}
-
-// Gapped 3-mers whose presence separates the training repertoires: ranked by (positives - negatives)
-// holding them, kept when Bonferroni-corrected p (times the number of 3-mers seen) < 0.05; at most `limit`.
-// Why: with ~100 training repertoires and 0.5% motif sequences the gradient of a randomly initialised
-// convolution carries no usable first-order signal of a 3-letter conjunction (a letter's enrichment from the
-// motif is below the repertoire-to-repertoire sampling noise), and the network memorises the training
-// repertoires instead (also in PyTorch, bench/repertoire_torch.py). Counting the conjunctions directly on
-// the training fold finds them; the network then learns the attention and the readout and fine-tunes them.
-std::vector<Kmer> enriched_kmers(const RepertoireDataset& ds, const std::vector<std::size_t>& train,
-                                 const std::vector<std::int64_t>& y, std::size_t limit) {
-  constexpr std::size_t kA = 20, kPer = kA * kA * kA, kAll = 3 * kPer;
-  int letter[256];
-  std::fill(std::begin(letter), std::end(letter), -1);
-  for (std::size_t i = 0; i < kA; ++i) letter[static_cast<unsigned char>(kAminoAcids[i])] = static_cast<int>(i);
-  std::vector<std::size_t> pos(kAll, 0), neg(kAll, 0);
-  std::vector<char> seen(kAll);
-  std::size_t npos = 0, nneg = 0;
-  for (std::size_t i : train) {
-    std::fill(seen.begin(), seen.end(), 0);
-    const Repertoire rep = ds.read(i);
-    for (const std::string& q : rep.sequences)
-      for (std::size_t sh = 0; sh < 3; ++sh) {
-        const auto& o = Kmer::kKmerShapes[sh];
-        for (std::size_t p = 0; p + o[2] < q.size(); ++p) {
-          const auto a = static_cast<std::size_t>(letter[static_cast<unsigned char>(q[p + o[0]])]);
-          const auto b = static_cast<std::size_t>(letter[static_cast<unsigned char>(q[p + o[1]])]);
-          const auto c = static_cast<std::size_t>(letter[static_cast<unsigned char>(q[p + o[2]])]);
-          seen[sh * kPer + (a * kA + b) * kA + c] = 1;
-        }
-      }
-    auto& count = y[i] == 1 ? pos : neg;
-    (y[i] == 1 ? npos : nneg) += 1;
-    for (std::size_t k = 0; k < kAll; ++k) count[k] += static_cast<std::size_t>(seen[k]);
-  }
-  std::vector<std::size_t> order;
-  for (std::size_t k = 0; k < kAll; ++k)
-    if (pos[k] + neg[k] > 0) order.push_back(k);
-  const double tested = static_cast<double>(order.size());
-  auto score = [&](std::size_t k) { return static_cast<double>(pos[k]) - static_cast<double>(neg[k]); };
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return score(a) > score(b); });
-  std::vector<Kmer> out;
-  for (std::size_t k : order) {
-    if (out.size() >= limit || score(k) <= 0) break;
-    const double p = fisher_upper(pos[k], neg[k], npos, nneg);
-    if (p * tested >= 0.05) continue;
-    Kmer m;
-    m.shape = k / kPer;
-    m.letters[0] = static_cast<int>(k % kPer / (kA * kA));
-    m.letters[1] = static_cast<int>(k % (kA * kA) / kA);
-    m.letters[2] = static_cast<int>(k % kA);
-    m.positives = pos[k], m.negatives = neg[k], m.p_value = p;
-    out.push_back(m);
-  }
-  return out;
-}
 
 // Filters 3j, 3j+1, 3j+2 detect k-mer j with its first tap at window offset 0, 3 and min(6, K - span)
 // (for K = 9 the three offsets together reach every start position of a sequence of length >= 12 once
