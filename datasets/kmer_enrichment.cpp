@@ -22,7 +22,8 @@ double fisher_upper(std::size_t a, std::size_t b, std::size_t npos, std::size_t 
 
 namespace {
 
-std::vector<Kmer> enriched(const std::function<std::vector<std::string>(std::size_t)>& read,
+// read(i) gives repertoire i's sequences; the reference stays valid until the next call.
+std::vector<Kmer> enriched(const std::function<const std::vector<std::string>&(std::size_t)>& read,
                            const std::vector<std::size_t>& train, const std::vector<std::int64_t>& y, std::size_t limit) {
   for (std::size_t i : train)
     HF_CHECK(i < y.size() && (y[i] == 0 || y[i] == 1), "enriched_kmers",
@@ -83,12 +84,16 @@ std::vector<Kmer> enriched_kmers(const std::vector<std::vector<std::string>>& se
                                  std::size_t limit) {
   for (std::size_t i : train)
     HF_CHECK(i < sequences.size(), "enriched_kmers", "training index " << i << " out of range for " << sequences.size() << " repertoires");
-  return enriched([&](std::size_t i) { return sequences[i]; }, train, y, limit);
+  return enriched([&](std::size_t i) -> const std::vector<std::string>& { return sequences[i]; }, train, y, limit);
 }
 
 std::vector<Kmer> enriched_kmers(const RepertoireDataset& ds, const std::vector<std::size_t>& train,
                                  const std::vector<std::int64_t>& y, std::size_t limit) {
-  return enriched([&](std::size_t i) { return ds.read(i).sequences; }, train, y, limit);
+  Repertoire held;  // one repertoire in memory at a time
+  return enriched([&](std::size_t i) -> const std::vector<std::string>& {
+    held = ds.read(i);
+    return held.sequences;
+  }, train, y, limit);
 }
 
 }  // namespace hf

@@ -270,6 +270,18 @@ Repertoire RepertoireDataset::read(std::size_t i) const {
   return load_repertoire(paths_[i], options_);
 }
 
+void subsample_repertoire(Repertoire& r, std::size_t n, Generator& g) {
+  if (n == 0 || r.sequences.size() <= n) return;
+  // Partial Fisher-Yates: the first n slots become a uniform sample without replacement.
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t j = k + static_cast<std::size_t>(g.below(r.sequences.size() - k));
+    std::swap(r.sequences[k], r.sequences[j]);
+    std::swap(r.counts[k], r.counts[j]);
+  }
+  r.sequences.resize(n);
+  r.counts.resize(n);
+}
+
 RepertoireBatch RepertoireDataset::batch(const std::vector<std::size_t>& indices,
                                          const RepertoireBatchOptions& options) const {
   HF_CHECK(!indices.empty(), "RepertoireDataset::batch", "no repertoires given");
@@ -278,18 +290,8 @@ RepertoireBatch RepertoireDataset::batch(const std::vector<std::size_t>& indices
   for (std::size_t i : indices) {
     reps.push_back(read(i));
     Repertoire& r = reps.back();
-    const std::size_t n = options.subsample();
-    if (n > 0 && r.sequences.size() > n) {
-      // Partial Fisher-Yates: the first n slots become a uniform sample without replacement.
-      Generator g(mix(mix(options.seed()) ^ mix(options.epoch() * 0x100000001b3ull + i)));
-      for (std::size_t k = 0; k < n; ++k) {
-        std::size_t j = k + static_cast<std::size_t>(g.below(r.sequences.size() - k));
-        std::swap(r.sequences[k], r.sequences[j]);
-        std::swap(r.counts[k], r.counts[j]);
-      }
-      r.sequences.resize(n);
-      r.counts.resize(n);
-    }
+    Generator g(mix(mix(options.seed()) ^ mix(options.epoch() * 0x100000001b3ull + i)));
+    subsample_repertoire(r, options.subsample(), g);
   }
   std::vector<const Repertoire*> ptrs;
   for (const auto& r : reps) ptrs.push_back(&r);

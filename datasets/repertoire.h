@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "engine/arg.h"
+#include "engine/random.h"
 #include "engine/tensor.h"
 
 namespace hf {
@@ -99,6 +100,10 @@ struct RepertoireBatchOptions {
 };
 
 // Encodes given repertoires (all their sequences) into one batch.
+// Keeps a uniform sample of n of rep's sequences (with their counts), drawn without replacement by a
+// partial Fisher-Yates shuffle from gen; nothing changes when n == 0 or n >= the number of sequences.
+void subsample_repertoire(Repertoire& rep, std::size_t n, Generator& gen);
+
 RepertoireBatch encode_repertoires(const std::vector<const Repertoire*>& reps,
                                    const RepertoireBatchOptions& options = RepertoireBatchOptions());
 

@@ -318,21 +318,6 @@ bool has_motif(const std::string& seq, const std::vector<std::string>& motifs) {
   return false;
 }
 
-// Draws up to n sequences of a repertoire without replacement (all of them when n >= its size).
-Repertoire subsample_repertoire(const Repertoire& rep, std::size_t n, Generator& gen) {
-  if (n >= rep.sequences.size()) return rep;
-  std::vector<std::size_t> idx = iota_indices(rep.sequences.size());
-  for (std::size_t k = 0; k < n; ++k) std::swap(idx[k], idx[k + gen.below(idx.size() - k)]);
-  idx.resize(n);
-  std::sort(idx.begin(), idx.end());
-  Repertoire out;
-  for (std::size_t k : idx) {
-    out.sequences.push_back(rep.sequences[k]);
-    out.counts.push_back(rep.counts[k]);
-  }
-  return out;
-}
-
 // The training repertoires of one epoch, shuffled per class and interleaved (positive, negative, ...), so a
 // batch of an even size holds as many of each class as the data allows. In unbalanced batches the
 // gradient of the background sequences (shared by both classes) no longer cancels, and it is far
@@ -405,7 +390,8 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
       opt.zero_grad();
       double step_loss = 0;
       for (std::size_t i : chunk) {
-        const Repertoire sub = subsample_repertoire(ds.read(i), c.subsample, sampler);
+        Repertoire sub = ds.read(i);
+        subsample_repertoire(sub, c.subsample, sampler);
         const RepertoireBatch b = encode_repertoires({&sub});
         // Attention over the whole subsample without the tape; the top fraction goes through backward.
         std::vector<std::size_t> keep;
