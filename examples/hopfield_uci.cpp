@@ -357,12 +357,12 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
 void write_trials(const std::string& dir, const std::vector<DatasetResult>& results, const std::vector<Candidate>& grid) {
   const std::string path = dir + "/uci_trials.csv";
   std::ofstream f(path);
-  f << "dataset,split,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen\n";
+  f << "dataset,split,model,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen\n";
   for (const DatasetResult& r : results)
     for (std::size_t k = 0; k < r.trials.size(); ++k)
       for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
         const SplitResult& t = r.trials[k][g];
-        f << r.name << ',' << k + 1 << ',' << grid[g].dropout << ',' << grid[g].lr << ',' << grid[g].weight_decay << ','
+        f << r.name << ',' << k + 1 << ',' << grid[g].model << ',' << grid[g].dropout << ',' << grid[g].lr << ',' << grid[g].weight_decay << ','
           << t.val_accuracy << ',' << t.val_loss << ',' << t.test_accuracy << ',' << t.best_epoch << ','
           << (r.chosen[k] == g ? 1 : 0) << '\n';
       }
