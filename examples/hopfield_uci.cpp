@@ -49,6 +49,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/cv_split.h"
+#include "datasets/piecewise_linear.h"
 #include "datasets/uci.h"
 #include "engine/blas.h"
 #include "engine/check.h"
@@ -82,6 +83,7 @@ struct UciConfig {
   std::size_t patience = 10;
   std::size_t max_steps = 3000;     // per split: large datasets stop here (epochs are long)
   std::size_t min_epoch_rows = 1024;
+  std::size_t bins = 0;             // piecewise-linear encoding of each feature (0 = raw features only)
   std::size_t ensemble = 0;         // average the best `ensemble` grid candidates (ranked on validation; 0 = all)
 };
 
@@ -158,7 +160,7 @@ Labels predict(UciNet& net, const UciDataset& ds, const std::vector<double>& fea
   net.eval();
   Labels pred;
   double loss_sum = 0;
-  const std::size_t d = ds.num_features, chunk = 512;
+  const std::size_t d = feats.size() / ds.num_samples, chunk = 512;  // encoded width
   for (std::size_t s = 0; s < rows.size(); s += chunk) {
     const std::vector<std::size_t> part(rows.begin() + static_cast<std::ptrdiff_t>(s),
                                         rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), s + chunk)));
@@ -188,9 +190,10 @@ struct SplitResult {
 struct Candidate {
   double dropout, lr, weight_decay;
   std::string model;
+  std::size_t bins;
   std::string label() const {
     std::ostringstream s;
-    s << model << " dropout=" << dropout << " lr=" << lr << " wd=" << weight_decay;
+    s << model << " bins=" << bins << " dropout=" << dropout << " lr=" << lr << " wd=" << weight_decay;
     return s.str();
   }
 };
@@ -198,16 +201,19 @@ struct Candidate {
 struct Grid {
   std::vector<double> dropout{0.0, 0.25, 0.5}, lr{}, weight_decay{};
   std::vector<std::string> model{"prototypes", "memory"};
+  std::vector<std::size_t> bins{};
   std::vector<Candidate> candidates(const UciConfig& c) const {
     const std::vector<double> ds = dropout.empty() ? std::vector<double>{c.dropout} : dropout;
     const std::vector<double> ls = lr.empty() ? std::vector<double>{c.lr} : lr;
     const std::vector<double> ws = weight_decay.empty() ? std::vector<double>{c.weight_decay} : weight_decay;
     const std::vector<std::string> ms = model.empty() ? std::vector<std::string>{c.model} : model;
+    const std::vector<std::size_t> bs = bins.empty() ? std::vector<std::size_t>{c.bins} : bins;
     std::vector<Candidate> out;
-    for (const std::string& m : ms)
-      for (double d : ds)
-        for (double l : ls)
-          for (double w : ws) out.push_back({d, l, w, m});
+    for (std::size_t b : bs)
+      for (const std::string& m : ms)
+        for (double d : ds)
+          for (double l : ls)
+            for (double w : ws) out.push_back({d, l, w, m, b});
     return out;
   }
 };
@@ -218,7 +224,12 @@ SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, s
            ds.name << " split " << k << " has an empty train, validation or test part");
   std::vector<double> feats = ds.features;
   ds.fit_standardizer(k).apply(feats);  // statistics of the split's training rows only
-  const std::size_t d = ds.num_features;
+  std::size_t d = ds.num_features;
+  if (c.bins > 0) {  // edges from the split's training rows only, like the standardiser
+    const PiecewiseLinearEncoder enc = fit_piecewise_linear(feats, d, sp.train, c.bins);
+    feats = enc.apply(feats);
+    d = enc.output_dim();
+  }
   UciNet net(d, ds.num_classes, c, seed);
   Adam opt(net, AdamOptions(c.lr).weight_decay(c.weight_decay));
   EarlyStopping stop(EarlyStoppingOptions().patience(static_cast<std::int64_t>(c.patience)).mode("max"));
@@ -282,6 +293,7 @@ struct DatasetResult {
   std::vector<std::vector<SplitResult>> trials;  // [split][candidate]
   std::vector<std::size_t> chosen;               // candidate index per split (the best on validation)
   std::vector<std::vector<double>> top_k_accuracy;  // [split][K-1]: test accuracy of the top-K ensemble
+  std::vector<Labels> test_labels;                 // [split]
   double accuracy_mean = 0, seconds = 0;
 };
 
@@ -318,6 +330,7 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
       cg.lr = grid[g].lr;
       cg.weight_decay = grid[g].weight_decay;
       cg.model = grid[g].model;
+      cg.bins = grid[g].bins;
       // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
       trials.push_back(run_split(ds, k, cg, seed + k + 7919 * g));
     }
@@ -341,6 +354,7 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
     r.split_accuracy.push_back(top_k[K - 1]);
     r.chosen.push_back(best);
     r.top_k_accuracy.push_back(top_k);
+    r.test_labels.push_back(test_y);
     if (verbose)
       std::printf("%s split %zu: test accuracy %.4f  (best single model: validation %.4f, test %.4f, epoch %zu of %zu%s%s)\n",
                   ds.name.c_str(), k + 1, top_k[K - 1], s.val_accuracy, s.test_accuracy, s.best_epoch, s.epochs,
@@ -357,12 +371,12 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
 void write_trials(const std::string& dir, const std::vector<DatasetResult>& results, const std::vector<Candidate>& grid) {
   const std::string path = dir + "/uci_trials.csv";
   std::ofstream f(path);
-  f << "dataset,split,model,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen\n";
+  f << "dataset,split,model,bins,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen\n";
   for (const DatasetResult& r : results)
     for (std::size_t k = 0; k < r.trials.size(); ++k)
       for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
         const SplitResult& t = r.trials[k][g];
-        f << r.name << ',' << k + 1 << ',' << grid[g].model << ',' << grid[g].dropout << ',' << grid[g].lr << ',' << grid[g].weight_decay << ','
+        f << r.name << ',' << k + 1 << ',' << grid[g].model << ',' << grid[g].bins << ',' << grid[g].dropout << ',' << grid[g].lr << ',' << grid[g].weight_decay << ','
           << t.val_accuracy << ',' << t.val_loss << ',' << t.test_accuracy << ',' << t.best_epoch << ','
           << (r.chosen[k] == g ? 1 : 0) << '\n';
       }
@@ -377,6 +391,24 @@ void write_trials(const std::string& dir, const std::vector<DatasetResult>& resu
         e << r.name << ',' << k + 1 << ',' << K + 1 << ',' << r.top_k_accuracy[k][K] << '\n';
   e.close();
   HF_CHECK(e.good(), "hopfield-uci", "cannot write " << ens_path);
+  // Every candidate's class probabilities on every test row, so that other ensembles can be scored offline.
+  const std::string prob_path = dir + "/uci_test_probabilities.csv";
+  std::ofstream pf(prob_path);
+  pf << "dataset,split,candidate,row,label,probabilities\n";
+  for (const DatasetResult& r : results)
+    for (std::size_t k = 0; k < r.trials.size(); ++k)
+      for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
+        const std::vector<double>& p = r.trials[k][g].test_prob;
+        const Labels& y = r.test_labels[k];
+        const std::size_t C = y.empty() ? 0 : p.size() / y.size();
+        for (std::size_t i = 0; i < y.size(); ++i) {
+          pf << r.name << ',' << k + 1 << ',' << g << ',' << i << ',' << y[i] << ',';
+          for (std::size_t c = 0; c < C; ++c) pf << (c ? ";" : "") << p[i * C + c];
+          pf << '\n';
+        }
+      }
+  pf.close();
+  HF_CHECK(pf.good(), "hopfield-uci", "cannot write " << prob_path);
 }
 
 }  // namespace
@@ -411,6 +443,9 @@ int main(int argc, char** argv) {
   app.add_option("--patience", c.patience, "early stopping patience (epochs)")->check(CLI::Range(1, 100000));
   app.add_option("--min-epoch-rows", c.min_epoch_rows, "an epoch repeats passes over the training rows up to this many rows")
       ->check(CLI::Range(1, 100000000));
+  app.add_option("--bins", c.bins, "piecewise-linear encoding: up to this many quantile bins per feature, "
+                                   "appended to the raw features (0 = raw features only)")
+      ->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_option("--max-steps", c.max_steps, "maximum optimizer steps per split")->check(CLI::Range(1, 100000000));
   app.add_option("--grid-dropout", grid.dropout, "validation grid: dropout values (empty = --dropout only)")
       ->check(CLI::Range(0.0, 0.95))->capture_default_str();
@@ -418,6 +453,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--grid-model", grid.model, "validation grid: memories (prototypes, memory; empty = --model only)")
       ->check(CLI::IsMember({"prototypes", "memory"}))->capture_default_str();
+  app.add_option("--grid-bins", grid.bins, "validation grid: piecewise-linear bins (0 = raw features; empty = --bins only)")
+      ->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_option("--grid-weight-decay", grid.weight_decay, "validation grid: weight decays (empty = --weight-decay only)")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   bool no_grid = false;
@@ -440,7 +477,7 @@ int main(int argc, char** argv) {
 
   try {
     blas::set_num_threads(1);
-    if (no_grid) grid = Grid{{}, {}, {}, {}};
+    if (no_grid) grid = Grid{{}, {}, {}, {}, {}};
     const std::vector<Candidate> candidates = grid.candidates(c);
     // What the results came from: the single setting, or "ensemble of N: <candidate>; <candidate>; ...".
     std::string model_desc = candidates.size() == 1 ? candidates[0].label() : "ensemble of " + std::to_string(candidates.size()) + ":";
