@@ -58,6 +58,7 @@
 #include "engine/blas.h"
 #include "engine/check.h"
 #include "engine/ops.h"
+#include "engine/plot.h"
 #include "engine/random.h"
 #include "layers/dropout.h"
 #include "layers/hopfield.h"
@@ -157,14 +158,14 @@ Labels labels_of(const UciDataset& ds, const std::vector<std::size_t>& rows) {
   return y;
 }
 
-// Evaluation in chunks (no tape): predicted classes and the mean loss.
-Labels predict(UciNet& net, const UciDataset& ds, const std::vector<double>& feats, const std::vector<std::size_t>& rows,
+// Evaluation in chunks (no tape): predicted classes and the mean loss. feats is (n, d), d the encoded width.
+Labels predict(UciNet& net, const UciDataset& ds, const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows,
                const Tensor& memory_rows, double* loss, std::vector<double>* probs = nullptr) {
   NoGrad ng;
   net.eval();
   Labels pred;
   double loss_sum = 0;
-  const std::size_t d = feats.size() / ds.num_samples, chunk = 512;  // encoded width
+  const std::size_t chunk = 512;
   for (std::size_t s = 0; s < rows.size(); s += chunk) {
     const std::vector<std::size_t> part(rows.begin() + static_cast<std::ptrdiff_t>(s),
                                         rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), s + chunk)));
@@ -278,15 +279,15 @@ SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, s
       if (++steps >= c.max_steps) break;
     }
     double val_loss = 0;
-    const double val_acc = accuracy(predict(net, ds, feats, sp.validation, eval_mem, &val_loss), val_y);
+    const double val_acc = accuracy(predict(net, ds, feats, d, sp.validation, eval_mem, &val_loss), val_y);
     res.epochs = epoch;
     if (stop.step(val_acc - 1e-3 * std::min(val_loss, 10.0), net)) break;
   }
   stop.restore_best(net);
   res.best_epoch = static_cast<std::size_t>(stop.best_epoch()) + 1;
   double unused = 0;
-  res.val_accuracy = accuracy(predict(net, ds, feats, sp.validation, eval_mem, &res.val_loss, &res.val_prob), val_y);
-  res.test_accuracy = accuracy(predict(net, ds, feats, sp.test, eval_mem, &unused, &res.test_prob), test_y);
+  res.val_accuracy = accuracy(predict(net, ds, feats, d, sp.validation, eval_mem, &res.val_loss, &res.val_prob), val_y);
+  res.test_accuracy = accuracy(predict(net, ds, feats, d, sp.test, eval_mem, &unused, &res.test_prob), test_y);
   return res;
 }
 
@@ -371,48 +372,34 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
 }
 
 // One row per (dataset, split, candidate): what the validation choice saw, for inspecting the grid.
-// Also uci_top_k.csv: the test accuracy of the top-K ensemble for every K.
+// Also uci_top_k.csv (the test accuracy of the top-K ensemble for every K) and uci_test_probabilities.csv
+// (every candidate's class probabilities on every test row, so that other ensembles can be scored offline).
 void write_trials(const std::string& dir, const std::vector<DatasetResult>& results, const std::vector<Candidate>& grid) {
-  const std::string path = dir + "/uci_trials.csv";
-  std::ofstream f(path);
-  f << "dataset,split,model,bins,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen\n";
+  std::ostringstream trials, top_k, probs;
+  trials << "dataset,split,model,bins,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen\n";
+  top_k << "dataset,split,k,test_accuracy\n";
+  probs << "dataset,split,candidate,row,label,probabilities\n";
   for (const DatasetResult& r : results)
-    for (std::size_t k = 0; k < r.trials.size(); ++k)
+    for (std::size_t k = 0; k < r.trials.size(); ++k) {
+      for (std::size_t K = 0; K < r.top_k_accuracy[k].size(); ++K)
+        top_k << r.name << ',' << k + 1 << ',' << K + 1 << ',' << r.top_k_accuracy[k][K] << '\n';
+      const Labels& y = r.test_labels[k];
       for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
         const SplitResult& t = r.trials[k][g];
-        f << r.name << ',' << k + 1 << ',' << grid[g].model << ',' << grid[g].bins << ',' << grid[g].dropout << ',' << grid[g].lr << ',' << grid[g].weight_decay << ','
-          << t.val_accuracy << ',' << t.val_loss << ',' << t.test_accuracy << ',' << t.best_epoch << ','
-          << (r.chosen[k] == g ? 1 : 0) << '\n';
-      }
-  f.close();
-  HF_CHECK(f.good(), "hopfield-uci", "cannot write " << path);
-  const std::string ens_path = dir + "/uci_top_k.csv";
-  std::ofstream e(ens_path);
-  e << "dataset,split,k,test_accuracy\n";
-  for (const DatasetResult& r : results)
-    for (std::size_t k = 0; k < r.top_k_accuracy.size(); ++k)
-      for (std::size_t K = 0; K < r.top_k_accuracy[k].size(); ++K)
-        e << r.name << ',' << k + 1 << ',' << K + 1 << ',' << r.top_k_accuracy[k][K] << '\n';
-  e.close();
-  HF_CHECK(e.good(), "hopfield-uci", "cannot write " << ens_path);
-  // Every candidate's class probabilities on every test row, so that other ensembles can be scored offline.
-  const std::string prob_path = dir + "/uci_test_probabilities.csv";
-  std::ofstream pf(prob_path);
-  pf << "dataset,split,candidate,row,label,probabilities\n";
-  for (const DatasetResult& r : results)
-    for (std::size_t k = 0; k < r.trials.size(); ++k)
-      for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
-        const std::vector<double>& p = r.trials[k][g].test_prob;
-        const Labels& y = r.test_labels[k];
-        const std::size_t C = y.empty() ? 0 : p.size() / y.size();
+        trials << r.name << ',' << k + 1 << ',' << grid[g].model << ',' << grid[g].bins << ',' << grid[g].dropout << ','
+               << grid[g].lr << ',' << grid[g].weight_decay << ',' << t.val_accuracy << ',' << t.val_loss << ','
+               << t.test_accuracy << ',' << t.best_epoch << ',' << (r.chosen[k] == g ? 1 : 0) << '\n';
+        const std::size_t C = y.empty() ? 0 : t.test_prob.size() / y.size();
         for (std::size_t i = 0; i < y.size(); ++i) {
-          pf << r.name << ',' << k + 1 << ',' << g << ',' << i << ',' << y[i] << ',';
-          for (std::size_t c = 0; c < C; ++c) pf << (c ? ";" : "") << p[i * C + c];
-          pf << '\n';
+          probs << r.name << ',' << k + 1 << ',' << g << ',' << i << ',' << y[i] << ',';
+          for (std::size_t c = 0; c < C; ++c) probs << (c ? ";" : "") << t.test_prob[i * C + c];
+          probs << '\n';
         }
       }
-  pf.close();
-  HF_CHECK(pf.good(), "hopfield-uci", "cannot write " << prob_path);
+    }
+  write_text_file(dir + "/uci_trials.csv", trials.str());
+  write_text_file(dir + "/uci_top_k.csv", top_k.str());
+  write_text_file(dir + "/uci_test_probabilities.csv", probs.str());
 }
 
 }  // namespace
