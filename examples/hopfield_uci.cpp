@@ -6,14 +6,16 @@
 //   --[h + memory output]--> Linear(w, C) --> logits
 //   loss: cross-entropy; Adam; early stopping on the split's validation rows (accuracy, ties by loss).
 //
-// Two memories, both used (`--model` for a single one):
+// Three memories, all used (`--model` for a single one):
 //   prototypes  HopfieldLayer: q trainable lookup patterns (a learned associative memory, hflayers'
 //               HopfieldLayer), shared by all queries.
 //   memory      the embedded TRAINING rows themselves are the stored patterns (a soft nearest-neighbour
 //               lookup in the learned space; a row never retrieves itself: association mask), with up
 //               to `--memory-size` rows drawn per step.
-// Alone, either scores about the same (49 small datasets: 0.780 / 0.776 on raw features, 0.794 / 0.794 with
-// 8 bins); they err on different rows, so their average is better than either (see below).
+//   retrieval   nothing trained: the paper's Hopfield network (layers/memory.h) stores all standardised
+//               training rows and one update reads out their labels (run_retrieval; beta on validation).
+// Alone, the two trained ones score about the same (49 small datasets: 0.780 / 0.776 on raw features, 0.794 /
+// 0.794 with 8 bins), the retrieval 0.785; they err on different rows, so averaging them is better.
 //
 // Input encoding (datasets/piecewise_linear.h): every standardised feature is kept and followed by up to
 // `--bins` piecewise-linear bin activations with edges from the split's training rows. Many of these tables
@@ -23,14 +25,15 @@
 // molec-biol-promoter 0.77 -> 0.84, hayes-roth 0.78 -> 0.88.
 //
 // Validation grid and ensemble: every split trains one model per grid candidate, bins {0, 8, 16} x memory
-// {prototypes, memory} x dropout {0, 0.25} (12 models, each with its own seed), ranks them on the split's
-// validation rows and averages the class probabilities of the best `--ensemble` of them (default: all).
-// Mean test accuracy on the 49 small datasets: this 12-model default 0.8013 (tuned random forest 0.8009,
-// RBF SVM 0.7861; bench/uci_baselines.py); the earlier six raw-feature models 0.797; the one best on
-// validation is worse than the average (with 4-60 validation rows the choice is mostly noise). The grid is the
-// same for every dataset (nothing tuned per dataset); `--no-grid` trains the single --model/--bins/--dropout/
+// {prototypes, memory} x dropout {0, 0.25} (12 models, each with its own seed), adds the retrieval member,
+// and averages the class probabilities of the candidates whose validation accuracy is within one standard
+// error of the best (`--ensemble se`, ensemble_members): on small datasets that is nearly all of them (the
+// one best on validation is worse than the average: with 4-60 validation rows the choice is mostly noise),
+// on large ones only those really as good as the best. The grid and the rule are the same for every
+// dataset (nothing tuned per dataset); `--no-grid` trains the single --model/--bins/--dropout/
 // --weight-decay setting. An epoch covers at least `--min-epoch-rows` rows (repeated passes over tiny training
 // sets), so that lenses (12 training rows) gets as many steps per validation check as larger sets.
+// Results against a tuned random forest and RBF SVM (bench/uci_baselines.py): README, "hopfield-uci".
 //
 // Legend: B rows in a batch, d features, w embedding width, q prototypes, S stored training rows,
 // C classes.
@@ -64,6 +67,7 @@
 #include "layers/hopfield.h"
 #include "layers/hopfield_layer.h"
 #include "layers/linear.h"
+#include "layers/memory.h"
 #include "optim/adam.h"
 #include "optim/metrics.h"
 #include "optim/training.h"
@@ -89,7 +93,7 @@ struct UciConfig {
   std::size_t max_steps = 3000;     // per split: large datasets stop here (epochs are long)
   std::size_t min_epoch_rows = 1024;
   std::size_t bins = 8;             // piecewise-linear encoding of each feature (0 = raw features only)
-  std::size_t ensemble = 0;         // average the best `ensemble` grid candidates (ranked on validation; 0 = all)
+  std::string ensemble = "se";      // which grid candidates are averaged: se, all or K (ensemble_members)
 };
 
 class UciNet : public Module {
@@ -185,6 +189,7 @@ Labels predict(UciNet& net, const UciDataset& ds, const std::vector<double>& fea
 
 struct SplitResult {
   double test_accuracy = 0, val_accuracy = 0, val_loss = 0;
+  double beta = 0;  // the retrieval member's b (0 for trained members)
   std::size_t best_epoch = 0, epochs = 0;
   std::vector<double> val_prob, test_prob;  // (rows, C) class probabilities, row-major
 };
@@ -196,8 +201,10 @@ struct Candidate {
   double dropout, lr, weight_decay;
   std::string model;
   std::size_t bins;
+  bool trained() const { return model != "retrieval"; }
   std::string label() const {
     std::ostringstream s;
+    if (!trained()) return "retrieval (Hopfield over the training rows, beta on validation)";
     s << model << " bins=" << bins << " dropout=" << dropout << " lr=" << lr << " wd=" << weight_decay;
     return s.str();
   }
@@ -205,7 +212,7 @@ struct Candidate {
 
 struct Grid {
   std::vector<double> dropout{0.0, 0.25}, lr{}, weight_decay{};
-  std::vector<std::string> model{"prototypes", "memory"};
+  std::vector<std::string> model{"prototypes", "memory", "retrieval"};
   std::vector<std::size_t> bins{0, 8, 16};
   std::vector<Candidate> candidates(const UciConfig& c) const {
     const std::vector<double> ds = dropout.empty() ? std::vector<double>{c.dropout} : dropout;
@@ -215,10 +222,14 @@ struct Grid {
     const std::vector<std::size_t> bs = bins.empty() ? std::vector<std::size_t>{c.bins} : bins;
     std::vector<Candidate> out;
     for (std::size_t b : bs)
-      for (const std::string& m : ms)
+      for (const std::string& m : ms) {
+        if (m == "retrieval") continue;
         for (double d : ds)
           for (double l : ls)
             for (double w : ws) out.push_back({d, l, w, m, b});
+      }
+    // The retrieval member has nothing to train, so it is one candidate, last (its own b grid is inside).
+    if (std::find(ms.begin(), ms.end(), "retrieval") != ms.end()) out.push_back({0, 0, 0, "retrieval", 0});
     return out;
   }
 };
@@ -291,12 +302,90 @@ SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, s
   return res;
 }
 
+// The retrieval member: the paper's Hopfield network itself as a classifier, nothing trained. The stored
+// patterns are the split's standardised training rows y, each extended by -||y||^2 / 2, and a query xi is
+// extended by a constant 1, so that beta y'.xi' = -beta/2 ||xi - y||^2 + (a constant per query): the
+// association softmax(beta Y' xi') weighs stored rows by distance (the dot product alone would favour long
+// rows). One update with the one-hot labels as the values gives the class probabilities. beta = 2 b / d,
+// with b from a fixed grid chosen on the split's validation rows (ties: the smaller b, the smoother model).
+constexpr double kRetrievalB[] = {0.3, 1, 3, 10, 30, 100, 300};
+
+// rows of feats (n, d) as (rows, d + 1) float64 with the last column `last(row)`.
+template <class Last>
+Tensor extended_rows(const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows, Last last) {
+  std::vector<double> v(rows.size() * (d + 1));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const double* x = feats.data() + rows[i] * d;
+    std::copy(x, x + d, v.begin() + static_cast<std::ptrdiff_t>(i * (d + 1)));
+    v[i * (d + 1) + d] = last(x);
+  }
+  return from_vector(v, {rows.size(), d + 1}, Dtype::Float64);
+}
+
+// Class probabilities (rows, C) row-major of the retrieval with memory `mem` and values `onehot` (N, C).
+std::vector<double> retrieval_probs(const AssociativeMemory& mem, const Tensor& onehot, const std::vector<double>& feats,
+                                    std::size_t d, const std::vector<std::size_t>& rows) {
+  std::vector<double> out;
+  const std::size_t chunk = 256;  // (chunk, N) association weights at a time
+  for (std::size_t s = 0; s < rows.size(); s += chunk) {
+    const std::vector<std::size_t> part(rows.begin() + static_cast<std::ptrdiff_t>(s),
+                                        rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), s + chunk)));
+    const std::vector<double> p =
+        matmul(mem.association(extended_rows(feats, d, part, [](const double*) { return 1.0; })), onehot).to_vector();
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+// Accuracy and mean cross-entropy of class probabilities (rows, C) against labels y.
+double probs_accuracy(const std::vector<double>& p, const Labels& y, std::size_t classes, double* loss) {
+  Labels pred(y.size());
+  double l = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double* row = p.data() + i * classes;
+    pred[i] = static_cast<std::int64_t>(std::max_element(row, row + classes) - row);
+    l -= std::log(std::max(row[y[i]], 1e-12));
+  }
+  if (loss) *loss = l / static_cast<double>(y.size());
+  return accuracy(pred, y);
+}
+
+SplitResult run_retrieval(const UciDataset& ds, std::size_t k) {
+  NoGrad ng;
+  const UciSplit sp = ds.split(k);
+  std::vector<double> feats = ds.features;
+  ds.fit_standardizer(k).apply(feats);
+  const std::size_t d = ds.num_features, C = ds.num_classes;
+  const Tensor stored = extended_rows(feats, d, sp.train, [d](const double* y) {
+    double q = 0;
+    for (std::size_t j = 0; j < d; ++j) q += y[j] * y[j];
+    return -0.5 * q;
+  });
+  Tensor onehot = zeros({sp.train.size(), C}, Dtype::Float64);
+  for (std::size_t i = 0; i < sp.train.size(); ++i) onehot.data<double>()[i * C + static_cast<std::size_t>(ds.labels[sp.train[i]])] = 1;
+  const Labels val_y = labels_of(ds, sp.validation), test_y = labels_of(ds, sp.test);
+  SplitResult res;
+  res.val_accuracy = -1;
+  for (double b : kRetrievalB) {
+    const AssociativeMemory mem(stored, MemoryOptions().beta(2 * b / static_cast<double>(d)));
+    std::vector<double> p = retrieval_probs(mem, onehot, feats, d, sp.validation);
+    double loss = 0;
+    const double acc = probs_accuracy(p, val_y, C, &loss);
+    if (acc > res.val_accuracy) res.val_accuracy = acc, res.val_loss = loss, res.val_prob = std::move(p), res.beta = b;
+  }
+  const AssociativeMemory mem(stored, MemoryOptions().beta(2 * res.beta / static_cast<double>(d)));
+  res.test_prob = retrieval_probs(mem, onehot, feats, d, sp.test);
+  res.test_accuracy = probs_accuracy(res.test_prob, test_y, C, nullptr);
+  return res;
+}
+
 struct DatasetResult {
   std::string name;
   std::size_t n = 0, d = 0, classes = 0;
-  std::vector<double> split_accuracy;            // test accuracy of the chosen candidate per split
+  std::vector<double> split_accuracy;            // test accuracy of the ensemble per split
   std::vector<std::vector<SplitResult>> trials;  // [split][candidate]
   std::vector<std::size_t> chosen;               // candidate index per split (the best on validation)
+  std::vector<std::vector<bool>> in_ensemble;     // [split][candidate]: averaged into the prediction
   std::vector<std::vector<double>> top_k_accuracy;  // [split][K-1]: test accuracy of the top-K ensemble
   std::vector<Labels> test_labels;                 // [split]
   double accuracy_mean = 0, seconds = 0;
@@ -318,6 +407,27 @@ double ensemble_accuracy(const std::vector<const std::vector<double>*>& members,
   return accuracy(pred, y);
 }
 
+// Which candidates the prediction averages (rank: candidates by validation accuracy, best first):
+//   "se"   every candidate whose validation accuracy is within one standard error of the best one,
+//          sqrt(p (1 - p) / n_val) with p the best accuracy. With a few dozen validation rows that keeps
+//          nearly all (their differences are noise, and the average beats any single pick); with
+//          thousands it keeps only those really as good as the best (wine-quality-white: the retrieval
+//          member alone).
+//   "all"  every candidate;  K  the best K.
+std::vector<bool> ensemble_members(const std::string& rule, const std::vector<SplitResult>& trials,
+                                   const std::vector<std::size_t>& rank, std::size_t n_val) {
+  std::vector<bool> keep(trials.size(), false);
+  if (rule == "se") {
+    const double p = trials[rank[0]].val_accuracy;
+    const double se = std::sqrt(p * (1 - p) / static_cast<double>(n_val));
+    for (std::size_t g = 0; g < trials.size(); ++g) keep[g] = trials[g].val_accuracy >= p - se - 1e-12;
+  } else {
+    const std::size_t K = rule == "all" ? trials.size() : std::min<std::size_t>(std::stoul(rule), trials.size());
+    for (std::size_t i = 0; i < K; ++i) keep[rank[i]] = true;
+  }
+  return keep;
+}
+
 DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std::vector<Candidate>& grid,
                           std::uint64_t seed, bool verbose) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -337,10 +447,10 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
       cg.model = grid[g].model;
       cg.bins = grid[g].bins;
       // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
-      trials.push_back(run_split(ds, k, cg, seed + k + 7919 * g));
+      trials.push_back(grid[g].trained() ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k));
     }
-    // Rank the candidates on validation; the prediction averages the class probabilities of the best
-    // `ensemble` of them (1 = the single best model, as the baselines are chosen).
+    // Rank the candidates on validation; the prediction averages the class probabilities of the members
+    // the --ensemble rule keeps (see ensemble_members).
     std::vector<std::size_t> rank = iota_indices(grid.size());
     std::stable_sort(rank.begin(), rank.end(), [&](std::size_t a, std::size_t b) {
       const SplitResult &x = trials[a], &y = trials[b];
@@ -353,16 +463,20 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
       members.push_back(&trials[g].test_prob);
       top_k.push_back(ensemble_accuracy(members, test_y, ds.num_classes));
     }
-    const std::size_t K = c.ensemble == 0 ? grid.size() : std::min(c.ensemble, grid.size());
     const std::size_t best = rank[0];
     const SplitResult& s = trials[best];
-    r.split_accuracy.push_back(top_k[K - 1]);
+    const std::vector<bool> keep = ensemble_members(c.ensemble, trials, rank, ds.split(k).validation.size());
+    members.clear();
+    for (std::size_t g : rank)
+      if (keep[g]) members.push_back(&trials[g].test_prob);
+    r.split_accuracy.push_back(ensemble_accuracy(members, test_y, ds.num_classes));
     r.chosen.push_back(best);
+    r.in_ensemble.push_back(keep);
     r.top_k_accuracy.push_back(top_k);
     r.test_labels.push_back(test_y);
     if (verbose)
       std::printf("%s split %zu: test accuracy %.4f  (best single model: validation %.4f, test %.4f, epoch %zu of %zu%s%s)\n",
-                  ds.name.c_str(), k + 1, top_k[K - 1], s.val_accuracy, s.test_accuracy, s.best_epoch, s.epochs,
+                  ds.name.c_str(), k + 1, r.split_accuracy.back(), s.val_accuracy, s.test_accuracy, s.best_epoch, s.epochs,
                   grid.size() > 1 ? ", " : "", grid.size() > 1 ? grid[best].label().c_str() : "");
     r.trials.push_back(std::move(trials));
   }
@@ -376,7 +490,7 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
 // (every candidate's class probabilities on every test row, so that other ensembles can be scored offline).
 void write_trials(const std::string& dir, const std::vector<DatasetResult>& results, const std::vector<Candidate>& grid) {
   std::ostringstream trials, top_k, probs;
-  trials << "dataset,split,model,bins,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen\n";
+  trials << "dataset,split,model,bins,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen,in_ensemble,beta\n";
   top_k << "dataset,split,k,test_accuracy\n";
   probs << "dataset,split,candidate,row,label,probabilities\n";
   for (const DatasetResult& r : results)
@@ -388,7 +502,8 @@ void write_trials(const std::string& dir, const std::vector<DatasetResult>& resu
         const SplitResult& t = r.trials[k][g];
         trials << r.name << ',' << k + 1 << ',' << grid[g].model << ',' << grid[g].bins << ',' << grid[g].dropout << ','
                << grid[g].lr << ',' << grid[g].weight_decay << ',' << t.val_accuracy << ',' << t.val_loss << ','
-               << t.test_accuracy << ',' << t.best_epoch << ',' << (r.chosen[k] == g ? 1 : 0) << '\n';
+               << t.test_accuracy << ',' << t.best_epoch << ',' << (r.chosen[k] == g ? 1 : 0) << ','
+               << (r.in_ensemble[k][g] ? 1 : 0) << ',' << t.beta << '\n';
         const std::size_t C = y.empty() ? 0 : t.test_prob.size() / y.size();
         for (std::size_t i = 0; i < y.size(); ++i) {
           probs << r.name << ',' << k + 1 << ',' << g << ',' << i << ',' << y[i] << ',';
@@ -417,8 +532,9 @@ int main(int argc, char** argv) {
   data_opt->excludes(all_opt);
   app.add_option("--csv", csv_path, "table written by --all (default: <out>/uci_results.csv or uci_results.csv)");
   app.add_option("--max-n", max_n, "--all: skip datasets with more samples than this (0 = none skipped)");
-  app.add_option("--model", c.model, "Hopfield memory: prototypes (HopfieldLayer) or memory (training rows)")
-      ->check(CLI::IsMember({"prototypes", "memory"}));
+  app.add_option("--model", c.model, "Hopfield memory: prototypes (HopfieldLayer), memory (training rows) or retrieval (the untrained "
+                              "Hopfield retrieval over the training rows)")
+      ->check(CLI::IsMember({"prototypes", "memory", "retrieval"}));
   app.add_option("--width", c.width, "embedding width")->check(CLI::Range(1, 8192));
   app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256));
   app.add_option("--hidden", c.hidden, "association size per head")->check(CLI::Range(1, 4096));
@@ -442,16 +558,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 0.95))->capture_default_str();
   app.add_option("--grid-lr", grid.lr, "validation grid: learning rates (empty = --lr only)")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--grid-model", grid.model, "validation grid: memories (prototypes, memory; empty = --model only)")
-      ->check(CLI::IsMember({"prototypes", "memory"}))->capture_default_str();
+  app.add_option("--grid-model", grid.model, "validation grid: memories (prototypes, memory, retrieval; empty = --model only)")
+      ->check(CLI::IsMember({"prototypes", "memory", "retrieval"}))->capture_default_str();
   app.add_option("--grid-bins", grid.bins, "validation grid: piecewise-linear bins (0 = raw features; empty = --bins only)")
       ->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_option("--grid-weight-decay", grid.weight_decay, "validation grid: weight decays (empty = --weight-decay only)")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   bool no_grid = false;
   app.add_flag("--no-grid", no_grid, "train the single setting of --dropout, --lr, --weight-decay (no validation grid)");
-  app.add_option("--ensemble", c.ensemble, "average the class probabilities of the best K grid candidates (0 = all, 1 = the best only)")
-      ->check(CLI::Range(0, 1000))->capture_default_str();
+  app.add_option("--ensemble", c.ensemble,
+                 "which grid candidates' class probabilities are averaged: se (those within one standard error of "
+                 "the best validation accuracy), all, or K (the best K on validation; 1 = the best only)")
+      ->check(CLI::IsMember({"se", "all"}) | CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--seed", seed, "seed of initialisation, shuffling and dropout");
   app.add_option("--threads", threads, "datasets trained in parallel (--all)")->check(CLI::Range(1, 256));
   app.add_option("--out", out_dir, "directory for results (results.json, uci_results.csv)");
