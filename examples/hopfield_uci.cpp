@@ -67,7 +67,7 @@
 #include "layers/hopfield.h"
 #include "layers/hopfield_layer.h"
 #include "layers/linear.h"
-#include "layers/memory.h"
+#include "layers/retrieval_classifier.h"
 #include "optim/adam.h"
 #include "optim/metrics.h"
 #include "optim/training.h"
@@ -302,39 +302,19 @@ SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, s
   return res;
 }
 
-// The retrieval member: the paper's Hopfield network itself as a classifier, nothing trained. The stored
-// patterns are the split's standardised training rows y, each extended by -||y||^2 / 2, and a query xi is
-// extended by a constant 1, so that beta y'.xi' = -beta/2 ||xi - y||^2 + (a constant per query): the
-// association softmax(beta Y' xi') weighs stored rows by distance (the dot product alone would favour long
-// rows). One update with the one-hot labels as the values gives the class probabilities. beta = 2 b / d,
-// with b from a fixed grid chosen on the split's validation rows (ties: the smaller b, the smoother model).
+// The retrieval member: the paper's Hopfield network itself as a classifier, nothing trained
+// (layers/retrieval_classifier.h): the stored patterns are the split's standardised training rows, one
+// update with their one-hot labels as values gives the class probabilities, and the association weighs
+// stored rows by distance, softmax(-beta/2 ||xi - y||^2). beta = 2 b / d (b per feature), with b from a
+// fixed grid chosen on the split's validation rows (ties: the smaller b, the smoother model).
 constexpr double kRetrievalB[] = {0.3, 1, 3, 10, 30, 100, 300};
 
-// rows of feats (n, d) as (rows, d + 1) float64 with the last column `last(row)`.
-template <class Last>
-Tensor extended_rows(const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows, Last last) {
-  std::vector<double> v(rows.size() * (d + 1));
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const double* x = feats.data() + rows[i] * d;
-    std::copy(x, x + d, v.begin() + static_cast<std::ptrdiff_t>(i * (d + 1)));
-    v[i * (d + 1) + d] = last(x);
-  }
-  return from_vector(v, {rows.size(), d + 1}, Dtype::Float64);
-}
-
-// Class probabilities (rows, C) row-major of the retrieval with memory `mem` and values `onehot` (N, C).
-std::vector<double> retrieval_probs(const AssociativeMemory& mem, const Tensor& onehot, const std::vector<double>& feats,
-                                    std::size_t d, const std::vector<std::size_t>& rows) {
-  std::vector<double> out;
-  const std::size_t chunk = 256;  // (chunk, N) association weights at a time
-  for (std::size_t s = 0; s < rows.size(); s += chunk) {
-    const std::vector<std::size_t> part(rows.begin() + static_cast<std::ptrdiff_t>(s),
-                                        rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), s + chunk)));
-    const std::vector<double> p =
-        matmul(mem.association(extended_rows(feats, d, part, [](const double*) { return 1.0; })), onehot).to_vector();
-    out.insert(out.end(), p.begin(), p.end());
-  }
-  return out;
+Tensor rows_f64(const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows) {
+  std::vector<double> v(rows.size() * d);
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    std::copy(feats.begin() + static_cast<std::ptrdiff_t>(rows[i] * d),
+              feats.begin() + static_cast<std::ptrdiff_t>((rows[i] + 1) * d), v.begin() + static_cast<std::ptrdiff_t>(i * d));
+  return from_vector(v, {rows.size(), d}, Dtype::Float64);
 }
 
 // Accuracy and mean cross-entropy of class probabilities (rows, C) against labels y.
@@ -351,30 +331,24 @@ double probs_accuracy(const std::vector<double>& p, const Labels& y, std::size_t
 }
 
 SplitResult run_retrieval(const UciDataset& ds, std::size_t k) {
-  NoGrad ng;
   const UciSplit sp = ds.split(k);
   std::vector<double> feats = ds.features;
   ds.fit_standardizer(k).apply(feats);
   const std::size_t d = ds.num_features, C = ds.num_classes;
-  const Tensor stored = extended_rows(feats, d, sp.train, [d](const double* y) {
-    double q = 0;
-    for (std::size_t j = 0; j < d; ++j) q += y[j] * y[j];
-    return -0.5 * q;
-  });
-  Tensor onehot = zeros({sp.train.size(), C}, Dtype::Float64);
-  for (std::size_t i = 0; i < sp.train.size(); ++i) onehot.data<double>()[i * C + static_cast<std::size_t>(ds.labels[sp.train[i]])] = 1;
-  const Labels val_y = labels_of(ds, sp.validation), test_y = labels_of(ds, sp.test);
+  const Tensor stored = rows_f64(feats, d, sp.train), val_x = rows_f64(feats, d, sp.validation);
+  const Labels train_y = labels_of(ds, sp.train), val_y = labels_of(ds, sp.validation), test_y = labels_of(ds, sp.test);
+  const auto classifier = [&](double b) {
+    return RetrievalClassifier(stored, train_y, C, RetrievalClassifierOptions().beta(2 * b / static_cast<double>(d)));
+  };
   SplitResult res;
   res.val_accuracy = -1;
   for (double b : kRetrievalB) {
-    const AssociativeMemory mem(stored, MemoryOptions().beta(2 * b / static_cast<double>(d)));
-    std::vector<double> p = retrieval_probs(mem, onehot, feats, d, sp.validation);
+    std::vector<double> p = classifier(b).predict_proba(val_x).to_vector();
     double loss = 0;
     const double acc = probs_accuracy(p, val_y, C, &loss);
     if (acc > res.val_accuracy) res.val_accuracy = acc, res.val_loss = loss, res.val_prob = std::move(p), res.beta = b;
   }
-  const AssociativeMemory mem(stored, MemoryOptions().beta(2 * res.beta / static_cast<double>(d)));
-  res.test_prob = retrieval_probs(mem, onehot, feats, d, sp.test);
+  res.test_prob = classifier(res.beta).predict_proba(rows_f64(feats, d, sp.test)).to_vector();
   res.test_accuracy = probs_accuracy(res.test_prob, test_y, C, nullptr);
   return res;
 }
