@@ -380,7 +380,7 @@ double ensemble_accuracy(const std::vector<const std::vector<double>*>& members,
 //   "se"   every candidate whose validation accuracy is within one standard error of the best one,
 //          sqrt(p (1 - p) / n_val) with p the best accuracy. With a few dozen validation rows that keeps
 //          nearly all (their differences are noise, and the average beats any single pick); with
-//          thousands it keeps only those really as good as the best (wine-quality-white: the retrieval
+//          thousands it keeps only those really as good as the best (chess-krvk, letter: the retrieval
 //          member alone).
 //   "all"  every candidate;  K  the best K.
 std::vector<bool> ensemble_members(const std::string& rule, const std::vector<SplitResult>& trials,
