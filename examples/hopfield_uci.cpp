@@ -387,9 +387,9 @@ std::vector<bool> ensemble_members(const std::string& rule, const std::vector<Sp
                                    const std::vector<std::size_t>& rank, std::size_t n_val) {
   std::vector<bool> keep(trials.size(), false);
   if (rule == "se") {
-    const double p = trials[rank[0]].val_accuracy;
-    const double se = std::sqrt(p * (1 - p) / static_cast<double>(n_val));
-    for (std::size_t g = 0; g < trials.size(); ++g) keep[g] = trials[g].val_accuracy >= p - se - 1e-12;
+    std::vector<double> acc;
+    for (const SplitResult& t : trials) acc.push_back(t.val_accuracy);
+    keep = within_one_standard_error(acc, n_val);
   } else {
     const std::size_t K = rule == "all" ? trials.size() : std::min<std::size_t>(std::stoul(rule), trials.size());
     for (std::size_t i = 0; i < K; ++i) keep[rank[i]] = true;

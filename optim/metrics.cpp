@@ -53,6 +53,20 @@ double accuracy(const Labels& pred, const Labels& y) {
   return static_cast<double>(hit) / static_cast<double>(y.size());
 }
 
+std::vector<bool> within_one_standard_error(const std::vector<double>& acc, std::size_t n) {
+  HF_CHECK(!acc.empty(), "within_one_standard_error", "no accuracies");
+  HF_CHECK(n > 0, "within_one_standard_error", "n = 0 validation samples");
+  for (std::size_t i = 0; i < acc.size(); ++i)
+    HF_CHECK(acc[i] >= 0 && acc[i] <= 1, "within_one_standard_error",
+             "accuracy " << acc[i] << " of model " << i << " is outside [0, 1]");
+  const double p = *std::max_element(acc.begin(), acc.end());
+  const double se = std::sqrt(p * (1 - p) / static_cast<double>(n));
+  std::vector<bool> keep(acc.size());
+  // 1e-12: an accuracy that equals p - se up to rounding counts as within.
+  for (std::size_t i = 0; i < acc.size(); ++i) keep[i] = acc[i] >= p - se - 1e-12;
+  return keep;
+}
+
 double balanced_accuracy(const Labels& pred, const Labels& y) {
   check_pair(pred.size(), y.size(), "balanced_accuracy");
   std::set<std::int64_t> classes(y.begin(), y.end());

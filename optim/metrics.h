@@ -26,6 +26,13 @@ double log_loss(const std::vector<double>& p_positive, const Labels& y_true, dou
 std::vector<std::vector<std::int64_t>> confusion_matrix(const Labels& y_pred, const Labels& y_true,
                                                         std::size_t num_classes);
 
+// Model selection on validation accuracy: which of several models are within one standard error of the
+// best, i.e. keep[i] = accuracies[i] >= p - sqrt(p (1 - p) / n) with p the best accuracy and n the number of
+// validation samples behind every accuracy (the binomial standard error of p). With few samples that keeps
+// nearly every model (their differences are noise), with many only those really level with the best.
+// Accuracies must lie in [0, 1] and n > 0.
+std::vector<bool> within_one_standard_error(const std::vector<double>& accuracies, std::size_t n);
+
 // Tensor conversions: labels from an Int64/Bool/float tensor (rounded), scores from any float tensor.
 Labels to_labels(const Tensor& t);
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -39,6 +40,22 @@ TEST_CASE("metrics: roc_auc by ranks, ties as average ranks") {
   CHECK(roc_auc({3, 2, 1}, {0, 1, 1}) == 0.0);
   CHECK_THROWS_WITH_AS(roc_auc({0.1, 0.2}, {1, 1}), doctest::Contains("needs both classes"), Error);
   CHECK_THROWS_WITH_AS(roc_auc({0.1}, {1, 0}), "roc_auc: predictions have 1 samples, labels 2", Error);
+}
+
+TEST_CASE("metrics: within_one_standard_error keeps the models level with the best on validation") {
+  // best p = 0.9 on n = 100: se = sqrt(0.9 * 0.1 / 100) = 0.03, so the cut is 0.87.
+  CHECK(within_one_standard_error({0.9, 0.88, 0.85, 0.9, 0.87}, 100) == std::vector<bool>{true, true, false, true, true});
+  // the same accuracies on n = 10000: se = 0.003, cut 0.897: only the two best.
+  CHECK(within_one_standard_error({0.9, 0.88, 0.85, 0.9, 0.87}, 10000) ==
+        std::vector<bool>{true, false, false, true, false});
+  // n = 4 (a tiny validation split): se = 0.15, cut 0.75: all kept.
+  CHECK(within_one_standard_error({0.9, 0.88, 0.85, 0.9, 0.87}, 4) == std::vector<bool>(5, true));
+  // a perfect best has no spread: only the perfect ones.
+  CHECK(within_one_standard_error({1.0, 0.99, 1.0}, 100) == std::vector<bool>{true, false, true});
+  CHECK_THROWS_WITH_AS(within_one_standard_error({}, 10), doctest::Contains("no accuracies"), Error);
+  CHECK_THROWS_WITH_AS(within_one_standard_error({0.5}, 0), doctest::Contains("n = 0"), Error);
+  CHECK_THROWS_WITH_AS(within_one_standard_error({0.5, 1.5}, 10), doctest::Contains("accuracy 1.5 of model 1"), Error);
+  CHECK_THROWS_WITH_AS(within_one_standard_error({std::nan("")}, 10), doctest::Contains("outside [0, 1]"), Error);
 }
 
 TEST_CASE("metrics: accuracy, balanced accuracy, F1, log loss, confusion matrix") {
