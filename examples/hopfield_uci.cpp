@@ -381,7 +381,8 @@ double ensemble_accuracy(const std::vector<const std::vector<double>*>& members,
 //          sqrt(p (1 - p) / n_val) with p the best accuracy. With a few dozen validation rows that keeps
 //          nearly all (their differences are noise, and the average beats any single pick); with
 //          thousands it keeps only those really as good as the best (chess-krvk, letter: the retrieval
-//          member alone).
+//          member alone). A perfect best has no spread and keeps only the perfect ones (trains, 2
+//          validation rows: 3 of 13 in split 1).
 //   "all"  every candidate;  K  the best K.
 std::vector<bool> ensemble_members(const std::string& rule, const std::vector<SplitResult>& trials,
                                    const std::vector<std::size_t>& rank, std::size_t n_val) {
@@ -443,10 +444,16 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
     r.in_ensemble.push_back(keep);
     r.top_k_accuracy.push_back(top_k);
     r.test_labels.push_back(test_y);
-    if (verbose)
-      std::printf("%s split %zu: test accuracy %.4f  (best single model: validation %.4f, test %.4f, epoch %zu of %zu%s%s)\n",
-                  ds.name.c_str(), k + 1, r.split_accuracy.back(), s.val_accuracy, s.test_accuracy, s.best_epoch, s.epochs,
-                  grid.size() > 1 ? ", " : "", grid.size() > 1 ? grid[best].label().c_str() : "");
+    if (verbose) {
+      std::ostringstream when;  // how the best single model was fitted: its epochs, or the retrieval's b
+      if (grid[best].trained()) when << "epoch " << s.best_epoch << " of " << s.epochs;
+      else when << "b = " << s.beta;
+      std::printf("%s split %zu: test accuracy %.4f, %zu of %zu members averaged  (best single model: validation %.4f, "
+                  "test %.4f, %s%s%s)\n",
+                  ds.name.c_str(), k + 1, r.split_accuracy.back(), members.size(), grid.size(), s.val_accuracy,
+                  s.test_accuracy, when.str().c_str(), grid.size() > 1 ? ", " : "",
+                  grid.size() > 1 ? grid[best].label().c_str() : "");
+    }
     r.trials.push_back(std::move(trials));
   }
   for (double a : r.split_accuracy) r.accuracy_mean += a / static_cast<double>(r.split_accuracy.size());
