@@ -30,11 +30,10 @@ bool row_broadcast(const Shape& big, const Shape& small, std::size_t& inner) {
 // map_binary with a direct row loop for a row-broadcast operand (no per-element offset tables).
 template <class F>
 Tensor binary(const Tensor& a, const Tensor& b, const char* op, F&& f) {
-  // Checked here, before a.dtype() below would throw with "Tensor::dtype" as the op.
-  HF_CHECK(a.defined() && b.defined(), op,
-           "operand " << (a.defined() ? "b" : "a") << " is an undefined (default-constructed) Tensor");
+  // map_binary's own check, run first: a.dtype() below would otherwise throw with "Tensor::dtype" as the op.
+  detail::check_same_dtype(a, b, op);
   std::size_t inner = 0;
-  if (a.dtype() == b.dtype() && is_floating(a.dtype()) && a.shape() != b.shape()) {
+  if (a.shape() != b.shape()) {
     const bool b_row = row_broadcast(a.shape(), b.shape(), inner);
     const bool a_row = !b_row && row_broadcast(b.shape(), a.shape(), inner);
     if (a_row || b_row) {

@@ -50,6 +50,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -145,11 +146,15 @@ class UciNet : public Module {
 // rows of feats (n, d) as a (rows, d) tensor: float32 for the trained models, float64 for the retrieval.
 Tensor rows_tensor(const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows,
                    Dtype dtype = Dtype::Float32) {
-  std::vector<double> v(rows.size() * d);
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    std::copy(feats.begin() + static_cast<std::ptrdiff_t>(rows[i] * d),
-              feats.begin() + static_cast<std::ptrdiff_t>((rows[i] + 1) * d), v.begin() + static_cast<std::ptrdiff_t>(i * d));
-  return from_vector(v, {rows.size(), d}, dtype);
+  Tensor t = empty({rows.size(), d}, dtype);
+  const auto fill = [&](auto* out) {
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      for (std::size_t j = 0; j < d; ++j)
+        out[i * d + j] = static_cast<std::remove_pointer_t<decltype(out)>>(feats[rows[i] * d + j]);
+  };
+  if (dtype == Dtype::Float64) fill(t.data<double>());
+  else fill(t.data<float>());
+  return t;
 }
 
 Tensor labels_tensor(const UciDataset& ds, const std::vector<std::size_t>& rows) {
@@ -305,61 +310,6 @@ SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, s
   return res;
 }
 
-// The retrieval member: the paper's Hopfield network itself as a classifier, nothing trained
-// (layers/retrieval_classifier.h): the stored patterns are the split's standardised training rows, one
-// update with their one-hot labels as values gives the class probabilities, and the association weighs
-// stored rows by distance, softmax(-beta/2 ||xi - y||^2). beta = 2 b / d (b per feature), with b from a
-// fixed grid chosen on the split's validation rows (ties: the smaller b, the smoother model).
-constexpr double kRetrievalB[] = {0.3, 1, 3, 10, 30, 100, 300};
-
-// Accuracy and mean cross-entropy of class probabilities (rows, C) against labels y.
-double probs_accuracy(const std::vector<double>& p, const Labels& y, std::size_t classes, double* loss) {
-  Labels pred(y.size());
-  double l = 0;
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    const double* row = p.data() + i * classes;
-    pred[i] = static_cast<std::int64_t>(std::max_element(row, row + classes) - row);
-    l -= std::log(std::max(row[y[i]], 1e-12));
-  }
-  if (loss) *loss = l / static_cast<double>(y.size());
-  return accuracy(pred, y);
-}
-
-SplitResult run_retrieval(const UciDataset& ds, std::size_t k) {
-  const UciSplit sp = ds.split(k);
-  std::vector<double> feats = ds.features;
-  ds.fit_standardizer(k).apply(feats);
-  const std::size_t d = ds.num_features, C = ds.num_classes;
-  const Tensor stored = rows_tensor(feats, d, sp.train, Dtype::Float64), val_x = rows_tensor(feats, d, sp.validation, Dtype::Float64);
-  const Labels train_y = labels_of(ds, sp.train), val_y = labels_of(ds, sp.validation), test_y = labels_of(ds, sp.test);
-  const auto classifier = [&](double b) {
-    return RetrievalClassifier(stored, train_y, C, RetrievalClassifierOptions().beta(2 * b / static_cast<double>(d)));
-  };
-  SplitResult res;
-  res.val_accuracy = -1;
-  for (double b : kRetrievalB) {
-    std::vector<double> p = classifier(b).predict_proba(val_x).to_vector();
-    double loss = 0;
-    const double acc = probs_accuracy(p, val_y, C, &loss);
-    if (acc > res.val_accuracy) res.val_accuracy = acc, res.val_loss = loss, res.val_prob = std::move(p), res.beta = b;
-  }
-  res.test_prob = classifier(res.beta).predict_proba(rows_tensor(feats, d, sp.test, Dtype::Float64)).to_vector();
-  res.test_accuracy = probs_accuracy(res.test_prob, test_y, C, nullptr);
-  return res;
-}
-
-struct DatasetResult {
-  std::string name;
-  std::size_t n = 0, d = 0, classes = 0;
-  std::vector<double> split_accuracy;            // test accuracy of the ensemble per split
-  std::vector<std::vector<SplitResult>> trials;  // [split][candidate]
-  std::vector<std::size_t> chosen;               // candidate index per split (the best on validation)
-  std::vector<std::vector<bool>> in_ensemble;     // [split][candidate]: averaged into the prediction
-  std::vector<std::vector<double>> top_k_accuracy;  // [split][K-1]: test accuracy of the top-K ensemble
-  std::vector<Labels> test_labels;                 // [split]
-  double accuracy_mean = 0, seconds = 0;
-};
-
 // Accuracy of the argmax of the mean class probabilities of `members` (each (rows, C) row-major).
 double ensemble_accuracy(const std::vector<const std::vector<double>*>& members, const Labels& y, std::size_t classes) {
   Labels pred(y.size());
@@ -375,6 +325,54 @@ double ensemble_accuracy(const std::vector<const std::vector<double>*>& members,
   }
   return accuracy(pred, y);
 }
+
+// Mean cross-entropy of class probabilities (rows, C) row-major against labels y.
+double probs_loss(const std::vector<double>& p, const Labels& y, std::size_t classes) {
+  double l = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) l -= std::log(std::max(p[i * classes + static_cast<std::size_t>(y[i])], 1e-12));
+  return l / static_cast<double>(y.size());
+}
+
+// The retrieval member: the paper's Hopfield network itself as a classifier, nothing trained
+// (layers/retrieval_classifier.h): the stored patterns are the split's standardised training rows, one
+// update with their one-hot labels as values gives the class probabilities, and the association weighs
+// stored rows by distance, softmax(-beta/2 ||xi - y||^2). beta = 2 b / d (b per feature), with b from a
+// fixed grid chosen on the split's validation rows (ties: the smaller b, the smoother model).
+constexpr double kRetrievalB[] = {0.3, 1, 3, 10, 30, 100, 300};
+
+SplitResult run_retrieval(const UciDataset& ds, std::size_t k) {
+  const UciSplit sp = ds.split(k);
+  std::vector<double> feats = ds.features;
+  ds.fit_standardizer(k).apply(feats);
+  const std::size_t d = ds.num_features, C = ds.num_classes;
+  const Tensor stored = rows_tensor(feats, d, sp.train, Dtype::Float64), val_x = rows_tensor(feats, d, sp.validation, Dtype::Float64);
+  const Labels train_y = labels_of(ds, sp.train), val_y = labels_of(ds, sp.validation), test_y = labels_of(ds, sp.test);
+  const auto classifier = [&](double b) {
+    return RetrievalClassifier(stored, train_y, C, RetrievalClassifierOptions().beta(2 * b / static_cast<double>(d)));
+  };
+  SplitResult res;
+  res.val_accuracy = -1;
+  for (double b : kRetrievalB) {
+    std::vector<double> p = classifier(b).predict_proba(val_x).to_vector();
+    const double acc = ensemble_accuracy({&p}, val_y, C);
+    if (acc > res.val_accuracy) res.val_accuracy = acc, res.val_loss = probs_loss(p, val_y, C), res.val_prob = std::move(p), res.beta = b;
+  }
+  res.test_prob = classifier(res.beta).predict_proba(rows_tensor(feats, d, sp.test, Dtype::Float64)).to_vector();
+  res.test_accuracy = ensemble_accuracy({&res.test_prob}, test_y, C);
+  return res;
+}
+
+struct DatasetResult {
+  std::string name;
+  std::size_t n = 0, d = 0, classes = 0;
+  std::vector<double> split_accuracy;            // test accuracy of the ensemble per split
+  std::vector<std::vector<SplitResult>> trials;  // [split][candidate]
+  std::vector<std::size_t> chosen;               // candidate index per split (the best on validation)
+  std::vector<std::vector<bool>> in_ensemble;     // [split][candidate]: averaged into the prediction
+  std::vector<std::vector<double>> top_k_accuracy;  // [split][K-1]: test accuracy of the top-K ensemble
+  std::vector<Labels> test_labels;                 // [split]
+  double accuracy_mean = 0, seconds = 0;
+};
 
 // Which candidates the prediction averages (rank: candidates by validation accuracy, best first):
 //   "se"   every candidate whose validation accuracy is within one standard error of the best one,

@@ -25,11 +25,9 @@ void check_rows(const Tensor& t, const char* what) {
                                             << i / t.size(1) << ", column " << i % t.size(1));
 }
 
-// rows (R, d) -> (R, d + 1): each row followed by -||row||^2 / 2 (stored) or by 1 (query).
-Tensor extend(const Tensor& rows, bool stored) {
-  const std::size_t R = rows.size(0), d = rows.size(1);
-  Tensor out = zeros({R, d + 1}, Dtype::Float64);
-  const double* x = rows.data<double>();
+// R rows of d values from x -> (R, d + 1): each row followed by -||row||^2 / 2 (stored) or by 1 (query).
+Tensor extend(const double* x, std::size_t R, std::size_t d, bool stored) {
+  Tensor out = empty({R, d + 1}, Dtype::Float64);
   double* o = out.data<double>();
   for (std::size_t i = 0; i < R; ++i) {
     double sq = 0;
@@ -42,7 +40,7 @@ Tensor extend(const Tensor& rows, bool stored) {
 Tensor checked_patterns(const Tensor& patterns) {
   check_rows(patterns, "patterns");
   HF_CHECK(patterns.size(0) > 0 && patterns.size(1) > 0, kOp, "patterns " << shape_str(patterns.shape()) << " are empty");
-  return extend(patterns, true);
+  return extend(patterns.data<double>(), patterns.size(0), patterns.size(1), true);
 }
 
 }  // namespace
@@ -68,14 +66,12 @@ Tensor RetrievalClassifier::predict_proba(const Tensor& queries) const {
   HF_CHECK(queries.size(1) == dim(), kOp,
            "queries " << shape_str(queries.shape()) << " do not match the " << dim() << " features of the patterns");
   NoGrad ng;
-  const Tensor q = extend(queries, false);
-  const std::size_t B = q.size(0), w = q.size(1), C = classes();
-  Tensor out = zeros({B, C}, Dtype::Float64);
+  const std::size_t B = queries.size(0), d = dim(), C = classes();
+  Tensor out = empty({B, C}, Dtype::Float64);
   for (std::size_t s = 0; s < B; s += options_.chunk()) {
     const std::size_t n = std::min(B - s, options_.chunk());
-    Tensor part = zeros({n, w}, Dtype::Float64);
-    std::copy(q.data<double>() + s * w, q.data<double>() + (s + n) * w, part.data<double>());
-    const Tensor p = matmul(memory_.association(part), onehot_);  // (n, C)
+    // Only this chunk is extended: (n, d + 1) queries, (n, N) association weights at a time.
+    const Tensor p = matmul(memory_.association(extend(queries.data<double>() + s * d, n, d, false)), onehot_);
     std::copy(p.data<double>(), p.data<double>() + n * C, out.data<double>() + s * C);
   }
   return out;
