@@ -1,11 +1,9 @@
 // hopfield-repertoire: immune repertoire classification in the style of DeepRC (Widrich et al. 2020,
 // "Modern Hopfield Networks and Attention for Immune Repertoire Classification").
 //
-//   one repertoire = S sequences, each encoded as L x 23 (one-hot amino acid + 3 position channels)
-//   --1-D convolution (kernel K = 9, F = 32 filters) -> SELU -> max over positions--> h (S, F)
-//   --HopfieldPooling over the S sequences (a learned state pattern attends to all of them; keys
-//     SELU(Linear(F, F)(h)), values h)--> (F)
-//   --Linear(F, 1)--> one logit per repertoire; loss: BCE with logits; Adam.
+//   one repertoire = S sequences --1-D convolution, SELU, max over positions--> h (S, F)
+//   --HopfieldPooling over the S sequences--> (F) --Linear(F, 1)--> one logit; loss: BCE with logits; Adam.
+// The model, its attention and its convolution: examples/repertoire_net.h.
 //
 // Training follows DeepRC: every repertoire contributes a random subsample of its sequences per epoch;
 // the attention of the pooling is computed for all of them without the tape, only the top 10% by
@@ -33,25 +31,10 @@
 // Known limit: on the generated default (5 motif sequences per positive) the misranked test positives
 // carry only GSA: training positives nearly all carry K?YV as well, so the attention learns to use one motif.
 //
-// Attention: by default the stored and state patterns enter the association without projections
-// (stored_pattern_as_static, state_pattern_as_static) and the keys are k_s = SELU(W h_s + b), so the
-// attention logit of sequence s is beta * LN(p) . k_s: DeepRC's attention network (Linear, SELU, Linear)
-// with the pooling pattern as its last layer. Keys and values enter without LayerNorm (--layer-norm-keys,
-// --layer-norm-values): with the k-mer initialisation most filters are constant, and a LayerNorm over them
-// hid the few informative ones (PyTorch with LayerNorm on keys h_s and values, k-mer init: test AUC 0.31, fold 1). With hflayers'
-// projected default (--projected-attention) the logit is bilinear in two projections that start at
-// N(0, 0.02^2), i.e. at a saddle: in our runs the attention stayed uniform (1/S) for 25 epochs.
-//
-// The convolution runs as an unfolded window matrix times the filter matrix (one gemm per repertoire
-// instead of one per sequence); the filters (F, 23 * K) are ordered like torch.nn.Conv1d's (F, 23, K).
-// Windows that run past a sequence's end are masked out of the max (sequences shorter than K keep their
-// first, zero-padded window), so a sequence's embedding does not depend on what else is in the batch.
-//
 // Without --data the program writes generated repertoires with implanted motifs (datasets/synthetic.h)
 // to a temporary folder and reads them back through the same loader.
 //
-// Legend: S sequences of a repertoire (after subsampling), L sequence length, Lmax longest in a chunk,
-// A = 23 channels, K kernel size, Lo = max(1, Lmax - K + 1) window positions, F filters, H heads.
+// Legend: S sequences of a repertoire (after subsampling), F filters.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -81,215 +64,17 @@
 #include "engine/check.h"
 #include "engine/ops.h"
 #include "engine/random.h"
-#include "layers/hopfield_pooling.h"
-#include "layers/init.h"
-#include "layers/linear.h"
 #include "optim/adam.h"
 #include "optim/clip_grad.h"
 #include "optim/metrics.h"
 #include "optim/training.h"
+#include "repertoire_net.h"
 
 namespace {
 
 using namespace hf;
+using namespace hf::repertoire_demo;
 namespace fs = std::filesystem;
-
-struct RepConfig {
-  std::size_t kernels = 32;       // F
-  std::size_t kernel_size = 9;    // K
-  std::size_t heads = 1;          // H
-  std::size_t hidden = 32;        // association size per head
-  double scaling = 1.0;           // beta; 0 = hflayers' default (1 with static attention, else 1/sqrt(hidden))
-  bool static_attention = true;   // stored and state patterns enter the association without projections
-  std::size_t subsample = 1000;   // sequences per repertoire and epoch in training
-  double keep = 0.1;              // fraction of the subsample kept for the gradient step (by attention)
-  std::size_t batch_size = 4;     // repertoires per optimizer step
-  std::size_t epochs = 20;
-  double lr = 1e-3;
-  double weight_decay = 1e-4;
-  double clip = 1.0;
-  std::size_t eval_chunk = 4096;  // sequences per chunk when reading a repertoire for evaluation
-  std::size_t warmup_epochs = 3;  // epochs that train on the whole subsample before the top-fraction reduction
-  bool normalize_keys = false;    // LayerNorm on the stored patterns (the attention keys)
-  bool normalize_values = false;  // LayerNorm on the pattern projections (the embeddings as values)
-  double conv_init_std = 0;       // > 0: conv weights N(0, std^2) instead of torch's default
-  double conv_bias_init = 0;      // != 0: conv biases start at this value (negative = sparse detectors)
-  bool balanced = true;           // batches with as many positive as negative repertoires
-  bool kmer_init = true;          // conv filters start as detectors of significantly enriched gapped 3-mers
-  bool key_network = true;        // keys = SELU(Linear(h)) (DeepRC's attention network) instead of h itself
-  bool train_conv = false;        // with kmer_init: fine-tune the convolution too (else only attention and readout)
-  bool verbose = false;           // per-epoch diagnostics on stderr
-  std::size_t eval_every = 0;     // with verbose: test AUC every this many epochs (diagnostic only)
-
-  std::string summary() const {
-    std::ostringstream s;
-    s << "conv " << kernels << "x" << kernel_size << (kmer_init ? (train_conv ? " (3-mer init, trained)" : " (3-mer init, fixed)") : "")
-      << " SELU max, HopfieldPooling ";
-    if (key_network) s << "keys SELU(Linear(h)), ";
-    if (static_attention) s << "static attention";
-    else s << "projected attention heads=" << heads << " hidden=" << hidden;
-    s << " scaling=" << (scaling > 0 ? std::to_string(scaling) : std::string(static_attention ? "1" : "1/sqrt(hidden)"))
-      << "; subsample=" << subsample << " keep=" << keep << " batch=" << batch_size << " epochs=" << epochs
-      << " warmup=" << warmup_epochs << " lr=" << lr << " wd=" << weight_decay;
-    return s.str();
-  }
-};
-
-// The unfolded convolution input of some sequences of a batch: w (n * Lo, A * K) and the mask (n, Lo, 1)
-// of windows past each sequence's end.
-struct Windows {
-  Tensor w, mask;
-  std::size_t n = 0, lo = 0;
-};
-
-Windows unfold(const RepertoireBatch& b, const std::vector<std::size_t>& rows, std::size_t K) {
-  const std::size_t lmax = b.x.size(1), A = kRepertoireChannels, AK = A * K;
-  Windows out;
-  out.n = rows.size();
-  out.lo = lmax >= K ? lmax - K + 1 : 1;
-  std::vector<float> w(out.n * out.lo * AK, 0.0f);
-  std::vector<bool> mask(out.n * out.lo, false);
-  const float* x = b.x.data<float>();
-  const std::int64_t* len = b.lengths.data<std::int64_t>();
-  for (std::size_t r = 0; r < out.n; ++r) {
-    const std::size_t s = rows[r];
-    const std::size_t L = static_cast<std::size_t>(len[s]);
-    const std::size_t valid = L >= K ? L - K + 1 : 1;
-    const float* xs = x + s * lmax * A;
-    for (std::size_t t = 0; t < out.lo; ++t) {
-      mask[r * out.lo + t] = t >= valid;
-      if (t >= valid) continue;
-      float* wt = w.data() + (r * out.lo + t) * AK;
-      for (std::size_t k = 0; k < K && t + k < L; ++k)
-        for (std::size_t c = 0; c < A; ++c) wt[c * K + k] = xs[(t + k) * A + c];
-    }
-  }
-  out.w = from_vector(w, {out.n * out.lo, AK});
-  out.mask = from_mask(mask, {out.n, out.lo, 1});
-  return out;
-}
-
-std::vector<std::size_t> all_rows(const RepertoireBatch& b) { return iota_indices(b.x.size(0)); }
-
-class RepertoireNet : public Module {
- public:
-  RepertoireNet(const RepConfig& c, std::uint64_t seed) : kernel_size_(c.kernel_size), filters_(c.kernels) {
-    Generator gen(seed);
-    // torch's Conv1d initialisation has fan_in = A * K, exactly Linear's on the unfolded windows.
-    conv = register_module("conv", std::make_shared<Linear>(LinearOptions(kRepertoireChannels * c.kernel_size, c.kernels)));
-    conv->reset_parameters(gen);
-    if (c.conv_init_std > 0) init::normal_(conv->weight, 0.0, c.conv_init_std, gen);
-    if (c.conv_bias_init != 0) init::constant_(conv->bias, c.conv_bias_init);
-    HopfieldOptions ho(c.kernels);
-    ho.num_heads(c.heads).hidden_size(c.hidden);
-    if (c.static_attention) ho.hidden_size(c.kernels).stored_pattern_as_static(true).state_pattern_as_static(true);
-    if (c.scaling > 0) ho.scaling(c.scaling);
-    ho.normalize_stored_pattern(c.normalize_keys).normalize_stored_pattern_affine(c.normalize_keys);
-    ho.normalize_pattern_projection(c.normalize_values).normalize_pattern_projection_affine(c.normalize_values);
-    pooling = register_module("pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho)));
-    pooling->reset_parameters(gen);
-    if (c.key_network) {
-      key = register_module("key", std::make_shared<Linear>(LinearOptions(c.kernels, c.kernels)));
-      key->reset_parameters(gen);
-    }
-    output = register_module("output", std::make_shared<Linear>(LinearOptions(c.kernels, 1)));
-    output->reset_parameters(gen);
-  }
-
-  // Sequence embeddings h (n, F).
-  Tensor embed(const Windows& w) {
-    Tensor z = conv->forward(w.w);
-    z = selu(reshape(z, {static_cast<std::int64_t>(w.n), static_cast<std::int64_t>(w.lo), static_cast<std::int64_t>(filters_)}));
-    return masked_max(z, w.mask, 1);
-  }
-  // Keys of the attention (1, S, F): the embeddings, or SELU(Linear(h)) with the key network.
-  Tensor keys(const Tensor& h) { return unsqueeze(key ? selu(key->forward(h)) : h, 0); }
-  // One repertoire's logit (a one-element tensor) from its sequence embeddings h (S, F).
-  Tensor logit(const Tensor& h) {
-    const Tensor h3 = unsqueeze(h, 0);
-    return flatten(output->forward(pooling->forward(keys(h), h3, Tensor(), Tensor())));
-  }
-  // Attention of the pooling pattern over the S sequences (mean over heads), without the tape.
-  std::vector<double> attention(const Tensor& h) {
-    NoGrad ng;
-    const Tensor a = pooling->forward_with_details(keys(h), unsqueeze(h, 0)).association_matrix;  // (1, H, 1, S)
-    const std::size_t H = a.size(1), S = a.size(3);
-    std::vector<double> v = a.to_vector(), out(S, 0.0);
-    for (std::size_t hh = 0; hh < H; ++hh)
-      for (std::size_t s = 0; s < S; ++s) out[s] += v[hh * S + s] / static_cast<double>(H);
-    return out;
-  }
-  std::size_t kernel_size() const { return kernel_size_; }
-  std::string name() const override { return "RepertoireNet"; }
-
-  std::shared_ptr<Linear> conv;
-  std::shared_ptr<Linear> key;  // null without the key network
-  std::shared_ptr<HopfieldPooling> pooling;
-  std::shared_ptr<Linear> output;
-
- private:
-  std::size_t kernel_size_, filters_;
-};
-
-// Filters 3j, 3j+1, 3j+2 detect k-mer j with its first tap at window offset 0, 3 and min(6, K - span)
-// (for K = 9 the three offsets together reach every start position of a sequence of length >= 12 once
-// windows past the end are masked): weight 1 on the k-mer's letters, bias -2.5, so a filter fires only when all three letters match.
-// The remaining filters start at zero weights (a constant output that the gradient can grow), because
-// random filters gave the network room to memorise the training repertoires.
-void init_kmer_filters(Linear& conv, const std::vector<Kmer>& kmers, std::size_t K) {
-  init::zeros_(conv.weight);
-  init::constant_(conv.bias, -2.5);
-  const std::size_t F = conv.weight.size(0), AK = conv.weight.size(1);
-  for (std::size_t j = 0; j < kmers.size(); ++j)
-    for (std::size_t o = 0; o < 3; ++o) {
-      const std::size_t span = Kmer::kKmerShapes[kmers[j].shape][2] + 1;
-      if (span > K) continue;
-      const std::size_t f = 3 * j + o, off = std::min(3 * o, K - span);
-      if (f >= F) continue;
-      for (std::size_t t = 0; t < 3; ++t) {
-        const std::size_t c = static_cast<std::size_t>(kmers[j].letters[t]), k = off + Kmer::kKmerShapes[kmers[j].shape][t];
-        if (conv.weight.dtype() == Dtype::Float32) conv.weight.data<float>()[f * AK + c * K + k] = 1.0f;
-        else conv.weight.data<double>()[f * AK + c * K + k] = 1.0;
-      }
-    }
-}
-
-// Indices of the k largest values (ties: lower index first).
-std::vector<std::size_t> top_k(const std::vector<double>& v, std::size_t k) {
-  std::vector<std::size_t> idx = iota_indices(v.size());
-  k = std::min(k, v.size());
-  std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
-                    [&](std::size_t a, std::size_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
-  idx.resize(k);
-  return idx;
-}
-
-// A repertoire scored on all of its sequences (read in chunks).
-struct Scored {
-  double probability = 0;
-  std::vector<std::string> sequences;  // only when asked for
-  std::vector<double> attention;       // only when asked for
-};
-
-Scored score_repertoire(RepertoireNet& net, const RepertoireDataset& ds, std::size_t i, const RepertoireOptions& ro,
-                        const RepConfig& c, bool keep_sequences) {
-  NoGrad ng;
-  RepertoireStream stream(ds.path(i), c.eval_chunk, ro);
-  std::vector<Tensor> parts;
-  Scored out;
-  Repertoire chunk;
-  while (stream.next(chunk)) {
-    if (chunk.sequences.empty()) continue;
-    const RepertoireBatch b = encode_repertoires({&chunk});
-    parts.push_back(net.embed(unfold(b, all_rows(b), net.kernel_size())));
-    if (keep_sequences) out.sequences.insert(out.sequences.end(), chunk.sequences.begin(), chunk.sequences.end());
-  }
-  HF_CHECK(!parts.empty(), "hopfield-repertoire", ds.path(i) << ": no usable sequence (all rows dropped or file empty)");
-  const Tensor h = parts.size() == 1 ? parts[0] : concat(parts, 0);
-  out.probability = 1.0 / (1.0 + std::exp(-net.logit(h).item()));
-  if (keep_sequences) out.attention = net.attention(h);
-  return out;
-}
 
 struct EpochRow {
   std::size_t epoch;
