@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch cross-check of examples/hopfield_repertoire.cpp on a DeepRC-layout repertoire folder.
+"""PyTorch cross-check of examples/hopfield_repertoire.cpp (its model: examples/repertoire_net.h) on a DeepRC-layout repertoire folder.
 
 Encodes sequences exactly like datasets/repertoire.cpp (encode_into): 20 one-hot channels over
 ACDEFGHIKLMNPQRSTVWY, then with v_j = |0.5 - (1 - j/(L-1))| * 2 channel 20 = v_j on the first ceil(L/2)
