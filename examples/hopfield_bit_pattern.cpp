@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 0;
   std::string out_dir, which = "all";
   bool json = false, quiet = false, accumulate = false;
+  demo::TrainSetup s;
   app.add_option("--epochs", epochs, "epochs per variant (0 = the notebook's: 250)")->check(CLI::Range(0, 100000));
   app.add_option("--seed", seed, "seed of initialisation and batch order (the data use hflayers' seeds 43/44)")
       ->capture_default_str();
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--out", out_dir, "directory for metrics.csv (per variant and epoch) and results.json");
   app.add_flag("--accumulate-gradients", accumulate, "never zero the gradients, like the first published notebook's loop");
+  demo::add_setup_options(app, s);
   app.add_flag("--quiet", quiet, "no per-epoch lines, only the summary");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   try {
@@ -67,7 +69,6 @@ int main(int argc, char** argv) {
     for (std::size_t b = 0; b < bags; ++b) (b < held || b >= bags - held ? eval : train).push_back(b);
     std::printf("bit patterns: %zu bags of %zu instances x %zu bits, %zu signals, %zu positive bags\n", bags, instances,
                 bits, signals, set.bags.num_positive());
-    demo::TrainSetup s;
     s.seed = seed;
     s.quiet = quiet;
     s.accumulate = accumulate;

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "datasets/bag_batch.h"
@@ -47,6 +48,7 @@
 #include "optim/adam.h"
 #include "optim/clip_grad.h"
 #include "optim/training.h"
+#include "cli_checks.h"
 
 namespace hf::demo {
 
@@ -113,9 +115,18 @@ inline std::vector<Variant> variants(std::size_t epochs, std::size_t lookup_epoc
           {"hopfield_lookup", Kind::Lookup, false, lookup_epochs}, {"hopfield_lookup_adapted", Kind::Lookup, true, lookup_epochs}};
 }
 
-inline HopfieldOptions options_for(const Variant& v, std::size_t d) {
+// The notebooks' "adapted" settings of the Hopfield and HopfieldPooling variants. The notebooks invite trying
+// others ("explore and try the new functionalities"): the demos' --adapted-* options override them.
+struct AdaptedSettings {
+  std::size_t hidden_size = 8, num_heads = 8;
+  int update_steps_max = 3;
+  double scaling = 0.25, dropout = 0.5;
+};
+
+inline HopfieldOptions options_for(const Variant& v, std::size_t d, const AdaptedSettings& a = AdaptedSettings()) {
   HopfieldOptions ho(d);
-  if (v.adapted && v.kind != Kind::Lookup) ho.hidden_size(8).num_heads(8).update_steps_max(3).scaling(0.25).dropout(0.5);
+  if (v.adapted && v.kind != Kind::Lookup)
+    ho.hidden_size(a.hidden_size).num_heads(a.num_heads).update_steps_max(a.update_steps_max).scaling(a.scaling).dropout(a.dropout);
   return ho;
 }
 
@@ -155,6 +166,7 @@ inline std::pair<double, double> evaluate(DemoNet& net, const BagBatch& batch) {
 struct TrainSetup {
   std::size_t batch_size = 32;
   double lr = 1e-3;
+  AdaptedSettings adapted;
   double clip = 1.0;
   std::uint64_t seed = 0;
   bool quiet = false;  // no per-epoch lines
@@ -169,7 +181,7 @@ inline VariantResult train_variant(const Variant& v, const MilDataset& ds, const
   Generator gen(s.seed);
   std::vector<std::vector<double>> uniq;
   if (v.kind == Kind::Lookup) uniq = unique_instances(ds, train);
-  DemoNet net(v.kind, options_for(v, d), N, uniq.size(), v.adapted, gen);
+  DemoNet net(v.kind, options_for(v, d, s.adapted), N, uniq.size(), v.adapted, gen);
   if (v.kind == Kind::Lookup && v.adapted) {
     // Start the stored patterns at the distinct training instances (the notebooks' lookup_weights[:] = ...).
     std::vector<double> w;
@@ -275,6 +287,22 @@ inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, con
     HF_CHECK(f.good(), demo.c_str(), "cannot write " << out_dir << "/results.json");
   }
   return j;
+}
+
+// The options both demos share for the training setup: the learning rate and the adapted settings.
+inline void add_setup_options(CLI::App& app, TrainSetup& s) {
+  app.add_option("--lr", s.lr, "AdamW learning rate (the notebooks': 1e-3)")->check(hf::cli::kPositive)->capture_default_str();
+  app.add_option("--adapted-heads", s.adapted.num_heads, "adapted Hopfield/HopfieldPooling: heads")
+      ->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--adapted-hidden", s.adapted.hidden_size, "adapted Hopfield/HopfieldPooling: association size per head")
+      ->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--adapted-update-steps", s.adapted.update_steps_max,
+                 "adapted Hopfield/HopfieldPooling: update_steps_max (0 = one update)")
+      ->check(CLI::Range(0, 1000))->capture_default_str();
+  app.add_option("--adapted-scaling", s.adapted.scaling, "adapted Hopfield/HopfieldPooling: scaling (beta)")
+      ->check(CLI::Range(1e-6, 1e6))->capture_default_str();
+  app.add_option("--adapted-dropout", s.adapted.dropout, "adapted Hopfield/HopfieldPooling: dropout on the association")
+      ->check(CLI::Range(0.0, 0.95))->capture_default_str();
 }
 
 // Selects variants by a comma-separated list of names ("all" = every one); throws naming an unknown name.

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 0, data_seed = 43;
   std::string out_dir, which = "all";
   bool json = false, quiet = false, accumulate = false;
+  demo::TrainSetup s;
   app.add_option("--epochs", epochs, "epochs per variant (0 = the notebook's: 20, lookup variants 18)")
       ->check(CLI::Range(0, 100000));
   app.add_option("--seed", seed, "seed of initialisation and batch order")->capture_default_str();
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--out", out_dir, "directory for metrics.csv (per variant and epoch) and results.json");
   app.add_flag("--accumulate-gradients", accumulate, "never zero the gradients, exactly like the reference notebook's loop");
+  demo::add_setup_options(app, s);
   app.add_flag("--quiet", quiet, "no per-epoch lines, only the summary");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   try {
@@ -61,7 +63,6 @@ int main(int argc, char** argv) {
     for (std::size_t b = 0; b < samples; ++b) (b < held || b >= samples - held ? eval : train).push_back(b);
     std::printf("latch sequences: %zu sequences of %zu characters (alphabet %zu), %zu with class 1\n", samples, length,
                 characters, ds.num_positive());
-    demo::TrainSetup s;
     s.seed = seed;
     s.quiet = quiet;
     s.accumulate = accumulate;

@@ -51,6 +51,7 @@
 #include "optim/lr_scheduler.h"
 #include "optim/metrics.h"
 #include "optim/training.h"
+#include "cli_checks.h"
 
 namespace {
 
@@ -370,7 +371,7 @@ int main(int argc, char** argv) {
   app.add_option("--patience", c.patience, "early stopping: epochs without validation improvement")->check(CLI::Range(1, 100000));
   app.add_option("--val-fraction", c.val_fraction, "fraction of the training bags used for early stopping")
       ->check(CLI::Range(0.05, 0.5));
-  app.add_option("--lr", c.lr, "learning rate (AdamW)")->check(CLI::PositiveNumber);
+  app.add_option("--lr", c.lr, "learning rate (AdamW)")->check(hf::cli::kPositive);
   app.add_option("--lr-decay", c.lr_decay, "learning-rate factor per epoch")->check(CLI::Range(0.5, 1.0));
   app.add_option("--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->check(CLI::Range(0.0, 1.0));
   app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256));

@@ -69,6 +69,7 @@
 #include "optim/metrics.h"
 #include "optim/training.h"
 #include "repertoire_net.h"
+#include "cli_checks.h"
 
 namespace {
 
@@ -359,7 +360,7 @@ int main(int argc, char** argv) {
   app.add_option("--only-fold", only_fold, "run just this fold (1-based; 0 = all)")->capture_default_str();
   app.add_option("--seed", seed, "seed of folds, initialisation and subsampling")->capture_default_str();
   app.add_option("--epochs", c.epochs, "training epochs per fold")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--lr", c.lr, "learning rate (Adam)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", c.lr, "learning rate (Adam)")->check(hf::cli::kPositive)->capture_default_str();
   app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--batch-size", c.batch_size, "repertoires per optimizer step")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--subsample", c.subsample, "sequences drawn per repertoire and epoch in training")

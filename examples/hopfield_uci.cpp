@@ -46,6 +46,7 @@
 #include "optim/metrics.h"
 #include "optim/training.h"
 #include "uci_members.h"
+#include "cli_checks.h"
 
 namespace {
 
@@ -247,7 +248,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 1000000));
   app.add_option("--scaling", c.scaling, "beta (0 = 1/sqrt(hidden))")->check(CLI::Range(0.0, 1e6));
   app.add_option("--dropout", c.dropout, "dropout after the embedding")->check(CLI::Range(0.0, 0.95));
-  app.add_option("--lr", c.lr, "Adam learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--lr", c.lr, "Adam learning rate")->check(hf::cli::kPositive);
   app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->check(CLI::Range(0.0, 1.0));
   app.add_option("--batch-size", c.batch_size, "rows per step")->check(CLI::Range(1, 1000000));
   app.add_option("--epochs", c.epochs, "maximum epochs per split")->check(CLI::Range(1, 100000));
@@ -261,7 +262,7 @@ int main(int argc, char** argv) {
   app.add_option("--grid-dropout", grid.dropout, "validation grid: dropout values (empty = --dropout only)")
       ->check(CLI::Range(0.0, 0.95))->capture_default_str();
   app.add_option("--grid-lr", grid.lr, "validation grid: learning rates (empty = --lr only)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(hf::cli::kPositive)->capture_default_str();
   app.add_option("--grid-model", grid.model, "validation grid: memories (prototypes, memory, retrieval; empty = --model only)")
       ->check(CLI::IsMember({"prototypes", "memory", "retrieval"}))->capture_default_str();
   app.add_option("--grid-bins", grid.bins, "validation grid: piecewise-linear bins (0 = raw features; empty = --bins only)")

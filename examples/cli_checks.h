@@ -1,0 +1,22 @@
+// Command-line checks the example programs share. CLI::PositiveNumber would do, but its message on failure
+// prints the whole double range ("Value 0 not in range 0.000000 to 1797...") instead of the rule.
+#pragma once
+
+#include <cmath>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace hf::cli {
+
+// A number strictly greater than zero (learning rates and other step sizes).
+inline const CLI::Validator kPositive(
+    [](std::string& s) -> std::string {
+      double v = 0;
+      if (!CLI::detail::lexical_cast(s, v)) return "'" + s + "' is not a number";
+      if (!(v > 0) || !std::isfinite(v)) return "must be a finite number greater than 0, got " + s;
+      return {};
+    },
+    "POSITIVE");
+
+}  // namespace hf::cli
