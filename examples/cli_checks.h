@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -18,5 +19,22 @@ inline const CLI::Validator kPositive(
       return {};
     },
     "POSITIVE");
+
+// A finite number in [lo, hi]. CLI::Range lets "nan" through (every comparison with NaN is false), and an
+// option such as --dropout nan then switched dropout off without a word.
+inline CLI::Validator between(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& s) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(s, v)) return "'" + s + "' is not a number";
+        if (!(v >= lo && v <= hi)) {
+          std::ostringstream m;
+          m << "must be a number in [" << lo << ", " << hi << "], got " << s;
+          return m.str();
+        }
+        return {};
+      },
+      "FLOAT in [" + CLI::detail::to_string(lo) + " - " + CLI::detail::to_string(hi) + "]");
+}
 
 }  // namespace hf::cli

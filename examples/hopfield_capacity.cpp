@@ -65,7 +65,7 @@ double crossing(const std::vector<double>& ns, const std::vector<double>& frac, 
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"Storage capacity: modern Hopfield (one update) vs the binary Hopfield network"};
   experiment::Common common;
   common.add_to(app, "hopfield-capacity", 3);
@@ -73,12 +73,12 @@ int main(int argc, char** argv) {
   std::vector<double> betas = {0.05, 0.1, 1.0};
   double flip = 0.05;
   std::size_t reps = 3, max_queries = 128;
-  app.add_option("--dims", dims, "pattern sizes d")->capture_default_str();
-  app.add_option("--betas", betas, "inverse temperatures of the modern network")->capture_default_str();
-  app.add_option("--flip", flip, "fraction of flipped bits in each query")->capture_default_str();
-  app.add_option("--reps", reps, "pattern sets per point")->capture_default_str();
-  app.add_option("--max-queries", max_queries, "patterns queried per set (the first ones)")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--dims", dims, "pattern sizes d")->check(CLI::Range(2, 4096))->capture_default_str();
+  app.add_option("--betas", betas, "inverse temperatures of the modern network")->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
+  app.add_option("--flip", flip, "fraction of flipped bits in each query")->check(hf::cli::between(0.0, 0.5))->capture_default_str();
+  app.add_option("--reps", reps, "pattern sets per point")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--max-queries", max_queries, "patterns queried per set (the first ones)")->check(CLI::Range(1, 100000))->capture_default_str();
+  if (const int rc = experiment::parse(app, argc, argv, "hopfield-capacity"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 
@@ -159,4 +159,6 @@ int main(int argc, char** argv) {
   std::printf("wrote %s/{capacity_summary.csv, capacity_curves.csv, capacity_d*.svg}\ntime %.2f s\n",
               common.out.c_str(), timer.seconds());
   return 0;
+} catch (const std::exception& e) {
+  return hf::experiment::fail("hopfield-capacity", e);
 }

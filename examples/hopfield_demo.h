@@ -300,9 +300,9 @@ inline void add_setup_options(CLI::App& app, TrainSetup& s) {
                  "adapted Hopfield/HopfieldPooling: update_steps_max (0 = one update)")
       ->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_option("--adapted-scaling", s.adapted.scaling, "adapted Hopfield/HopfieldPooling: scaling (beta)")
-      ->check(CLI::Range(1e-6, 1e6))->capture_default_str();
+      ->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
   app.add_option("--adapted-dropout", s.adapted.dropout, "adapted Hopfield/HopfieldPooling: dropout on the association")
-      ->check(CLI::Range(0.0, 0.95))->capture_default_str();
+      ->check(hf::cli::between(0.0, 0.95))->capture_default_str();
 }
 
 // Selects variants by a comma-separated list of names ("all" = every one); throws naming an unknown name.

@@ -19,15 +19,15 @@
 
 using namespace hf;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"Energy descent along AssociativeMemory::retrieve, measured against rounding"};
   experiment::Common common;
   common.add_to(app, "hopfield-energy", 1);
   std::size_t trials = 40, steps = 40, queries = 16;
-  app.add_option("--trials", trials, "random memories per (dtype, beta)")->capture_default_str();
-  app.add_option("--steps", steps, "update steps per retrieval")->capture_default_str();
-  app.add_option("--queries", queries, "queries per memory (B)")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--trials", trials, "random memories per (dtype, beta)")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--steps", steps, "update steps per retrieval")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--queries", queries, "queries per memory (B)")->check(CLI::Range(1, 100000))->capture_default_str();
+  if (const int rc = experiment::parse(app, argc, argv, "hopfield-energy"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 
@@ -133,4 +133,6 @@ int main(int argc, char** argv) {
               common.out.c_str());
   std::printf("time %.2f s\n", timer.seconds());
   return all_ok ? 0 : 1;
+} catch (const std::exception& e) {
+  return hf::experiment::fail("hopfield-energy", e);
 }

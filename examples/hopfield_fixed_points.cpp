@@ -46,18 +46,18 @@ std::pair<std::size_t, bool> k90(std::vector<double> w, std::size_t m) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"Global, metastable and single-pattern fixed points of the Hopfield update as beta grows"};
   experiment::Common common;
   common.add_to(app, "hopfield-fixed-points", 4);
   std::size_t clusters = 4, per_cluster = 8, d = 16, queries = 64;
   double spread = 0.5;
-  app.add_option("--clusters", clusters, "clusters K")->capture_default_str();
-  app.add_option("--per-cluster", per_cluster, "patterns per cluster m")->capture_default_str();
-  app.add_option("--dim", d, "pattern size d")->capture_default_str();
-  app.add_option("--queries", queries, "random queries B")->capture_default_str();
-  app.add_option("--spread", spread, "norm of the noise added to a cluster centre")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--clusters", clusters, "clusters K")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--per-cluster", per_cluster, "patterns per cluster m")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--dim", d, "pattern size d")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--queries", queries, "random queries B")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--spread", spread, "norm of the noise added to a cluster centre")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
+  if (const int rc = experiment::parse(app, argc, argv, "hopfield-fixed-points"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 
@@ -174,4 +174,6 @@ int main(int argc, char** argv) {
   std::printf("wrote %s/{fixed_points.csv, fixed_points_k90.svg, association_beta{0.5,8,1000}.svg}\ntime %.2f s\n",
               common.out.c_str(), timer.seconds());
   return 0;
+} catch (const std::exception& e) {
+  return hf::experiment::fail("hopfield-fixed-points", e);
 }

@@ -83,15 +83,15 @@ double rms(const std::vector<double>& a, std::size_t ia, const std::vector<doubl
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"Retrieve stored letter images from masked and noisy queries"};
   experiment::Common common;
   common.add_to(app, "hopfield-images", 5);
   double beta = 1.0, low_beta = 0.005, noise = 1.0;
-  app.add_option("--beta", beta, "inverse temperature of the retrieval")->capture_default_str();
-  app.add_option("--low-beta", low_beta, "a small beta shown for comparison (averages)")->capture_default_str();
-  app.add_option("--noise", noise, "standard deviation of the Gaussian noise query")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--beta", beta, "inverse temperature of the retrieval")->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
+  app.add_option("--low-beta", low_beta, "a small beta shown for comparison (averages)")->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
+  app.add_option("--noise", noise, "standard deviation of the Gaussian noise query")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
+  if (const int rc = experiment::parse(app, argc, argv, "hopfield-images"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 
@@ -186,4 +186,6 @@ int main(int argc, char** argv) {
               correct, total, predicted_right, violations);
   std::printf("wrote %s/{images.csv, retrieval_*.svg, pgm/*.pgm}\ntime %.2f s\n", common.out.c_str(), timer.seconds());
   return violations == 0 ? 0 : 1;
+} catch (const std::exception& e) {
+  return hf::experiment::fail("hopfield-images", e);
 }

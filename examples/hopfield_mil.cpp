@@ -370,20 +370,20 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", c.epochs, "maximum epochs per training")->check(CLI::Range(1, 100000));
   app.add_option("--patience", c.patience, "early stopping: epochs without validation improvement")->check(CLI::Range(1, 100000));
   app.add_option("--val-fraction", c.val_fraction, "fraction of the training bags used for early stopping")
-      ->check(CLI::Range(0.05, 0.5));
+      ->check(hf::cli::between(0.05, 0.5));
   app.add_option("--lr", c.lr, "learning rate (AdamW)")->check(hf::cli::kPositive);
-  app.add_option("--lr-decay", c.lr_decay, "learning-rate factor per epoch")->check(CLI::Range(0.5, 1.0));
-  app.add_option("--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--lr-decay", c.lr_decay, "learning-rate factor per epoch")->check(hf::cli::between(0.5, 1.0));
+  app.add_option("--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->check(hf::cli::between(0.0, 1.0));
   app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256));
   app.add_option("--hidden", c.hidden, "Hopfield association size per head")->check(CLI::Range(1, 4096));
-  app.add_option("--scaling", c.scaling, "Hopfield beta (0 = 1/sqrt(hidden))")->check(CLI::Range(0.0, 1e6));
-  app.add_option("--dropout", c.dropout, "dropout after each embedding layer")->check(CLI::Range(0.0, 0.95));
-  app.add_option("--pool-dropout", c.pool_dropout, "dropout on the Hopfield association matrix")->check(CLI::Range(0.0, 0.95));
+  app.add_option("--scaling", c.scaling, "Hopfield beta (0 = 1/sqrt(hidden))")->check(hf::cli::between(0.0, 1e6));
+  app.add_option("--dropout", c.dropout, "dropout after each embedding layer")->check(hf::cli::between(0.0, 0.95));
+  app.add_option("--pool-dropout", c.pool_dropout, "dropout on the Hopfield association matrix")->check(hf::cli::between(0.0, 0.95));
   app.add_option("--width", c.width, "instance embedding width")->check(CLI::Range(1, 8192));
   app.add_option("--depth", c.depth, "instance embedding layers")->check(CLI::Range(1, 16));
   app.add_option("--activation", c.activation, "embedding activation")->check(CLI::IsMember({"relu", "selu", "gelu", "tanh"}));
   app.add_option("--batch-size", c.batch_size, "bags per training step")->check(CLI::Range(1, 100000));
-  app.add_option("--clip", c.clip, "gradient-norm clipping (0 = off)")->check(CLI::Range(0.0, 1e9));
+  app.add_option("--clip", c.clip, "gradient-norm clipping (0 = off)")->check(hf::cli::between(0.0, 1e9));
   app.add_option("--ensemble", c.ensemble, "cross-validation ensemble members per outer fold (1 = single model)")
       ->check(CLI::Range(1, 20));
   app.add_option("--stop-on", c.stop_on, "early-stopping metric on the validation bags")

@@ -36,17 +36,17 @@ Tensor unit_rows(std::size_t n, std::size_t d, Generator& gen) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"One-step retrieval error against separation and the paper's exponential bound"};
   experiment::Common common;
   common.add_to(app, "hopfield-one-step", 2);
   std::size_t n = 16;
   double noise = 0.1;
   std::vector<std::size_t> dims = {8, 16, 32, 64};
-  app.add_option("--patterns", n, "stored patterns N")->capture_default_str();
-  app.add_option("--noise", noise, "query distance r = ||xi - x_i||")->capture_default_str();
-  app.add_option("--dims", dims, "pattern sizes d")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--patterns", n, "stored patterns N")->check(CLI::Range(2, 1000000))->capture_default_str();
+  app.add_option("--noise", noise, "query distance r = ||xi - x_i||")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
+  app.add_option("--dims", dims, "pattern sizes d")->check(CLI::Range(1, 65536))->capture_default_str();
+  if (const int rc = experiment::parse(app, argc, argv, "hopfield-one-step"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 
@@ -156,4 +156,6 @@ int main(int argc, char** argv) {
   std::printf("wrote %s/{one_step_points.csv, one_step_summary.csv, one_step_error.svg}\ntime %.2f s\n",
               common.out.c_str(), timer.seconds());
   return violations_total == 0 ? 0 : 1;
+} catch (const std::exception& e) {
+  return hf::experiment::fail("hopfield-one-step", e);
 }

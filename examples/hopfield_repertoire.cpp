@@ -355,26 +355,26 @@ int main(int argc, char** argv) {
   app.add_option("--synthetic-repertoires", synthetic_repertoires, "repertoires generated without --data")
       ->check(CLI::Range(10, 100000))->capture_default_str();
   app.add_option("--synthetic-witness-rate", witness_rate, "fraction of motif sequences in generated positive repertoires")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+      ->check(hf::cli::between(0.0, 1.0))->capture_default_str();
   app.add_option("--folds", folds, "cross-validation folds")->check(CLI::Range(2, 100))->capture_default_str();
   app.add_option("--only-fold", only_fold, "run just this fold (1-based; 0 = all)")->capture_default_str();
   app.add_option("--seed", seed, "seed of folds, initialisation and subsampling")->capture_default_str();
   app.add_option("--epochs", c.epochs, "training epochs per fold")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--lr", c.lr, "learning rate (Adam)")->check(hf::cli::kPositive)->capture_default_str();
-  app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->check(hf::cli::between(0.0, 1.0))->capture_default_str();
   app.add_option("--batch-size", c.batch_size, "repertoires per optimizer step")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--subsample", c.subsample, "sequences drawn per repertoire and epoch in training")
       ->check(CLI::Range(1, 100000000))->capture_default_str();
   app.add_option("--keep", c.keep, "fraction of the subsample (highest attention) used for the gradient step")
-      ->check(CLI::Range(0.001, 1.0))->capture_default_str();
+      ->check(hf::cli::between(0.001, 1.0))->capture_default_str();
   app.add_option("--warmup-epochs", c.warmup_epochs, "epochs trained on the whole subsample before keeping only the "
                                                      "top fraction")->capture_default_str();
   app.add_flag("--verbose", c.verbose, "per-epoch diagnostics on stderr (train AUC; witnesses among the kept "
                                        "sequences and their attention mass when --motifs is set)");
   app.add_option("--eval-every", c.eval_every, "with --verbose: also score the test fold every N epochs (diagnostic "
                                                "only, never used for model selection)")->capture_default_str();
-  app.add_option("--conv-init-std", c.conv_init_std, "conv weights N(0, std^2) (0 = torch's default)")->capture_default_str();
-  app.add_option("--conv-bias-init", c.conv_bias_init, "initial conv bias (0 = torch's default)")->capture_default_str();
+  app.add_option("--conv-init-std", c.conv_init_std, "conv weights N(0, std^2) (0 = torch's default)")->check(hf::cli::between(0.0, 100.0))->capture_default_str();
+  app.add_option("--conv-bias-init", c.conv_bias_init, "initial conv bias (0 = torch's default)")->check(hf::cli::between(-100.0, 100.0))->capture_default_str();
   bool no_kmer_init = false, no_key_network = false;
   app.add_flag("--no-kmer-init", no_kmer_init, "random conv initialisation instead of detectors of the gapped 3-mers "
                                                "significantly enriched in the positive training repertoires");
@@ -390,11 +390,11 @@ int main(int argc, char** argv) {
   app.add_option("--kernel-size", c.kernel_size, "convolution kernel size")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--hidden", c.hidden, "Hopfield association size per head")->check(CLI::Range(1, 4096))->capture_default_str();
-  app.add_option("--scaling", c.scaling, "Hopfield beta (0 = 1/sqrt(hidden))")->check(CLI::Range(0.0, 1e6))->capture_default_str();
+  app.add_option("--scaling", c.scaling, "Hopfield beta (0 = 1/sqrt(hidden))")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
   bool projected = false;
   app.add_flag("--projected-attention", projected, "project stored and state patterns (hflayers' default) instead of "
                                                     "comparing the pooling pattern with the embeddings directly");
-  app.add_option("--clip", c.clip, "gradient-norm clipping (0 = off)")->check(CLI::Range(0.0, 1e9))->capture_default_str();
+  app.add_option("--clip", c.clip, "gradient-norm clipping (0 = off)")->check(hf::cli::between(0.0, 1e9))->capture_default_str();
   app.add_option("--eval-chunk", c.eval_chunk, "sequences read at once when scoring a repertoire")
       ->check(CLI::Range(1, 100000000))->capture_default_str();
   app.add_option("--motifs", motif_list, "comma-separated motifs ('?' = any letter) marked in the attended-sequence "

@@ -246,10 +246,10 @@ int main(int argc, char** argv) {
   app.add_option("--prototypes", c.prototypes, "stored patterns of the HopfieldLayer")->check(CLI::Range(1, 100000));
   app.add_option("--memory-size", c.memory_size, "stored training rows per step (--model memory)")
       ->check(CLI::Range(2, 1000000));
-  app.add_option("--scaling", c.scaling, "beta (0 = 1/sqrt(hidden))")->check(CLI::Range(0.0, 1e6));
-  app.add_option("--dropout", c.dropout, "dropout after the embedding")->check(CLI::Range(0.0, 0.95));
+  app.add_option("--scaling", c.scaling, "beta (0 = 1/sqrt(hidden))")->check(hf::cli::between(0.0, 1e6));
+  app.add_option("--dropout", c.dropout, "dropout after the embedding")->check(hf::cli::between(0.0, 0.95));
   app.add_option("--lr", c.lr, "Adam learning rate")->check(hf::cli::kPositive);
-  app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--weight-decay", c.weight_decay, "Adam L2 weight decay")->check(hf::cli::between(0.0, 1.0));
   app.add_option("--batch-size", c.batch_size, "rows per step")->check(CLI::Range(1, 1000000));
   app.add_option("--epochs", c.epochs, "maximum epochs per split")->check(CLI::Range(1, 100000));
   app.add_option("--patience", c.patience, "early stopping patience (epochs)")->check(CLI::Range(1, 100000));
@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_option("--max-steps", c.max_steps, "maximum optimizer steps per split")->check(CLI::Range(1, 100000000));
   app.add_option("--grid-dropout", grid.dropout, "validation grid: dropout values (empty = --dropout only)")
-      ->check(CLI::Range(0.0, 0.95))->capture_default_str();
+      ->check(hf::cli::between(0.0, 0.95))->capture_default_str();
   app.add_option("--grid-lr", grid.lr, "validation grid: learning rates (empty = --lr only)")
       ->check(hf::cli::kPositive)->capture_default_str();
   app.add_option("--grid-model", grid.model, "validation grid: memories (prototypes, memory, retrieval; empty = --model only)")
@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
   app.add_option("--grid-bins", grid.bins, "validation grid: piecewise-linear bins (0 = raw features; empty = --bins only)")
       ->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_option("--grid-weight-decay", grid.weight_decay, "validation grid: weight decays (empty = --weight-decay only)")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+      ->check(hf::cli::between(0.0, 1.0))->capture_default_str();
   bool no_grid = false;
   app.add_flag("--no-grid", no_grid, "train the single setting of --dropout, --lr, --weight-decay (no validation grid)");
   app.add_option("--ensemble", c.ensemble,
