@@ -106,13 +106,17 @@ struct Variant {
   Kind kind;
   bool adapted;
   std::size_t epochs;  // as in the reference notebook
+  std::size_t id;      // position in the notebooks' order: seeds the variant, so --variants picks the same run
 };
 
 // The six settings of the notebooks, in their order.
 inline std::vector<Variant> variants(std::size_t epochs, std::size_t lookup_epochs) {
-  return {{"hopfield", Kind::Association, false, epochs},        {"hopfield_adapted", Kind::Association, true, epochs},
-          {"hopfield_pooling", Kind::Pooling, false, epochs},    {"hopfield_pooling_adapted", Kind::Pooling, true, epochs},
-          {"hopfield_lookup", Kind::Lookup, false, lookup_epochs}, {"hopfield_lookup_adapted", Kind::Lookup, true, lookup_epochs}};
+  return {{"hopfield", Kind::Association, false, epochs, 0},
+          {"hopfield_adapted", Kind::Association, true, epochs, 1},
+          {"hopfield_pooling", Kind::Pooling, false, epochs, 2},
+          {"hopfield_pooling_adapted", Kind::Pooling, true, epochs, 3},
+          {"hopfield_lookup", Kind::Lookup, false, lookup_epochs, 4},
+          {"hopfield_lookup_adapted", Kind::Lookup, true, lookup_epochs, 5}};
 }
 
 // The notebooks' "adapted" settings of the Hopfield and HopfieldPooling variants. The notebooks invite trying
@@ -247,11 +251,11 @@ inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, con
   std::vector<VariantResult> results;
   for (std::size_t k = 0; k < vs.size(); ++k) {
     TrainSetup s = setup;
-    s.seed = setup.seed * 1000003ULL + k;
+    s.seed = setup.seed * 1000003ULL + vs[k].id;
     results.push_back(train_variant(vs[k], ds, train, eval, vs[k].epochs, s));
     if (log)
       for (const EpochResult& e : results.back().epochs)
-        log->row({static_cast<double>(k), static_cast<double>(e.epoch), e.train_loss, e.train_accuracy, e.eval_loss,
+        log->row({static_cast<double>(vs[k].id), static_cast<double>(e.epoch), e.train_loss, e.train_accuracy, e.eval_loss,
                   e.eval_accuracy});
   }
   std::printf("\n%s: %zu training and %zu held-out samples\n%-26s %7s %12s %12s %9s\n", demo.c_str(), train.size(),
