@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <climits>
 #include <cstdint>
 #include <cmath>
 #include <limits>
@@ -29,11 +28,6 @@ namespace {
 
 using detail::ptr;
 
-int as_int(std::size_t v, const char* op) {
-  HF_CHECK(v <= static_cast<std::size_t>(INT_MAX), op, "dimension " << v << " exceeds the BLAS int range");
-  return static_cast<int>(v);
-}
-
 // gemm on size_t dimensions, skipping empty products (OpenBLAS rejects some zero leading dimensions).
 template <class T>
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
@@ -45,8 +39,8 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha
       for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
     return;
   }
-  blas::gemm(ta, tb, as_int(m, op), as_int(n, op), as_int(k, op), alpha, a, as_int(std::max<std::size_t>(lda, 1), op),
-             b, as_int(std::max<std::size_t>(ldb, 1), op), beta, c, as_int(std::max<std::size_t>(ldc, 1), op));
+  blas::gemm(ta, tb, detail::blas_int(m, op), detail::blas_int(n, op), detail::blas_int(k, op), alpha, a, detail::blas_int(std::max<std::size_t>(lda, 1), op),
+             b, detail::blas_int(std::max<std::size_t>(ldb, 1), op), beta, c, detail::blas_int(std::max<std::size_t>(ldc, 1), op));
 }
 
 // Uninitialised scratch memory of n elements of T. Taken from the tensor storage (and its buffer cache)

@@ -2,6 +2,7 @@
 #include "engine/kernel.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "engine/tape.h"
 
@@ -127,6 +128,18 @@ AxisSplit split_at(const Shape& shape, std::size_t axis) {
   s.n = shape[axis];
   for (std::size_t i = axis + 1; i < shape.size(); ++i) s.inner *= shape[i];
   return s;
+}
+
+Shape reduced_shape(const Shape& shape, std::size_t a, bool keepdim) {
+  Shape out = shape;
+  if (keepdim) out[a] = 1;
+  else out.erase(out.begin() + static_cast<long>(a));
+  return out;
+}
+
+int blas_int(std::size_t v, const char* op) {
+  HF_CHECK(v <= static_cast<std::size_t>(INT_MAX), op, "dimension " << v << " exceeds the BLAS int range");
+  return static_cast<int>(v);
 }
 
 std::vector<std::uint8_t> mask_as_bytes(const Tensor& mask, const Shape& shape, const char* op) {

@@ -46,8 +46,15 @@ Tensor sum_to(const Tensor& g, const Shape& to);
 // Outer/axis/inner split of a shape around one axis: shape = (outer, n, inner).
 struct AxisSplit {
   std::size_t outer = 1, n = 1, inner = 1;
+  // Offset of element j of the slice (o, i).
+  std::size_t at(std::size_t o, std::size_t j, std::size_t i) const { return (o * n + j) * inner + i; }
 };
 AxisSplit split_at(const Shape& shape, std::size_t axis);
+// Output shape of a reduction over axis a: the axis kept as 1 (keepdim) or removed.
+Shape reduced_shape(const Shape& shape, std::size_t a, bool keepdim);
+
+// v as a BLAS dimension (int); throws naming op when it does not fit.
+int blas_int(std::size_t v, const char* op);
 
 // A mask tensor read as bools broadcast to `shape`: one byte per element of shape.
 std::vector<std::uint8_t> mask_as_bytes(const Tensor& mask, const Shape& shape, const char* op);

@@ -125,7 +125,7 @@ Tensor min(const Tensor& x);
 Tensor argmax(const Tensor& x, int axis, bool keepdim = false);  // Int64
 Tensor argmin(const Tensor& x, int axis, bool keepdim = false);
 
-// ----- neural-network ops (ops_nn.cpp) -----
+// ----- neural-network ops (ops_softmax.cpp, ops_nn.cpp, ops_conv.cpp, ops_masked.cpp) -----
 // Softmax over axis, max-subtracted. With a mask (broadcast to x, true = excluded) masked entries get
 // probability 0; a row that is entirely masked gives zeros (not NaN) and passes zero gradient.
 Tensor softmax(const Tensor& x, int axis);

@@ -7,7 +7,6 @@
 // transposed, A's batch axes are folded into m: one big gemm instead of one per batch entry, and B's
 // gradient is one gemm summing over the whole batch.
 #include <algorithm>
-#include <climits>
 
 #include "engine/blas.h"
 #include "engine/kernel.h"
@@ -27,11 +26,6 @@ MatDims mat_dims(const Tensor& t) {
 }
 
 Shape batch_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
-
-int as_int(std::size_t v, const char* op) {
-  HF_CHECK(v <= static_cast<std::size_t>(INT_MAX), op, "dimension " << v << " exceeds the BLAS int range");
-  return static_cast<int>(v);
-}
 
 // The bare batched product, no autograd. Both operands have rank >= 2.
 Tensor bmm_raw(const Tensor& a, bool ta, const Tensor& b, bool tb, const char* op) {
@@ -53,7 +47,7 @@ Tensor bmm_raw(const Tensor& a, bool ta, const Tensor& b, bool tb, const char* o
     const T* pa = detail::ptr<T>(a);
     const T* pb = detail::ptr<T>(b);
     T* pc = detail::ptr<T>(out);
-    const int lda = as_int(da.cols, op), ldb = as_int(db.cols, op);
+    const int lda = detail::blas_int(da.cols, op), ldb = detail::blas_int(db.cols, op);
     if (k == 0) {
       std::fill(pc, pc + out.numel(), T(0));
       return;
@@ -61,8 +55,8 @@ Tensor bmm_raw(const Tensor& a, bool ta, const Tensor& b, bool tb, const char* o
     if (bb.empty() && !ta) {
       // Fold A's batch into m: (batch*m, k) x op(B).
       const std::size_t rows = shape_numel(batch) * m;
-      blas::gemm(false, tb, as_int(rows, op), as_int(n, op), as_int(k, op), T(1), pa, lda, pb, ldb, T(0), pc,
-                 as_int(n, op));
+      blas::gemm(false, tb, detail::blas_int(rows, op), detail::blas_int(n, op), detail::blas_int(k, op), T(1), pa, lda, pb, ldb, T(0), pc,
+                 detail::blas_int(n, op));
       return;
     }
     auto oa = detail::broadcast_offsets(ba, batch);
@@ -70,8 +64,8 @@ Tensor bmm_raw(const Tensor& a, bool ta, const Tensor& b, bool tb, const char* o
     const std::size_t sa = da.rows * da.cols, sb = db.rows * db.cols, sc = m * n;
     // Debian's OpenBLAS 0.3.21 has no batched gemm: one call per batch entry.
     for (std::size_t i = 0; i < oa.size(); ++i)
-      blas::gemm(ta, tb, as_int(m, op), as_int(n, op), as_int(k, op), T(1), pa + oa[i] * sa, lda, pb + ob[i] * sb,
-                 ldb, T(0), pc + i * sc, as_int(n, op));
+      blas::gemm(ta, tb, detail::blas_int(m, op), detail::blas_int(n, op), detail::blas_int(k, op), T(1), pa + oa[i] * sa, lda, pb + ob[i] * sb,
+                 ldb, T(0), pc + i * sc, detail::blas_int(n, op));
   });
   return out;
 }
