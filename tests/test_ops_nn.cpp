@@ -1,5 +1,6 @@
-// Neural-network ops (engine/ops_softmax.cpp, ops_nn.cpp, ops_conv.cpp, ops_masked.cpp): forward values against direct loops written here, float64
-// gradient checks with a random upstream gradient, and the error messages.
+// Neural-network ops (engine/ops_softmax.cpp, ops_nn.cpp, ops_conv.cpp, ops_masked.cpp): forward values
+// against direct loops written here, float64 gradient checks with a random upstream gradient, and the error
+// messages.
 #include <cmath>
 #include <vector>
 
