@@ -42,8 +42,11 @@ void Generator::set_state(const std::string& s) {
   engine_ = e;
 }
 
+// One per thread: the examples build a network per fold in worker threads, and a module's constructor
+// initialises its parameters from this generator; a single shared engine would be a data race there
+// (UBSan caught mt19937_64's index running past its state).
 Generator& default_generator() {
-  static Generator g(0);
+  thread_local Generator g(0);
   return g;
 }
 void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }

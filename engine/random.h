@@ -25,6 +25,9 @@ class Generator {
   std::mt19937_64 engine_;
 };
 
+// The calling thread's generator: every thread starts with its own, seeded 0, and manual_seed() reseeds
+// only the calling thread's. Threads therefore never share random state (no data race, and a worker's
+// draws do not depend on how other threads interleave); seed each worker yourself, or pass it a Generator.
 Generator& default_generator();
 void manual_seed(std::uint64_t seed);
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "engine/check.h"
 #include "engine/gradcheck.h"
@@ -375,6 +376,25 @@ TEST_CASE("Dropout: identity in eval, zero fraction about p in training, seeded 
   CHECK(a2(x).to_vector() == ya);
   CHECK_THROWS_WITH_AS(Dropout(1.5), doctest::Contains("p=1.5"), Error);
   CHECK(Dropout(0.1).pretty_print() == "Dropout(p=0.1)");
+}
+
+TEST_CASE("default_generator is per thread: a worker starts at seed 0 and its manual_seed stays its own") {
+  // Worker threads build modules (whose constructors draw from default_generator) concurrently; a
+  // shared generator was a data race. Here the main thread's seed must not reach the worker, and the
+  // worker's must not come back.
+  Generator fresh(0), seeded(5);
+  const std::vector<double> expect_worker = {fresh.uniform(), fresh.uniform()};
+  manual_seed(5);
+  const double main_first = default_generator().uniform();
+  std::vector<double> worker;
+  std::thread t([&] {
+    worker = {default_generator().uniform(), default_generator().uniform()};
+    manual_seed(99);
+  });
+  t.join();
+  CHECK(worker == expect_worker);
+  CHECK(main_first == seeded.uniform());
+  CHECK(default_generator().uniform() == seeded.uniform());  // the worker's manual_seed(99) did not touch it
 }
 
 // ----- activations and Sequential -----
