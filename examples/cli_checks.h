@@ -1,14 +1,40 @@
-// Command-line checks the example programs share. CLI::PositiveNumber would do, but its message on failure
-// prints the whole double range ("Value 0 not in range 0.000000 to 1797...") instead of the rule.
+// The command line of every example program: one parse entry point with one error contract (a bad
+// argument is one stderr line "<program>: <what>" and exit code 2), and the checks the programs share.
+// CLI::PositiveNumber would do, but its message on failure prints the whole double range ("Value 0 not in
+// range 0.000000 to 1797...") instead of the rule.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 namespace hf::cli {
+
+// Error text on one line: some messages (CLI11's, file parsers') carry line breaks.
+inline std::string one_line(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  std::replace(s.begin(), s.end(), '\r', ' ');
+  return s;
+}
+
+// Parses the command line: --help prints and gives exit code 0; a bad argument is one line on stderr,
+// "<program>: <what>", and exit code 2. Returns -1 when the program should go on:
+//   if (const int rc = cli::parse(app, argc, argv, "hopfield-mil"); rc >= 0) return rc;
+inline int parse(CLI::App& app, int argc, char** argv, const std::string& program) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << program << ": " << one_line(e.what()) << "\n";
+    return 2;
+  }
+  return -1;
+}
 
 // A number strictly greater than zero (learning rates and other step sizes).
 inline const CLI::Validator kPositive(

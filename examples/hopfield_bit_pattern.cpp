@@ -50,14 +50,7 @@ int main(int argc, char** argv) {
   demo::add_setup_options(app, s);
   app.add_flag("--quiet", quiet, "no per-epoch lines, only the summary");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "hopfield-bit-pattern: " << e.what() << "\n";
-    return 2;
-  }
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-bit-pattern"); rc >= 0) return rc;
   try {
     blas::set_num_threads(1);  // tiny matrices: threads cost more than they give
     const std::size_t e = epochs > 0 ? epochs : 250;

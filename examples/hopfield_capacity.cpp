@@ -78,7 +78,7 @@ int main(int argc, char** argv) try {
   app.add_option("--flip", flip, "fraction of flipped bits in each query")->check(hf::cli::between(0.0, 0.5))->capture_default_str();
   app.add_option("--reps", reps, "pattern sets per point")->check(CLI::Range(1, 10000))->capture_default_str();
   app.add_option("--max-queries", max_queries, "patterns queried per set (the first ones)")->check(CLI::Range(1, 100000))->capture_default_str();
-  if (const int rc = experiment::parse(app, argc, argv, "hopfield-capacity"); rc >= 0) return rc;
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-capacity"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 

@@ -24,6 +24,7 @@
 #include "datasets/synthetic.h"
 #include "datasets/table.h"
 #include "datasets/uci.h"
+#include "cli_checks.h"
 
 using json = nlohmann::ordered_json;
 using namespace hf;
@@ -157,11 +158,6 @@ void print_text(const json& j, const std::string& indent = "") {
   }
 }
 
-std::string one_line(std::string s) {
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  std::replace(s.begin(), s.end(), '\r', ' ');
-  return s;
-}
 
 }  // namespace
 
@@ -188,14 +184,7 @@ int main(int argc, char** argv) {
   app.add_option("--folds", folds, "MIL: stratified k-fold splits to report")->capture_default_str();
   app.add_option("--seed", seed, "MIL: split seed")->capture_default_str();
   app.add_flag("--json", as_json, "print one JSON object");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "hopfield-data: " << one_line(e.what()) << "\n";
-    return 1;
-  }
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-data"); rc >= 0) return rc;
   try {
     int chosen = !mil.empty() + !uci.empty() + !reps.empty() + !table.empty();
     if (chosen > 1) throw std::invalid_argument("give only one of --mil, --uci, --repertoires, --table");
@@ -240,7 +229,7 @@ int main(int argc, char** argv) {
       print_text(out);
     }
   } catch (const std::exception& e) {
-    std::cerr << "hopfield-data: error: " << one_line(e.what()) << "\n";
+    std::cerr << "hopfield-data: error: " << cli::one_line(e.what()) << "\n";
     return 1;
   }
   return 0;

@@ -27,7 +27,7 @@ int main(int argc, char** argv) try {
   app.add_option("--trials", trials, "random memories per (dtype, beta)")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--steps", steps, "update steps per retrieval")->check(CLI::Range(1, 10000))->capture_default_str();
   app.add_option("--queries", queries, "queries per memory (B)")->check(CLI::Range(1, 100000))->capture_default_str();
-  if (const int rc = experiment::parse(app, argc, argv, "hopfield-energy"); rc >= 0) return rc;
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-energy"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 

@@ -19,19 +19,6 @@
 
 namespace hf::experiment {
 
-// Parses the command line: --help prints and gives exit code 0; a bad argument is one line on stderr,
-// "<name>: <what>", and exit code 2. Returns -1 when the program should go on.
-inline int parse(CLI::App& app, int argc, char** argv, const std::string& name) {
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << name << ": " << e.what() << "\n";
-    return 2;
-  }
-  return -1;
-}
 
 // An error while running: one line on stderr and exit code 1 (library errors already name the op).
 inline int fail(const std::string& name, const std::exception& e) {

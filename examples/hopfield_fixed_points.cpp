@@ -57,7 +57,7 @@ int main(int argc, char** argv) try {
   app.add_option("--dim", d, "pattern size d")->check(CLI::Range(1, 65536))->capture_default_str();
   app.add_option("--queries", queries, "random queries B")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--spread", spread, "norm of the noise added to a cluster centre")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
-  if (const int rc = experiment::parse(app, argc, argv, "hopfield-fixed-points"); rc >= 0) return rc;
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-fixed-points"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 

@@ -91,7 +91,7 @@ int main(int argc, char** argv) try {
   app.add_option("--beta", beta, "inverse temperature of the retrieval")->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
   app.add_option("--low-beta", low_beta, "a small beta shown for comparison (averages)")->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
   app.add_option("--noise", noise, "standard deviation of the Gaussian noise query")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
-  if (const int rc = experiment::parse(app, argc, argv, "hopfield-images"); rc >= 0) return rc;
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-images"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 

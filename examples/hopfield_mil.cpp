@@ -393,14 +393,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "folds trained in parallel")->check(CLI::Range(1, 256));
   app.add_option("--out", out_dir, "directory for metrics.csv (per epoch) and results.csv/json");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "hopfield-mil: " << e.what() << "\n";
-    return 2;
-  }
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-mil"); rc >= 0) return rc;
 
   try {
     const auto t0 = std::chrono::steady_clock::now();

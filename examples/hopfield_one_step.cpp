@@ -46,7 +46,7 @@ int main(int argc, char** argv) try {
   app.add_option("--patterns", n, "stored patterns N")->check(CLI::Range(2, 1000000))->capture_default_str();
   app.add_option("--noise", noise, "query distance r = ||xi - x_i||")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
   app.add_option("--dims", dims, "pattern sizes d")->check(CLI::Range(1, 65536))->capture_default_str();
-  if (const int rc = experiment::parse(app, argc, argv, "hopfield-one-step"); rc >= 0) return rc;
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-one-step"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
 

@@ -329,10 +329,6 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
-std::string one_line(std::string s) {
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  return s;
-}
 
 }  // namespace
 
@@ -402,14 +398,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "folds trained in parallel")->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--out", out_dir, "directory for metrics.csv (per epoch), results.csv and results.json");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "hopfield-repertoire: " << one_line(e.what()) << "\n";
-    return 2;
-  }
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-repertoire"); rc >= 0) return rc;
 
   c.static_attention = !projected;
   c.kmer_init = !no_kmer_init;
@@ -556,7 +545,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     // Library errors already start with the op name; prefix the program name only when it is missing.
     const std::string msg = e.what();
-    std::cerr << (msg.rfind("hopfield-repertoire", 0) == 0 ? "" : "hopfield-repertoire: ") << one_line(msg) << "\n";
+    std::cerr << (msg.rfind("hopfield-repertoire", 0) == 0 ? "" : "hopfield-repertoire: ") << cli::one_line(msg) << "\n";
     return 1;
   }
   return 0;

@@ -279,13 +279,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "datasets trained in parallel (--all)")->check(CLI::Range(1, 256));
   app.add_option("--out", out_dir, "directory for results (results.json, uci_results.csv)");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
-  try {
-    app.parse(argc, argv);
-    if (data_dir.empty() && all_dir.empty()) throw CLI::RequiredError("--data or --all");
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::Error& e) {
-    std::cerr << "hopfield-uci: " << e.what() << "\n";
+  if (const int rc = cli::parse(app, argc, argv, "hopfield-uci"); rc >= 0) return rc;
+  if (data_dir.empty() && all_dir.empty()) {
+    std::cerr << "hopfield-uci: --data or --all is required\n";
     return 2;
   }
 

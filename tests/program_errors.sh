@@ -40,6 +40,7 @@ expect_error "--dropout" hopfield-mil --dropout nan
 expect_error "--folds" hopfield-mil --folds 1
 expect_error "--dropout" hopfield-uci --dropout nan
 expect_error "--grid-lr" hopfield-uci --grid-lr 0.001 -1
+expect_error "--data or --all" hopfield-uci
 expect_error "--keep" hopfield-repertoire --keep 2
 expect_error "--lr" hopfield-repertoire --lr abc
 expect_error "nope" hopfield-bit-pattern --variants hopfield,nope
