@@ -158,7 +158,6 @@ void print_text(const json& j, const std::string& indent = "") {
   }
 }
 
-
 }  // namespace
 
 int main(int argc, char** argv) {

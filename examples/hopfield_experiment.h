@@ -19,7 +19,6 @@
 
 namespace hf::experiment {
 
-
 // An error while running: one line on stderr and exit code 1 (library errors already name the op).
 inline int fail(const std::string& name, const std::exception& e) {
   std::cerr << name << ": " << e.what() << "\n";

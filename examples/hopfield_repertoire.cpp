@@ -329,7 +329,6 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
-
 }  // namespace
 
 int main(int argc, char** argv) {
