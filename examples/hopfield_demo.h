@@ -23,8 +23,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -39,6 +37,7 @@
 #include "datasets/cv_split.h"
 #include "datasets/mil.h"
 #include "engine/check.h"
+#include "engine/plot.h"
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "layers/hopfield.h"
@@ -236,30 +235,57 @@ inline VariantResult train_variant(const Variant& v, const MilDataset& ds, const
   return r;
 }
 
-// Runs the selected variants, prints a summary table, writes <out>/metrics.csv and returns the JSON record.
+// With --out: the per-epoch table of every variant so far (rewritten whole after each variant, so an
+// interrupted run leaves the finished variants readable) and, per variant, the notebooks' two panels
+// (plot_performance: loss and accuracy, train and held-out, per epoch) as <variant>_loss.svg and
+// <variant>_accuracy.svg.
+inline void write_outputs(const std::string& out_dir, const std::vector<VariantResult>& results) {
+  std::string csv = "variant,epoch,train_loss,train_accuracy,eval_loss,eval_accuracy\n";
+  char line[256];
+  for (const VariantResult& r : results)
+    for (const EpochResult& e : r.epochs) {
+      std::snprintf(line, sizeof line, ",%zu,%.10g,%.10g,%.10g,%.10g\n", e.epoch, e.train_loss, e.train_accuracy,
+                    e.eval_loss, e.eval_accuracy);
+      csv += r.name + line;
+    }
+  write_text_file(out_dir + "/metrics.csv", csv);
+  const VariantResult& r = results.back();
+  std::vector<double> epoch, train_loss, train_acc, eval_loss, eval_acc;
+  for (const EpochResult& e : r.epochs) {
+    epoch.push_back(static_cast<double>(e.epoch));
+    train_loss.push_back(e.train_loss);
+    train_acc.push_back(e.train_accuracy);
+    eval_loss.push_back(e.eval_loss);
+    eval_acc.push_back(e.eval_accuracy);
+  }
+  LinePlot(PlotOptions().title(r.name + ": loss").xlabel("epoch").ylabel("binary cross-entropy"))
+      .line("train", epoch, train_loss)
+      .line("eval", epoch, eval_loss)
+      .save(out_dir + "/" + r.name + "_loss.svg");
+  // Accuracy on a fixed 0..1 axis so that the variants' plots compare at a glance; 0.5 is chance.
+  LinePlot(PlotOptions().title(r.name + ": accuracy").xlabel("epoch").ylabel("accuracy").ymin(0.0).ymax(1.0))
+      .line("train", epoch, train_acc)
+      .line("eval", epoch, eval_acc)
+      .hline("chance", 0.5)
+      .save(out_dir + "/" + r.name + "_accuracy.svg");
+}
+
+// Runs the selected variants, prints a summary table (final train accuracy next to the held-out ones: a
+// variant that cannot fit its training bags lacks capacity, one that fits them but not the held-out bags
+// overfits) and returns the JSON record; with out_dir, also writes the files of write_outputs and results.json.
 inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, const std::vector<std::size_t>& train,
                               const std::vector<std::size_t>& eval, const std::vector<Variant>& vs,
                               const TrainSetup& setup, const std::string& out_dir) {
   const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<CsvLogger> log;
-  if (!out_dir.empty()) {
-    std::filesystem::create_directories(out_dir);
-    log = std::make_unique<CsvLogger>(out_dir + "/metrics.csv",
-                                      std::vector<std::string>{"variant", "epoch", "train_loss", "train_accuracy",
-                                                               "eval_loss", "eval_accuracy"});
-  }
   std::vector<VariantResult> results;
   for (std::size_t k = 0; k < vs.size(); ++k) {
     TrainSetup s = setup;
     s.seed = setup.seed * 1000003ULL + vs[k].id;
     results.push_back(train_variant(vs[k], ds, train, eval, vs[k].epochs, s));
-    if (log)
-      for (const EpochResult& e : results.back().epochs)
-        log->row({static_cast<double>(vs[k].id), static_cast<double>(e.epoch), e.train_loss, e.train_accuracy, e.eval_loss,
-                  e.eval_accuracy});
+    if (!out_dir.empty()) write_outputs(out_dir, results);
   }
-  std::printf("\n%s: %zu training and %zu held-out samples\n%-26s %7s %12s %12s %9s\n", demo.c_str(), train.size(),
-              eval.size(), "variant", "epochs", "final_eval", "best_eval", "seconds");
+  std::printf("\n%s: %zu training and %zu held-out samples\n%-26s %7s %12s %12s %12s %9s\n", demo.c_str(), train.size(),
+              eval.size(), "variant", "epochs", "final_train", "final_eval", "best_eval", "seconds");
   nlohmann::json j;
   j["demo"] = demo;
   j["train_samples"] = train.size();
@@ -270,7 +296,8 @@ inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, con
     for (const EpochResult& e : r.epochs) best = std::max(best, e.eval_accuracy);
     const double final_acc = r.epochs.back().eval_accuracy;
     worst_final = std::min(worst_final, final_acc);
-    std::printf("%-26s %7zu %12.4f %12.4f %9.1f\n", r.name.c_str(), r.epochs.size(), final_acc, best, r.seconds);
+    std::printf("%-26s %7zu %12.4f %12.4f %12.4f %9.1f\n", r.name.c_str(), r.epochs.size(),
+                r.epochs.back().train_accuracy, final_acc, best, r.seconds);
     nlohmann::json v;
     v["epochs"] = r.epochs.size();
     v["final_eval_accuracy"] = final_acc;
@@ -285,11 +312,7 @@ inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, con
   }
   j["min_final_eval_accuracy"] = worst_final;
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!out_dir.empty()) {
-    std::ofstream f(out_dir + "/results.json");
-    f << j.dump(2) << "\n";
-    HF_CHECK(f.good(), demo.c_str(), "cannot write " << out_dir << "/results.json");
-  }
+  if (!out_dir.empty()) write_text_file(out_dir + "/results.json", j.dump(2) + "\n");
   return j;
 }
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The paper programs' output contract (issue 6): `--help` works, `--json` makes the LAST line of standard output
+# one JSON object carrying the promised fields, and `--out DIR` leaves a per-epoch metrics CSV (the demos also
+# their loss/accuracy plots). Each program runs on tiny settings (a few seconds in all); the numbers are not
+# judged here, only that the results a user looks at are there and well formed. Registered with ctest (label
+# "programs") when the examples are built.
+#   tests/program_outputs.sh <folder with the built programs>
+set -uo pipefail
+bin=${1:?usage: program_outputs.sh <folder with the built programs>}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0 cases=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# check_run <name> <out dir> <csv header prefix> <json keys...> -- <program> <args...>
+# Runs the program with --json --out <out dir>, then checks the last stdout line and the metrics CSV.
+check_run() {
+  local name=$1 out=$2 header=$3
+  shift 3
+  local keys=()
+  while [ "$1" != "--" ]; do keys+=("$1"); shift; done
+  shift
+  local prog=$1
+  shift
+  cases=$((cases + 1))
+  local rc=0
+  timeout 120 "$bin/$prog" "$@" --json --out "$out" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fail "$name: $prog $* exited $rc"
+    sed 's/^/    /' "$tmp/$name.err" | tail -5 >&2
+    return
+  fi
+  local last
+  last=$(tail -n 1 "$tmp/$name.out")
+  if [[ "$last" != "{"*"}" ]]; then
+    fail "$name: last output line is not one JSON object: ${last:0:200}"
+  fi
+  local k
+  for k in "${keys[@]}"; do
+    [[ "$last" == *"\"$k\":"* ]] || fail "$name: JSON has no field \"$k\""
+  done
+  if [ ! -s "$out/metrics.csv" ]; then
+    fail "$name: no $out/metrics.csv"
+  else
+    local first rows
+    first=$(head -n 1 "$out/metrics.csv")
+    rows=$(($(wc -l <"$out/metrics.csv") - 1))
+    [[ "$first" == "$header"* ]] || fail "$name: metrics.csv header '$first', expected it to start with '$header'"
+    [ "$rows" -ge 1 ] || fail "$name: metrics.csv has no rows"
+  fi
+}
+
+# check_help <program>: exit 0 and a usage line.
+check_help() {
+  cases=$((cases + 1))
+  local rc=0
+  "$bin/$1" --help >"$tmp/help" 2>&1 </dev/null || rc=$?
+  [ "$rc" -eq 0 ] && grep -q "Usage:" "$tmp/help" || fail "$1 --help: exit $rc or no 'Usage:' line"
+}
+
+for p in hopfield-mil hopfield-uci hopfield-repertoire hopfield-bit-pattern hopfield-latch; do check_help "$p"; done
+
+check_run mil "$tmp/mil" "repeat,fold," dataset folds repeats auc_mean auc_std seconds -- \
+  hopfield-mil --synthetic-bags 24 --folds 2 --epochs 2 --ensemble 1 --threads 1
+
+# A tiny dataset in the uci121 layout: 40 rows, 2 features, 2 classes; in split k row i is a test row when
+# i % 4 == k and a validation row when (i + 1) % 4 == k.
+uci="$tmp/uci/tiny"
+mkdir -p "$uci"
+for i in $(seq 0 39); do
+  echo "$((i % 7)).5,$((i % 3)).25" >>"$uci/tiny_py.dat"
+  echo "$((i % 2))" >>"$uci/labels_py.dat"
+  t=$((i % 4)) v=$(((i + 1) % 4))
+  echo "$([ $t = 0 ] && echo 1 || echo 0),$([ $t = 1 ] && echo 1 || echo 0),$([ $t = 2 ] && echo 1 || echo 0),$([ $t = 3 ] && echo 1 || echo 0)" >>"$uci/folds_py.dat"
+  echo "$([ $v = 0 ] && echo 1 || echo 0),$([ $v = 1 ] && echo 1 || echo 0),$([ $v = 2 ] && echo 1 || echo 0),$([ $v = 3 ] && echo 1 || echo 0)" >>"$uci/validation_folds_py.dat"
+done
+cases=$((cases + 1))
+rc=0
+timeout 120 "$bin/hopfield-uci" --data "$uci" --no-grid --epochs 2 --threads 1 --json --out "$tmp/uci_out" \
+  >"$tmp/uci.out" 2>"$tmp/uci.err" </dev/null || rc=$?
+last=$(tail -n 1 "$tmp/uci.out")
+if [ "$rc" -ne 0 ]; then
+  fail "uci: exited $rc"; sed 's/^/    /' "$tmp/uci.err" | tail -5 >&2
+elif [[ "$last" != "{"*"}" ]] || [[ "$last" != *'"dataset":'* ]] || [[ "$last" != *'"accuracy_mean":'* ]]; then
+  fail "uci: last line is not a JSON object with dataset and accuracy_mean: ${last:0:200}"
+elif [ ! -s "$tmp/uci_out/results.json" ]; then
+  fail "uci: no results.json in --out"
+fi
+
+check_run repertoire "$tmp/rep" "fold," auc_mean auc_std -- \
+  hopfield-repertoire --synthetic-repertoires 20 --folds 2 --epochs 2 --warmup-epochs 1 --subsample 50 --threads 1
+
+for demo in bit-pattern latch; do
+  check_run "$demo" "$tmp/$demo" "variant,epoch," variants min_final_eval_accuracy -- \
+    "hopfield-$demo" --epochs 2 --variants hopfield_pooling,hopfield_lookup --quiet
+  if [ -s "$tmp/$demo/metrics.csv" ]; then
+    grep -q "^hopfield_lookup,2," "$tmp/$demo/metrics.csv" || fail "$demo: metrics.csv has no row 'hopfield_lookup,2,...'"
+  fi
+  for f in hopfield_pooling_loss hopfield_pooling_accuracy hopfield_lookup_loss hopfield_lookup_accuracy; do
+    if ! grep -q "</svg>" "$tmp/$demo/$f.svg" 2>/dev/null; then fail "$demo: $f.svg missing or cut short"; fi
+  done
+done
+
+echo "program_outputs: $cases cases, $failures failed"
+[ "$failures" -eq 0 ]
