@@ -10,6 +10,10 @@
 //   *_adapted         hidden_size 8, 8 heads, 3 update steps, beta 0.25, association dropout 0.5 (the
 //                     lookup instead separates its targets, freezes them and starts the stored patterns
 //                     at the U distinct training instances)
+//   --embedding E     not in the notebooks: every instance first goes through Linear(d, E) -> ReLU, and the
+//                     Hopfield module sees (B, N, E). Without it the plain networks score an instance by a
+//                     linear function of its layer-normalised features; with it they can carve out any set
+//                     of patterns, which is what the bit-pattern task needs (see hopfield_bit_pattern.cpp).
 //
 // Gradients: every step starts from zero gradients, as in the current bit-pattern notebook (ml-jku/hopfield-layers
 // commit 5231d29 calls optimiser.zero_grad()); the first published notebooks never zeroed them, so their
@@ -56,9 +60,18 @@ enum class Kind { Association, Pooling, Lookup };
 // A Hopfield module (one of three kinds) followed by a linear read-out to one logit.
 class DemoNet : public Module {
  public:
+  // embedding > 0: Linear(d, embedding) -> ReLU in front of the Hopfield module, whose options must then have
+  // input_size == embedding (options_for(v, embedding) gives that); d is the raw feature count.
   DemoNet(Kind kind, const HopfieldOptions& ho, std::size_t num_instances, std::size_t lookup_quantity,
-          bool lookup_adapted, Generator& gen)
+          bool lookup_adapted, Generator& gen, std::size_t embedding = 0, std::size_t d = 0)
       : kind_(kind) {
+    if (embedding > 0) {
+      HF_CHECK(d > 0 && ho.input_size() == embedding, "DemoNet",
+               "embedding " << embedding << " needs the feature count d (got " << d
+                            << ") and input_size == embedding (got " << ho.input_size() << ")");
+      embed = register_module("embedding", std::make_shared<Linear>(LinearOptions(d, embedding)));
+      embed->reset_parameters(gen);
+    }
     std::size_t features = 0;
     if (kind == Kind::Association) {
       hopfield = register_module("hopfield", std::make_shared<Hopfield>(ho));
@@ -81,8 +94,9 @@ class DemoNet : public Module {
   }
 
   // x (B, N, d) -> logits (B).
-  Tensor forward(const Tensor& x) {
-    const auto B = static_cast<std::int64_t>(x.size(0));
+  Tensor forward(const Tensor& input) {
+    const auto B = static_cast<std::int64_t>(input.size(0));
+    const Tensor x = embed ? relu(embed->forward(input)) : input;
     Tensor h;
     if (kind_ == Kind::Association) h = reshape(hopfield->forward(x), {B, -1});
     else if (kind_ == Kind::Pooling) h = pooling->forward(x);
@@ -91,6 +105,7 @@ class DemoNet : public Module {
   }
   std::string name() const override { return "DemoNet"; }
 
+  std::shared_ptr<Linear> embed;  // only with an embedding
   std::shared_ptr<Hopfield> hopfield;
   std::shared_ptr<HopfieldPooling> pooling;
   std::shared_ptr<HopfieldLayer> lookup;
@@ -126,6 +141,7 @@ struct AdaptedSettings {
   double scaling = 0.25, dropout = 0.5;
 };
 
+// d: the features the Hopfield module sees (the embedding width when there is one).
 inline HopfieldOptions options_for(const Variant& v, std::size_t d, const AdaptedSettings& a = AdaptedSettings()) {
   HopfieldOptions ho(d);
   if (v.adapted && v.kind != Kind::Lookup)
@@ -174,6 +190,7 @@ struct TrainSetup {
   std::uint64_t seed = 0;
   bool quiet = false;  // no per-epoch lines
   bool accumulate = false;  // the first notebooks' loop: gradients are never zeroed, they add up over all steps
+  std::size_t embedding = 0;  // > 0: Linear(d, embedding) -> ReLU per instance in front of the Hopfield module
 };
 
 // Trains one variant and returns its per-epoch record; prints one line per epoch unless quiet.
@@ -184,8 +201,10 @@ inline VariantResult train_variant(const Variant& v, const MilDataset& ds, const
   Generator gen(s.seed);
   std::vector<std::vector<double>> uniq;
   if (v.kind == Kind::Lookup) uniq = unique_instances(ds, train);
-  DemoNet net(v.kind, options_for(v, d, s.adapted), N, uniq.size(), v.adapted, gen);
-  if (v.kind == Kind::Lookup && v.adapted) {
+  const std::size_t seen_d = s.embedding > 0 ? s.embedding : d;
+  DemoNet net(v.kind, options_for(v, seen_d, s.adapted), N, uniq.size(), v.adapted, gen, s.embedding, d);
+  if (v.kind == Kind::Lookup && v.adapted && s.embedding == 0) {
+    // (With an embedding the stored patterns live in the embedding space, so they keep their random start.)
     // Start the stored patterns at the distinct training instances (the notebooks' lookup_weights[:] = ...).
     std::vector<double> w;
     for (const auto& r : uniq) w.insert(w.end(), r.begin(), r.end());
@@ -330,6 +349,10 @@ inline void add_setup_options(CLI::App& app, TrainSetup& s) {
       ->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
   app.add_option("--adapted-dropout", s.adapted.dropout, "adapted Hopfield/HopfieldPooling: dropout on the association")
       ->check(hf::cli::between(0.0, 0.95))->capture_default_str();
+  app.add_option("--embedding", s.embedding,
+                 "not in the notebooks: width of a Linear + ReLU instance embedding in front of every Hopfield module "
+                 "(0 = none, as the notebooks)")
+      ->check(CLI::Range(0, 4096))->capture_default_str();
 }
 
 // Selects variants by a comma-separated list of names ("all" = every one); throws naming an unknown name.

@@ -105,5 +105,10 @@ for demo in bit-pattern latch; do
   done
 done
 
+# The demos' --embedding (an instance embedding in front of the Hopfield module; the adapted lookup then keeps
+# its random stored patterns instead of the raw instances, which would have the wrong width).
+check_run bit-pattern-embedding "$tmp/bits_emb" "variant,epoch," variants -- \
+  hopfield-bit-pattern --epochs 1 --variants hopfield,hopfield_lookup_adapted --embedding 4 --quiet
+
 echo "program_outputs: $cases cases, $failures failed"
 [ "$failures" -eq 0 ]
