@@ -25,7 +25,7 @@ What is in here
 Usage
   /usr/bin/python3 bench/bit_pattern_torch.py --check-reference /work/shared/reference/hopfield
   /usr/bin/python3 bench/bit_pattern_torch.py [--variants hopfield,hopfield_adapted,...] [--epochs 250]
-                                              [--accumulate-gradients] [--csv FILE] [--seed 42]
+                                              [--accumulate-gradients] [--csv FILE] [--seed 42] [--embedding E]
                                               [--hflayers-masked-select]
   --accumulate-gradients never calls optimiser.zero_grad() (the first published notebook's loop); --seed replaces
   the notebook's set_seed() value 42 (the data keep hflayers' seeds 43/44); --hflayers-masked-select runs the
@@ -364,9 +364,14 @@ def set_seed():
     torch.manual_seed(SEED)
 
 
-def build(variant, bits, instances, samples_unique):
-    """Constructor arguments, networks and optimiser exactly as in the notebook's cells."""
+def build(variant, bits, instances, samples_unique, embedding=0):
+    """Constructor arguments, networks and optimiser exactly as in the notebook's cells. embedding > 0 (not in the
+    notebook, as --embedding of examples/hopfield_bit_pattern.cpp): Linear(bits, embedding) + ReLU per instance in
+    front of the Hopfield module, which then sees `embedding` features; the adapted lookup keeps its random stored
+    patterns (the raw instances have the wrong width)."""
     set_seed()
+    prefix = [nn.Linear(bits, embedding), nn.ReLU()] if embedding > 0 else []
+    raw_bits, bits = bits, (embedding if embedding > 0 else bits)
     if variant in ('hopfield', 'hopfield_adapted'):
         hopfield = Hopfield(input_size=bits, **(ADAPTED if variant.endswith('adapted') else {}))
         output_projection = nn.Linear(in_features=hopfield.output_size * instances, out_features=1)
@@ -382,10 +387,13 @@ def build(variant, bits, instances, samples_unique):
             lookup = HopfieldLayer(input_size=bits, quantity=len(samples_unique), lookup_weights_as_separated=True,
                                    lookup_targets_as_trainable=False, normalize_stored_pattern_affine=True,
                                    normalize_pattern_projection_affine=True)
-            with torch.no_grad():
-                lookup.lookup_weights[:] = samples_unique.unsqueeze(dim=0)
+            if bits == raw_bits:
+                with torch.no_grad():
+                    lookup.lookup_weights[:] = samples_unique.unsqueeze(dim=0)
         output_projection = nn.Linear(in_features=lookup.output_size * instances, out_features=1)
         network = nn.Sequential(lookup, nn.Flatten(start_dim=1), output_projection, nn.Flatten(start_dim=0))
+    if prefix:
+        network = nn.Sequential(*prefix, *network)
     optimiser = torch.optim.AdamW(params=network.parameters(), lr=1e-3)
     return network, optimiser
 
@@ -429,7 +437,8 @@ def run(args):
           f'{positives} positive, signals {bit_pattern_set.signals.tolist()}, '
           f'{len(samples_unique)} distinct training instances; '
           f'{"gradients accumulated (never zeroed)" if args.accumulate_gradients else "zero_grad every step"}'
-          f'{", hflayers masked_select update steps" if args.hflayers_masked_select else ""}, set_seed {SEED}')
+          f'{", hflayers masked_select update steps" if args.hflayers_masked_select else ""}, set_seed {SEED}'
+          f'{f", instance embedding Linear + ReLU of width {args.embedding}" if args.embedding else ""}')
     variants = VARIANTS if args.variants == 'all' else args.variants.split(',')
     for v in variants:
         if v not in VARIANTS:
@@ -437,7 +446,8 @@ def run(args):
     results, rows = [], []
     for v in variants:
         t0 = time.time()
-        network, optimiser = build(v, bit_pattern_set.num_bits, bit_pattern_set.num_instances, samples_unique)
+        network, optimiser = build(v, bit_pattern_set.num_bits, bit_pattern_set.num_instances, samples_unique,
+                                   args.embedding)
         for m in network.modules():
             if isinstance(m, Hopfield):
                 m.masked_select_update = args.hflayers_masked_select
@@ -470,6 +480,9 @@ def main():
     parser.add_argument('--accumulate-gradients', action='store_true',
                         help='never call optimiser.zero_grad(), like the first published notebook')
     parser.add_argument('--csv', metavar='FILE', help='write variant, epoch, eval_accuracy per epoch')
+    parser.add_argument('--embedding', type=int, default=0,
+                        help='not in the notebook: width of a Linear + ReLU instance embedding in front of every '
+                             'Hopfield module (0 = none, as the notebook)')
     parser.add_argument('--seed', type=int, default=42,
                         help='value of the notebook\'s set_seed() before each network (notebook: 42; the data keep '
                              'hflayers\' seeds 43/44)')
