@@ -3,11 +3,7 @@
 # with the program's name (and, for a data file, names the file and line), and a non-zero exit code: never a
 # crash, a usage dump or a silent run. Registered with ctest (label "programs") when the examples are built.
 #   tests/program_errors.sh <folder with the built programs>
-set -uo pipefail
-bin=${1:?usage: program_errors.sh <folder with the built programs>}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0 cases=0
+. "$(dirname "$0")/programs_common.sh"
 
 # expect_error <expected text in the message> <program> <args...>
 expect_error() {

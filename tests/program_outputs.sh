@@ -5,11 +5,7 @@
 # judged here, only that the results a user looks at are there and well formed. Registered with ctest (label
 # "programs") when the examples are built.
 #   tests/program_outputs.sh <folder with the built programs>
-set -uo pipefail
-bin=${1:?usage: program_outputs.sh <folder with the built programs>}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0 cases=0
+. "$(dirname "$0")/programs_common.sh"
 
 fail() {
   echo "FAIL: $*" >&2
