@@ -191,13 +191,15 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
 }
 
 // One row per (dataset, split, candidate): what the validation choice saw, for inspecting the grid.
-// Also uci_top_k.csv (the test accuracy of the top-K ensemble for every K) and uci_test_probabilities.csv
+// metrics.csv: one row per epoch of every trained member (its training curve; the candidate column indexes
+// the rows of uci_trials.csv within a split). Also uci_top_k.csv (the test accuracy of the top-K ensemble for every K) and uci_test_probabilities.csv
 // (every candidate's class probabilities on every test row, so that other ensembles can be scored offline).
 void write_trials(const std::string& dir, const std::vector<DatasetResult>& results, const std::vector<Candidate>& grid) {
-  std::ostringstream trials, top_k, probs;
+  std::ostringstream trials, top_k, probs, metrics;
   trials << "dataset,split,model,bins,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen,in_ensemble,beta\n";
   top_k << "dataset,split,k,test_accuracy\n";
   probs << "dataset,split,candidate,row,label,probabilities\n";
+  metrics << "dataset,split,candidate,model,bins,dropout,epoch,train_loss,val_loss,val_accuracy\n";
   for (const DatasetResult& r : results)
     for (std::size_t k = 0; k < r.trials.size(); ++k) {
       for (std::size_t K = 0; K < r.top_k_accuracy[k].size(); ++K)
@@ -205,6 +207,10 @@ void write_trials(const std::string& dir, const std::vector<DatasetResult>& resu
       const Labels& y = r.test_labels[k];
       for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
         const SplitResult& t = r.trials[k][g];
+        for (const EpochRecord& e : t.history)
+          metrics << r.name << ',' << k + 1 << ',' << g << ',' << grid[g].model << ',' << grid[g].bins << ','
+                  << grid[g].dropout << ',' << e.epoch << ',' << e.train_loss << ',' << e.val_loss << ','
+                  << e.val_accuracy << '\n';
         trials << r.name << ',' << k + 1 << ',' << grid[g].model << ',' << grid[g].bins << ',' << grid[g].dropout << ','
                << grid[g].lr << ',' << grid[g].weight_decay << ',' << t.val_accuracy << ',' << t.val_loss << ','
                << t.test_accuracy << ',' << t.best_epoch << ',' << (r.chosen[k] == g ? 1 : 0) << ','
@@ -217,6 +223,7 @@ void write_trials(const std::string& dir, const std::vector<DatasetResult>& resu
         }
       }
     }
+  write_text_file(dir + "/metrics.csv", metrics.str());
   write_text_file(dir + "/uci_trials.csv", trials.str());
   write_text_file(dir + "/uci_top_k.csv", top_k.str());
   write_text_file(dir + "/uci_test_probabilities.csv", probs.str());
@@ -277,7 +284,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"se", "all"}) | CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--seed", seed, "seed of initialisation, shuffling and dropout");
   app.add_option("--threads", threads, "datasets trained in parallel (--all)")->check(CLI::Range(1, 256));
-  app.add_option("--out", out_dir, "directory for results (results.json, uci_results.csv)");
+  app.add_option("--out", out_dir, "directory for results: metrics.csv (per epoch of every trained member), uci_trials.csv, results.json, ...");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   if (const int rc = cli::parse(app, argc, argv, "hopfield-uci"); rc >= 0) return rc;
   if (data_dir.empty() && all_dir.empty()) {

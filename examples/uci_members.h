@@ -170,8 +170,15 @@ inline Labels predict(UciNet& net, const UciDataset& ds, const std::vector<doubl
   return pred;
 }
 
+// One epoch of a trained member: mean training loss over its steps, then loss and accuracy on the validation rows.
+struct EpochRecord {
+  std::size_t epoch;
+  double train_loss, val_loss, val_accuracy;
+};
+
 struct SplitResult {
   double test_accuracy = 0, val_accuracy = 0, val_loss = 0;
+  std::vector<EpochRecord> history;  // per epoch (empty for the retrieval member, which does not train)
   double beta = 0;  // the retrieval member's b (0 for trained members)
   std::size_t best_epoch = 0, epochs = 0;
   std::vector<double> val_prob, test_prob;  // (rows, C) class probabilities, row-major
@@ -213,6 +220,8 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
       const std::vector<std::size_t> o = shuffled(sp.train, seed, epoch * 1000003 + pass);
       order.insert(order.end(), o.begin(), o.end());
     }
+    double train_loss_sum = 0;
+    std::size_t train_rows = 0;
     for (const auto& batch : make_batches(order, c.batch_size)) {
       Tensor stored, self_mask;
       if (mem) {
@@ -230,10 +239,13 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
       opt.zero_grad();
       loss.backward();
       opt.step();
+      train_loss_sum += loss.item() * static_cast<double>(batch.size());
+      train_rows += batch.size();
       if (++steps >= c.max_steps) break;
     }
     double val_loss = 0;
     const double val_acc = accuracy(predict(net, ds, feats, d, sp.validation, eval_mem, &val_loss), val_y);
+    res.history.push_back({epoch, train_loss_sum / static_cast<double>(train_rows), val_loss, val_acc});
     res.epochs = epoch;
     if (stop.step(val_acc - 1e-3 * std::min(val_loss, 10.0), net)) break;
   }

@@ -85,6 +85,9 @@ elif [[ "$last" != "{"*"}" ]] || [[ "$last" != *'"dataset":'* ]] || [[ "$last" !
   fail "uci: last line is not a JSON object with dataset and accuracy_mean: ${last:0:200}"
 elif [ ! -s "$tmp/uci_out/results.json" ]; then
   fail "uci: no results.json in --out"
+elif [[ "$(head -n 1 "$tmp/uci_out/metrics.csv" 2>/dev/null)" != "dataset,split,candidate,"* ]] ||
+  ! grep -q "^tiny,4,0,prototypes,8,0.1,2," "$tmp/uci_out/metrics.csv"; then
+  fail "uci: --out has no metrics.csv with a row per epoch (split 4, candidate 0, epoch 2 missing)"
 fi
 
 check_run repertoire "$tmp/rep" "fold," auc_mean auc_std -- \
