@@ -127,8 +127,9 @@ std::vector<bool> ensemble_members(const std::string& rule, const std::vector<Sp
   return keep;
 }
 
+// progress (optional): advanced once per trained candidate and split (--data: a long split is otherwise silent).
 DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std::vector<Candidate>& grid,
-                          std::uint64_t seed, bool verbose) {
+                          std::uint64_t seed, bool verbose, Progress* progress = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   const UciDataset ds = load_uci(dir);
   DatasetResult r;
@@ -147,6 +148,12 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
       cg.bins = grid[g].bins;
       // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
       trials.push_back(grid[g].trained() ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k));
+      if (progress) {
+        char info[96];
+        std::snprintf(info, sizeof info, "split %zu %s: validation %.4f", k + 1, grid[g].model.c_str(),
+                      trials.back().val_accuracy);
+        progress->update(1, info);
+      }
     }
     // Rank the candidates on validation; the prediction averages the class probabilities of the members
     // the --ensemble rule keeps (see ensemble_members).
@@ -303,7 +310,9 @@ int main(int argc, char** argv) {
     if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
     nlohmann::json j;
     if (!data_dir.empty()) {
-      const DatasetResult r = run_dataset(data_dir, c, candidates, seed, true);
+      Progress progress(static_cast<std::int64_t>(UciDataset::num_splits * candidates.size()), "members");
+      const DatasetResult r = run_dataset(data_dir, c, candidates, seed, true, &progress);
+      progress.finish();
       if (!out_dir.empty()) write_trials(out_dir, {r}, candidates);
       std::printf("%s: mean test accuracy %.4f over 4 splits (n=%zu, d=%zu, C=%zu, %.1f s)\n", r.name.c_str(),
                   r.accuracy_mean, r.n, r.d, r.classes, r.seconds);
