@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <iomanip>
 #include <iostream>
 #include <limits>
@@ -100,10 +101,15 @@ Progress::Progress(std::int64_t total, std::string label, std::ostream& out, Pro
   // Only a real terminal on stderr gets carriage-return redraws; redirected output gets lines.
   bar_ = o_.mode() == "bar" || (o_.mode() == "auto" && &out == &std::cerr && ::isatty(STDERR_FILENO));
   start_ = last_print_ = std::chrono::steady_clock::now();
+  uncaught_ = std::uncaught_exceptions();
 }
 
 Progress::~Progress() {
   try {
+    if (std::uncaught_exceptions() > uncaught_) {  // unwinding: see the header
+      if (bar_ && drawn_ && !finished_) out_ << "\n" << std::flush;
+      return;
+    }
     finish();
   } catch (...) {  // a destructor must not throw (stream errors while unwinding)
   }
@@ -153,6 +159,7 @@ void Progress::render(bool final_line) {
   if (!info_.empty()) os << " " << info_;
   if (bar_) out_ << "\r" << os.str() << "\033[K" << (final_line ? "\n" : "") << std::flush;
   else out_ << os.str() << "\n" << std::flush;
+  drawn_ = true;
 }
 
 // ---------------------------------------------------------------------------------------------- CsvLogger

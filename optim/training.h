@@ -88,6 +88,9 @@ class Progress {
  public:
   Progress(std::int64_t total, std::string label, ProgressOptions options = {});
   Progress(std::int64_t total, std::string label, std::ostream& out, ProgressOptions options = {});
+  // Prints the final line unless it was printed already, or unless the scope is being left by an exception:
+  // then a failed run does not report itself as finished and an error message stays the only line (a bar
+  // only gets its line ended).
   ~Progress();
   // Advances by n items; `info` (e.g. "loss 0.123") is shown after the counters.
   void update(std::int64_t n = 1, const std::string& info = "");
@@ -102,7 +105,8 @@ class Progress {
   std::int64_t total_, done_ = 0;
   std::string label_, info_;
   ProgressOptions o_;
-  bool bar_, finished_ = false;
+  bool bar_, finished_ = false, drawn_ = false;
+  int uncaught_ = 0;  // std::uncaught_exceptions() at construction: more at destruction means unwinding
   std::chrono::steady_clock::time_point start_, last_print_;
 };
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <unistd.h>
 
 #include "engine/ops.h"
@@ -149,6 +150,31 @@ TEST_CASE("training: progress prints plain lines when not on a terminal, a bar w
   CHECK_FALSE(Progress(1, "x", quiet).is_bar());
   CHECK(Progress::format_duration(65) == "1:05");
   CHECK(Progress::format_duration(3725) == "1:02:05");
+}
+
+TEST_CASE("training: progress left by an exception prints no final line (an error message stays one line)") {
+  std::ostringstream lines, bar, normal;
+  auto fail_inside = [](std::ostringstream& out, const char* mode, bool draw) {
+    try {
+      Progress p(5, "members", out, ProgressOptions().mode(mode).interval(1e9));
+      if (draw) p.update(1);
+      throw std::runtime_error("bad file");
+    } catch (const std::runtime_error&) {
+    }
+  };
+  fail_inside(lines, "lines", false);
+  CHECK(lines.str().empty());  // the destructor used to print "members 0/5 ... elapsed"
+  fail_inside(bar, "bar", true);
+  const std::string b = bar.str();
+  INFO(b);
+  CHECK(b.find("1/5") != std::string::npos);
+  CHECK(b.find("elapsed") == std::string::npos);  // no final state
+  CHECK(b.back() == '\n');                        // but the bar's line is ended
+  {
+    Progress p(2, "done", normal, ProgressOptions().mode("lines").interval(1e9));
+    p.update(2);
+  }
+  CHECK(normal.str().find("done 2/2") != std::string::npos);  // a normal end still prints the final line
 }
 
 TEST_CASE("training: CSV metrics log, header once, rows flushed, append on resume") {
