@@ -204,8 +204,8 @@ inline VariantResult train_variant(const Variant& v, const MilDataset& ds, const
   const std::size_t seen_d = s.embedding > 0 ? s.embedding : d;
   DemoNet net(v.kind, options_for(v, seen_d, s.adapted), N, uniq.size(), v.adapted, gen, s.embedding, d);
   if (v.kind == Kind::Lookup && v.adapted && s.embedding == 0) {
-    // (With an embedding the stored patterns live in the embedding space, so they keep their random start.)
     // Start the stored patterns at the distinct training instances (the notebooks' lookup_weights[:] = ...).
+    // With an embedding they live in the embedding space, so they keep their random start.
     std::vector<double> w;
     for (const auto& r : uniq) w.insert(w.end(), r.begin(), r.end());
     net.lookup->lookup_weights.copy_(from_vector(w, {1, uniq.size(), d}));

@@ -182,7 +182,7 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
     r.test_labels.push_back(test_y);
     if (verbose) {
       std::ostringstream when;  // how the best single model was fitted: its epochs, or the retrieval's b
-      if (grid[best].trained()) when << "epoch " << s.best_epoch << " of " << s.epochs;
+      if (grid[best].trained()) when << "epoch " << s.best_epoch << " of " << s.history.size();
       else when << "b = " << s.beta;
       std::printf("%s split %zu: test accuracy %.4f, %zu of %zu members averaged  (best single model: validation %.4f, "
                   "test %.4f, %s%s%s)\n",
@@ -199,8 +199,9 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
 
 // One row per (dataset, split, candidate): what the validation choice saw, for inspecting the grid.
 // metrics.csv: one row per epoch of every trained member (its training curve; the candidate column indexes
-// the rows of uci_trials.csv within a split). Also uci_top_k.csv (the test accuracy of the top-K ensemble for every K) and uci_test_probabilities.csv
-// (every candidate's class probabilities on every test row, so that other ensembles can be scored offline).
+// the rows of uci_trials.csv within a split). Also uci_top_k.csv (the test accuracy of the top-K ensemble for
+// every K) and uci_test_probabilities.csv (every candidate's class probabilities on every test row, so that
+// other ensembles can be scored offline).
 void write_trials(const std::string& dir, const std::vector<DatasetResult>& results, const std::vector<Candidate>& grid) {
   std::ostringstream trials, top_k, probs, metrics;
   trials << "dataset,split,model,bins,dropout,lr,weight_decay,val_accuracy,val_loss,test_accuracy,best_epoch,chosen,in_ensemble,beta\n";

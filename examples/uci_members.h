@@ -178,9 +178,9 @@ struct EpochRecord {
 
 struct SplitResult {
   double test_accuracy = 0, val_accuracy = 0, val_loss = 0;
-  std::vector<EpochRecord> history;  // per epoch (empty for the retrieval member, which does not train)
+  std::vector<EpochRecord> history;  // per epoch trained (empty for the retrieval member, which does not train)
   double beta = 0;  // the retrieval member's b (0 for trained members)
-  std::size_t best_epoch = 0, epochs = 0;
+  std::size_t best_epoch = 0;
   std::vector<double> val_prob, test_prob;  // (rows, C) class probabilities, row-major
 };
 
@@ -246,7 +246,6 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
     double val_loss = 0;
     const double val_acc = accuracy(predict(net, ds, feats, d, sp.validation, eval_mem, &val_loss), val_y);
     res.history.push_back({epoch, train_loss_sum / static_cast<double>(train_rows), val_loss, val_acc});
-    res.epochs = epoch;
     if (stop.step(val_acc - 1e-3 * std::min(val_loss, 10.0), net)) break;
   }
   stop.restore_best(net);

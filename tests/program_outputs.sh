@@ -74,21 +74,11 @@ for i in $(seq 0 39); do
   echo "$([ $t = 0 ] && echo 1 || echo 0),$([ $t = 1 ] && echo 1 || echo 0),$([ $t = 2 ] && echo 1 || echo 0),$([ $t = 3 ] && echo 1 || echo 0)" >>"$uci/folds_py.dat"
   echo "$([ $v = 0 ] && echo 1 || echo 0),$([ $v = 1 ] && echo 1 || echo 0),$([ $v = 2 ] && echo 1 || echo 0),$([ $v = 3 ] && echo 1 || echo 0)" >>"$uci/validation_folds_py.dat"
 done
-cases=$((cases + 1))
-rc=0
-timeout 120 "$bin/hopfield-uci" --data "$uci" --no-grid --epochs 2 --threads 1 --json --out "$tmp/uci_out" \
-  >"$tmp/uci.out" 2>"$tmp/uci.err" </dev/null || rc=$?
-last=$(tail -n 1 "$tmp/uci.out")
-if [ "$rc" -ne 0 ]; then
-  fail "uci: exited $rc"; sed 's/^/    /' "$tmp/uci.err" | tail -5 >&2
-elif [[ "$last" != "{"*"}" ]] || [[ "$last" != *'"dataset":'* ]] || [[ "$last" != *'"accuracy_mean":'* ]]; then
-  fail "uci: last line is not a JSON object with dataset and accuracy_mean: ${last:0:200}"
-elif [ ! -s "$tmp/uci_out/results.json" ]; then
-  fail "uci: no results.json in --out"
-elif [[ "$(head -n 1 "$tmp/uci_out/metrics.csv" 2>/dev/null)" != "dataset,split,candidate,"* ]] ||
-  ! grep -q "^tiny,4,0,prototypes,8,0.1,2," "$tmp/uci_out/metrics.csv"; then
-  fail "uci: --out has no metrics.csv with a row per epoch (split 4, candidate 0, epoch 2 missing)"
-fi
+check_run uci "$tmp/uci_out" "dataset,split,candidate," dataset accuracy_mean -- \
+  hopfield-uci --data "$uci" --no-grid --epochs 2 --threads 1
+[ -s "$tmp/uci_out/results.json" ] || fail "uci: no results.json in --out"
+grep -q "^tiny,4,0,prototypes,8,0.1,2," "$tmp/uci_out/metrics.csv" 2>/dev/null ||
+  fail "uci: metrics.csv has no row per epoch (split 4, candidate 0, epoch 2 missing)"
 
 check_run repertoire "$tmp/rep" "fold," auc_mean auc_std -- \
   hopfield-repertoire --synthetic-repertoires 20 --folds 2 --epochs 2 --warmup-epochs 1 --subsample 50 --threads 1
