@@ -20,12 +20,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "engine/blas.h"
-#include "engine/ops.h"
-#include "layers/hopfield.h"
-#include "layers/hopfield_layer.h"
-#include "layers/hopfield_pooling.h"
-#include "optim/adam.h"
+#include "hopfield/engine/blas.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/layers/hopfield.h"
+#include "hopfield/layers/hopfield_layer.h"
+#include "hopfield/layers/hopfield_pooling.h"
+#include "hopfield/optim/adam.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;

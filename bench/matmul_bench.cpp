@@ -24,8 +24,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "engine/blas.h"
-#include "engine/ops.h"
+#include "hopfield/engine/blas.h"
+#include "hopfield/engine/ops.h"
 
 using json = nlohmann::ordered_json;
 using namespace hf;

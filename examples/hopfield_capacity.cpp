@@ -23,11 +23,11 @@
 #include <cmath>
 #include <cstdio>
 
-#include "engine/ops.h"
-#include "engine/random.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/random.h"
 #include "examples/hopfield_experiment.h"
-#include "layers/binary_hopfield.h"
-#include "layers/memory.h"
+#include "hopfield/layers/binary_hopfield.h"
+#include "hopfield/layers/memory.h"
 
 using namespace hf;
 

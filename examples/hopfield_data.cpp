@@ -18,12 +18,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "datasets/cv_split.h"
-#include "datasets/mil.h"
-#include "datasets/repertoire.h"
-#include "datasets/synthetic.h"
-#include "datasets/table.h"
-#include "datasets/uci.h"
+#include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/mil.h"
+#include "hopfield/datasets/repertoire.h"
+#include "hopfield/datasets/synthetic.h"
+#include "hopfield/datasets/table.h"
+#include "hopfield/datasets/uci.h"
 #include "cli_checks.h"
 
 using json = nlohmann::ordered_json;

@@ -15,7 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli_checks.h"
-#include "engine/plot.h"
+#include "hopfield/report/plot.h"
 
 namespace hf::experiment {
 

@@ -19,10 +19,10 @@
 #include <cstdio>
 #include <functional>
 
-#include "engine/ops.h"
-#include "engine/random.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/random.h"
 #include "examples/hopfield_experiment.h"
-#include "layers/memory.h"
+#include "hopfield/layers/memory.h"
 
 using namespace hf;
 

@@ -17,11 +17,11 @@
 #include <cstdio>
 #include <string>
 
-#include "engine/image.h"
-#include "engine/ops.h"
-#include "engine/random.h"
+#include "hopfield/report/image.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/random.h"
 #include "examples/hopfield_experiment.h"
-#include "layers/memory.h"
+#include "hopfield/layers/memory.h"
 
 using namespace hf;
 

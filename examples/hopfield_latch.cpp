@@ -15,8 +15,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "datasets/synthetic.h"
-#include "engine/blas.h"
+#include "hopfield/datasets/synthetic.h"
+#include "hopfield/engine/blas.h"
 #include "hopfield_demo.h"
 
 int main(int argc, char** argv) {

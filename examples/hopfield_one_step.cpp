@@ -15,10 +15,10 @@
 #include <cmath>
 #include <cstdio>
 
-#include "engine/ops.h"
-#include "engine/random.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/random.h"
 #include "examples/hopfield_experiment.h"
-#include "layers/memory.h"
+#include "hopfield/layers/memory.h"
 
 using namespace hf;
 

@@ -36,15 +36,15 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "datasets/cv_split.h"
-#include "datasets/uci.h"
-#include "engine/blas.h"
-#include "engine/check.h"
-#include "engine/ops.h"
-#include "engine/plot.h"
-#include "optim/adam.h"
-#include "optim/metrics.h"
-#include "optim/training.h"
+#include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/uci.h"
+#include "hopfield/engine/blas.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/report/plot.h"
+#include "hopfield/optim/adam.h"
+#include "hopfield/optim/metrics.h"
+#include "hopfield/optim/training.h"
 #include "uci_members.h"
 #include "cli_checks.h"
 

@@ -35,15 +35,15 @@
 #include <string>
 #include <vector>
 
-#include "datasets/kmer_enrichment.h"
-#include "datasets/repertoire.h"
-#include "engine/check.h"
-#include "engine/ops.h"
-#include "engine/random.h"
-#include "layers/hopfield_pooling.h"
-#include "layers/init.h"
-#include "layers/linear.h"
-#include "optim/training.h"
+#include "hopfield/datasets/kmer_enrichment.h"
+#include "hopfield/datasets/repertoire.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/random.h"
+#include "hopfield/layers/hopfield_pooling.h"
+#include "hopfield/layers/init.h"
+#include "hopfield/layers/linear.h"
+#include "hopfield/optim/training.h"
 
 namespace hf::repertoire_demo {
 struct RepConfig {

@@ -35,20 +35,20 @@
 #include <string>
 #include <vector>
 
-#include "datasets/cv_split.h"
-#include "datasets/piecewise_linear.h"
-#include "datasets/uci.h"
-#include "engine/check.h"
-#include "engine/ops.h"
-#include "engine/random.h"
-#include "layers/dropout.h"
-#include "layers/hopfield.h"
-#include "layers/hopfield_layer.h"
-#include "layers/linear.h"
-#include "layers/retrieval_classifier.h"
-#include "optim/adam.h"
-#include "optim/metrics.h"
-#include "optim/training.h"
+#include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/piecewise_linear.h"
+#include "hopfield/datasets/uci.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/random.h"
+#include "hopfield/layers/dropout.h"
+#include "hopfield/layers/hopfield.h"
+#include "hopfield/layers/hopfield_layer.h"
+#include "hopfield/layers/linear.h"
+#include "hopfield/layers/retrieval_classifier.h"
+#include "hopfield/optim/adam.h"
+#include "hopfield/optim/metrics.h"
+#include "hopfield/optim/training.h"
 
 namespace hf::uci_demo {
 

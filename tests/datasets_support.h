@@ -7,7 +7,7 @@
 
 #include <unistd.h>
 
-#include "datasets/text_reader.h"
+#include "hopfield/datasets/text_reader.h"
 
 namespace hf::test {
 

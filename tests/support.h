@@ -10,9 +10,9 @@
 
 #include <doctest/doctest.h>
 
-#include "engine/gradcheck.h"
-#include "engine/random.h"
-#include "engine/tensor.h"
+#include "hopfield/engine/gradcheck.h"
+#include "hopfield/engine/random.h"
+#include "hopfield/engine/tensor.h"
 
 namespace hf::test {
 

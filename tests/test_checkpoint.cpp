@@ -8,14 +8,14 @@
 #include <memory>
 #include <unistd.h>
 
-#include "engine/check.h"
-#include "engine/npz.h"
-#include "engine/ops.h"
-#include "engine/random.h"
-#include "layers/module.h"
-#include "optim/adam.h"
-#include "optim/checkpoint.h"
-#include "optim/lr_scheduler.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/npz.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/random.h"
+#include "hopfield/layers/module.h"
+#include "hopfield/optim/adam.h"
+#include "hopfield/optim/checkpoint.h"
+#include "hopfield/optim/lr_scheduler.h"
 
 using namespace hf;
 namespace fs = std::filesystem;

@@ -6,10 +6,10 @@
 #include <cmath>
 #include <set>
 
-#include "datasets/bag_batch.h"
-#include "datasets/cv_split.h"
-#include "datasets/mil.h"
-#include "datasets/synthetic.h"
+#include "hopfield/datasets/bag_batch.h"
+#include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/mil.h"
+#include "hopfield/datasets/synthetic.h"
 #include "tests/datasets_support.h"
 
 using namespace hf;

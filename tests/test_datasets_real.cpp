@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <map>
 
-#include "datasets/mil.h"
-#include "datasets/repertoire.h"
-#include "datasets/table.h"
-#include "datasets/uci.h"
+#include "hopfield/datasets/mil.h"
+#include "hopfield/datasets/repertoire.h"
+#include "hopfield/datasets/table.h"
+#include "hopfield/datasets/uci.h"
 #include "tests/support.h"
 
 using namespace hf;

@@ -9,8 +9,8 @@
 #include <set>
 #include <string>
 
-#include "datasets/repertoire.h"
-#include "datasets/synthetic.h"
+#include "hopfield/datasets/repertoire.h"
+#include "hopfield/datasets/synthetic.h"
 #include "tests/datasets_support.h"
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "datasets/table.h"
-#include "datasets/uci.h"
+#include "hopfield/datasets/table.h"
+#include "hopfield/datasets/uci.h"
 #include "tests/datasets_support.h"
 
 using namespace hf;

@@ -4,8 +4,8 @@
 
 #include <doctest/doctest.h>
 
-#include "engine/check.h"
-#include "engine/ops.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/ops.h"
 
 using namespace hf;
 

@@ -7,14 +7,14 @@
 #include <functional>
 #include <memory>
 
-#include "engine/association.h"
-#include "engine/check.h"
-#include "engine/gradcheck.h"
-#include "engine/ops.h"
-#include "layers/hopfield.h"
-#include "layers/hopfield_layer.h"
-#include "layers/hopfield_pooling.h"
-#include "layers/hopfield_transformer.h"
+#include "hopfield/engine/association.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/gradcheck.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/layers/hopfield.h"
+#include "hopfield/layers/hopfield_layer.h"
+#include "hopfield/layers/hopfield_pooling.h"
+#include "hopfield/layers/hopfield_transformer.h"
 
 using namespace hf;
 

@@ -18,10 +18,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/ops.h"
-#include "layers/hopfield.h"
-#include "layers/hopfield_layer.h"
-#include "layers/hopfield_pooling.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/layers/hopfield.h"
+#include "hopfield/layers/hopfield_layer.h"
+#include "hopfield/layers/hopfield_pooling.h"
 #include "support.h"
 
 using namespace hf;

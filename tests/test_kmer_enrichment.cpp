@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "datasets/kmer_enrichment.h"
-#include "engine/check.h"
-#include "engine/random.h"
+#include "hopfield/datasets/kmer_enrichment.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/random.h"
 
 using namespace hf;
 

@@ -11,10 +11,10 @@
 #include <set>
 #include <thread>
 
-#include "engine/check.h"
-#include "engine/gradcheck.h"
-#include "engine/ops.h"
-#include "layers/layers.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/gradcheck.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/layers/layers.h"
 
 using namespace hf;
 

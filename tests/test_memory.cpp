@@ -11,15 +11,15 @@
 
 #include <unistd.h>
 
-#include "engine/association.h"
-#include "engine/check.h"
-#include "engine/gradcheck.h"
-#include "engine/image.h"
-#include "engine/ops.h"
-#include "engine/plot.h"
-#include "engine/random.h"
-#include "layers/binary_hopfield.h"
-#include "layers/memory.h"
+#include "hopfield/engine/association.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/gradcheck.h"
+#include "hopfield/report/image.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/report/plot.h"
+#include "hopfield/engine/random.h"
+#include "hopfield/layers/binary_hopfield.h"
+#include "hopfield/layers/memory.h"
 
 using namespace hf;
 

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <memory>
 
-#include "engine/check.h"
-#include "engine/npz.h"
-#include "engine/ops.h"
-#include "layers/layers.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/npz.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/layers/layers.h"
 
 using namespace hf;
 

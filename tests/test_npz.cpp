@@ -9,9 +9,9 @@
 #include <string>
 #include <unistd.h>
 
-#include "engine/check.h"
-#include "engine/npz.h"
-#include "engine/random.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/npz.h"
+#include "hopfield/engine/random.h"
 
 using namespace hf;
 namespace fs = std::filesystem;

@@ -6,9 +6,9 @@
 
 #include <doctest/doctest.h>
 
-#include "engine/check.h"
-#include "engine/gradcheck.h"
-#include "engine/ops.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/gradcheck.h"
+#include "hopfield/engine/ops.h"
 #include "tests/support.h"
 
 using namespace hf;

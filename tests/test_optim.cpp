@@ -6,13 +6,13 @@
 #include <cmath>
 #include <memory>
 
-#include "engine/check.h"
-#include "engine/random.h"
-#include "layers/module.h"
-#include "optim/adam.h"
-#include "optim/clip_grad.h"
-#include "optim/lr_scheduler.h"
-#include "optim/sgd.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/random.h"
+#include "hopfield/layers/module.h"
+#include "hopfield/optim/adam.h"
+#include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/lr_scheduler.h"
+#include "hopfield/optim/sgd.h"
 
 using namespace hf;
 

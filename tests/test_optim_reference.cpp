@@ -10,10 +10,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "optim/adam.h"
-#include "optim/clip_grad.h"
-#include "optim/lr_scheduler.h"
-#include "optim/sgd.h"
+#include "hopfield/optim/adam.h"
+#include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/lr_scheduler.h"
+#include "hopfield/optim/sgd.h"
 #include "support.h"
 
 using namespace hf;

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <limits>
 
-#include "datasets/piecewise_linear.h"
-#include "engine/check.h"
+#include "hopfield/datasets/piecewise_linear.h"
+#include "hopfield/engine/check.h"
 
 using namespace hf;
 

@@ -6,9 +6,9 @@
 #include <limits>
 #include <vector>
 
-#include "engine/check.h"
-#include "engine/random.h"
-#include "layers/retrieval_classifier.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/random.h"
+#include "hopfield/layers/retrieval_classifier.h"
 
 using namespace hf;
 

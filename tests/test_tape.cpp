@@ -1,9 +1,9 @@
 // The autograd tape: accumulation, NoGrad, detach, release, errors.
 #include <doctest/doctest.h>
 
-#include "engine/check.h"
-#include "engine/gradcheck.h"
-#include "engine/ops.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/gradcheck.h"
+#include "hopfield/engine/ops.h"
 
 using namespace hf;
 

@@ -10,11 +10,11 @@
 #include <stdexcept>
 #include <unistd.h>
 
-#include "engine/ops.h"
-#include "engine/tape.h"
-#include "layers/module.h"
-#include "optim/metrics.h"
-#include "optim/training.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/tape.h"
+#include "hopfield/layers/module.h"
+#include "hopfield/optim/metrics.h"
+#include "hopfield/optim/training.h"
 
 using namespace hf;
 

@@ -1,0 +1,229 @@
+// Synthetic MIL bags, latch sequences and motif-implanted repertoires.
+#include "hopfield/datasets/synthetic.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "hopfield/datasets/text_reader.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/random.h"
+
+namespace hf {
+
+namespace {
+std::vector<int> random_bits(Generator& g, std::size_t n) {
+  std::vector<int> v(n);
+  for (auto& b : v) b = static_cast<int>(g.below(2));
+  return v;
+}
+bool all_zero(const std::vector<int>& v) { return std::all_of(v.begin(), v.end(), [](int b) { return b == 0; }); }
+}  // namespace
+
+BitPatternSet bit_pattern_bags(const BitPatternOptions& o) {
+  HF_CHECK(o.num_bags() > 0 && o.num_instances() > 0 && o.num_signals() > 0 && o.num_bits() > 0, "bit_pattern_bags",
+           "num_bags, num_instances, num_signals and num_bits must be positive");
+  HF_CHECK(o.num_signals_per_bag() <= o.num_instances(), "bit_pattern_bags",
+           "num_signals_per_bag " << o.num_signals_per_bag() << " exceeds num_instances " << o.num_instances());
+  HF_CHECK(o.fraction_targets() > 0 && o.fraction_targets() < 1, "bit_pattern_bags",
+           "fraction_targets must be in (0, 1), got " << o.fraction_targets());
+  HF_CHECK(o.num_bits() < 63 && (std::uint64_t{1} << o.num_bits()) - 1 > o.num_signals(), "bit_pattern_bags",
+           "num_signals " << o.num_signals() << " must be smaller than 2^num_bits - 1");
+  const std::size_t nb = o.num_bits();
+  BitPatternSet out;
+  Generator gs(o.seed_signals());
+  std::set<std::vector<int>> signals;  // distinct, non-zero (as hflayers' unique + filter loop)
+  while (signals.size() < o.num_signals()) {
+    auto s = random_bits(gs, nb);
+    if (!all_zero(s)) signals.insert(s);
+  }
+  out.signals.assign(signals.begin(), signals.end());
+
+  Generator g(o.seed_data());
+  const auto num_targets = std::min<std::size_t>(
+      o.num_bags(), std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(double(o.num_bags()) * o.fraction_targets()))));
+  out.bags.name = "bit-pattern";
+  out.bags.num_features = nb;
+  for (std::size_t j = 0; j < nb; ++j) out.bags.feature_names.push_back(std::string("bit").append(std::to_string(j)));
+  for (std::size_t b = 0; b < o.num_bags(); ++b) {
+    std::vector<std::vector<int>> inst(o.num_instances());
+    for (auto& x : inst) {
+      do x = random_bits(g, nb);
+      while (all_zero(x) || signals.count(x));  // background: neither empty nor a signal
+    }
+    const bool positive = b < num_targets;
+    if (positive) {
+      std::vector<std::size_t> slots;
+      while (slots.size() < o.num_signals_per_bag()) {
+        std::size_t s = g.below(o.num_instances());
+        if (std::find(slots.begin(), slots.end(), s) == slots.end()) slots.push_back(s);
+      }
+      for (std::size_t s : slots) inst[s] = out.signals[g.below(out.signals.size())];
+    }
+    std::vector<double> rows;
+    for (const auto& x : inst) rows.insert(rows.end(), x.begin(), x.end());
+    out.bags.add_bag(static_cast<std::int64_t>(b + 1), positive ? 1 : 0, rows);
+  }
+  return out;
+}
+
+MilDataset latch_sequences(const LatchOptions& o) {
+  HF_CHECK(o.num_samples() > 0 && o.num_instances() > 0, "latch_sequences", "num_samples and num_instances must be positive");
+  HF_CHECK(o.num_characters() >= 3, "latch_sequences",
+           "num_characters must be at least 3 (two signal symbols and a noise symbol), got " << o.num_characters());
+  const std::size_t C = o.num_characters();
+  Generator g(o.seed());
+  MilDataset ds;
+  ds.name = "latch";
+  ds.num_features = C;
+  for (std::size_t c = 0; c < C; ++c) ds.feature_names.push_back(std::string("char").append(std::to_string(c)));
+  for (std::size_t s = 0; s < o.num_samples(); ++s) {
+    const std::size_t label = g.below(2);
+    std::vector<double> rows(o.num_instances() * C, 0.0);
+    for (std::size_t t = 0; t < o.num_instances(); ++t) {
+      std::size_t ch = t == 0 ? label : 2 + g.below(C - 2);
+      rows[t * C + ch] = 1.0;
+    }
+    ds.add_bag(static_cast<std::int64_t>(s + 1), static_cast<std::int64_t>(label), rows);
+  }
+  return ds;
+}
+
+MilDataset planted_mil_bags(const PlantedMilOptions& o) {
+  HF_CHECK(o.num_bags() > 0 && o.num_features() > 0, "planted_mil_bags", "num_bags and num_features must be positive");
+  HF_CHECK(o.min_instances() >= 1 && o.min_instances() <= o.max_instances(), "planted_mil_bags",
+           "need 1 <= min_instances <= max_instances, got " << o.min_instances() << ", " << o.max_instances());
+  HF_CHECK(o.num_witnesses() >= 1 && o.num_witnesses() <= o.min_instances(), "planted_mil_bags",
+           "num_witnesses must be in 1..min_instances, got " << o.num_witnesses());
+  const std::size_t d = o.num_features();
+  Generator g(o.seed());
+  std::vector<double> u(d);
+  double norm = 0;
+  for (auto& x : u) x = g.normal(), norm += x * x;
+  for (auto& x : u) x /= std::sqrt(norm);
+  const auto num_pos = static_cast<std::size_t>(std::llround(double(o.num_bags()) * o.fraction_positive()));
+  // Labels interleaved by a shuffle so that positives are not all first.
+  std::vector<std::int64_t> labels(o.num_bags(), 0);
+  std::fill(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(std::min(num_pos, o.num_bags())), 1);
+  for (std::size_t i = labels.size(); i > 1; --i) std::swap(labels[i - 1], labels[g.below(i)]);
+  MilDataset ds;
+  ds.name = "planted-mil";
+  ds.num_features = d;
+  for (std::size_t j = 0; j < d; ++j) ds.feature_names.push_back(std::string("f").append(std::to_string(j + 1)));
+  for (std::size_t b = 0; b < o.num_bags(); ++b) {
+    const std::size_t n = o.min_instances() + g.below(o.max_instances() - o.min_instances() + 1);
+    std::vector<double> rows(n * d);
+    for (auto& x : rows) x = g.normal();
+    if (labels[b] == 1) {
+      std::vector<std::size_t> slots;
+      while (slots.size() < o.num_witnesses()) {
+        std::size_t s = g.below(n);
+        if (std::find(slots.begin(), slots.end(), s) == slots.end()) slots.push_back(s);
+      }
+      for (std::size_t s : slots)
+        for (std::size_t j = 0; j < d; ++j) rows[s * d + j] += o.signal() * u[j];
+    }
+    ds.add_bag(static_cast<std::int64_t>(b + 1), labels[b], rows);
+  }
+  return ds;
+}
+
+bool contains_motif(const std::string& seq, const std::string& motif) {
+  if (motif.empty() || motif.size() > seq.size()) return false;
+  for (std::size_t p = 0; p + motif.size() <= seq.size(); ++p) {
+    bool ok = true;
+    for (std::size_t k = 0; k < motif.size() && ok; ++k) ok = motif[k] == '?' || motif[k] == seq[p + k];
+    if (ok) return true;
+  }
+  return false;
+}
+
+std::vector<ImplantedRepertoire> implanted_repertoires(const ImplantedRepertoireOptions& o) {
+  HF_CHECK(o.num_repertoires() > 0, "implanted_repertoires", "num_repertoires must be positive");
+  HF_CHECK(o.min_sequences() >= 1 && o.min_sequences() <= o.max_sequences(), "implanted_repertoires",
+           "need 1 <= min_sequences <= max_sequences");
+  HF_CHECK(o.length_min() >= 4 && o.length_min() <= o.length_max(), "implanted_repertoires",
+           "need 4 <= length_min <= length_max");
+  HF_CHECK(o.witness_rate() >= 0 && o.witness_rate() <= 1, "implanted_repertoires", "witness_rate must be in [0, 1]");
+  HF_CHECK(!o.motifs().empty(), "implanted_repertoires", "no motifs given");
+  for (const auto& m : o.motifs())
+    HF_CHECK(!m.empty() && m.size() + 3 <= o.length_min(), "implanted_repertoires",
+             "motif '" << m << "' must be non-empty and fit inside the shortest sequence (length_min - 3)");
+  Generator g(o.seed());
+  auto letter = [&] { return kAminoAcids[g.below(kAminoAcids.size())]; };
+  auto has_any_motif = [&](const std::string& s) {
+    for (const auto& m : o.motifs())
+      if (contains_motif(s, m)) return true;
+    return false;
+  };
+  auto background = [&] {
+    std::string s;
+    do {
+      const std::size_t L = o.length_min() + g.below(o.length_max() - o.length_min() + 1);
+      s.assign(L, 'F');
+      s[0] = 'C';
+      s[1] = 'A';
+      for (std::size_t i = 2; i + 1 < L; ++i) s[i] = letter();
+    } while (has_any_motif(s));
+    return s;
+  };
+  const auto num_pos = static_cast<std::size_t>(std::llround(double(o.num_repertoires()) * o.fraction_positive()));
+  std::vector<ImplantedRepertoire> out(o.num_repertoires());
+  std::vector<std::int64_t> labels(out.size(), 0);
+  std::fill(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(std::min(num_pos, labels.size())), 1);
+  for (std::size_t i = labels.size(); i > 1; --i) std::swap(labels[i - 1], labels[g.below(i)]);
+  for (std::size_t r = 0; r < out.size(); ++r) {
+    auto& rep = out[r];
+    rep.label = labels[r];
+    const std::size_t n = o.min_sequences() + g.below(o.max_sequences() - o.min_sequences() + 1);
+    if (rep.label == 1)
+      rep.witnesses = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(o.witness_rate() * double(n))));
+    for (std::size_t k = 0; k < n; ++k) {
+      std::string s = background();
+      if (k < rep.witnesses) {
+        const std::string& m = o.motifs()[g.below(o.motifs().size())];
+        // Inner position: after "CA", before "F".
+        std::size_t pos = 2 + g.below(s.size() - 3 - m.size() + 1);
+        for (std::size_t q = 0; q < m.size(); ++q) s[pos + q] = m[q] == '?' ? letter() : m[q];
+      }
+      rep.repertoire.sequences.push_back(std::move(s));
+      rep.repertoire.counts.push_back(static_cast<double>(1 + g.below(o.max_count())));
+    }
+    // Witnesses were made first; shuffle so that they sit at random rows.
+    auto& seqs = rep.repertoire.sequences;
+    for (std::size_t i = seqs.size(); i > 1; --i) std::swap(seqs[i - 1], seqs[g.below(i)]);
+  }
+  return out;
+}
+
+void write_repertoire_file(const std::string& path, const Repertoire& rep) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw DataError(path + ": cannot open file for writing");
+  out << "amino_acid\ttemplates\n";
+  char buf[32];
+  for (std::size_t i = 0; i < rep.sequences.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%.17g", rep.counts[i]);
+    out << rep.sequences[i] << '\t' << buf << '\n';
+  }
+  if (!out) throw DataError(path + ": write error");
+}
+
+void write_implanted_dataset(const std::string& dir, const std::vector<ImplantedRepertoire>& reps) {
+  namespace fs = std::filesystem;
+  fs::create_directories(fs::path(dir) / "repertoires");
+  std::ofstream md(fs::path(dir) / "metadata.tsv", std::ios::binary);
+  if (!md) throw DataError(dir + "/metadata.tsv: cannot open file for writing");
+  md << "ID\tlabel\tn_sequences\tn_witnesses\n";
+  for (std::size_t r = 0; r < reps.size(); ++r) {
+    char id[32];
+    std::snprintf(id, sizeof id, "rep_%04zu", r);
+    md << id << '\t' << reps[r].label << '\t' << reps[r].repertoire.sequences.size() << '\t' << reps[r].witnesses << '\n';
+    write_repertoire_file((fs::path(dir) / "repertoires" / (std::string(id) + ".tsv")).string(), reps[r].repertoire);
+  }
+  if (!md) throw DataError(dir + "/metadata.tsv: write error");
+}
+
+}  // namespace hf

@@ -1,0 +1,564 @@
+// The batched Hopfield association core on OpenBLAS (see association.h for the layout).
+//
+// N batch, H heads, L state patterns, S stored patterns, S' = S (+1 zero association), hd / pd per-head
+// association / pattern sizes. Per head h, the (n, h) block of Q is the L x hd matrix at
+// q + n*L*H*hd + h*hd with leading dimension H*hd; likewise for K and V. Debian's OpenBLAS has no batched
+// gemm, so we loop over (n, h); when K or V is shared by the batch (leading size 1) the N*L query rows of
+// one head are contiguous with a uniform stride, so one gemm per head covers the whole batch.
+//
+// Softmax backward: with y = softmax(z) per row, dz = y * (g - sum_j g_j y_j) (masked entries have y = 0
+// and get dz = 0). Logits z = beta * q k^T, so dq = beta dz k and dk = beta dz^T q.
+// reference: https://pytorch.org/docs/stable/generated/torch.nn.functional.scaled_dot_product_attention.html
+#include "hopfield/engine/association.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "hopfield/engine/blas.h"
+#include "hopfield/engine/kernel.h"
+#include "hopfield/engine/tape.h"
+
+namespace hf {
+
+namespace {
+
+using detail::ptr;
+
+// gemm on size_t dimensions, skipping empty products (OpenBLAS rejects some zero leading dimensions).
+template <class T>
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
+          const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  const char* op = "association";
+  if (k == 0) {
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+    return;
+  }
+  blas::gemm(ta, tb, detail::blas_int(m, op), detail::blas_int(n, op), detail::blas_int(k, op), alpha, a, detail::blas_int(std::max<std::size_t>(lda, 1), op),
+             b, detail::blas_int(std::max<std::size_t>(ldb, 1), op), beta, c, detail::blas_int(std::max<std::size_t>(ldc, 1), op));
+}
+
+// Uninitialised scratch memory of n elements of T. Taken from the tensor storage (and its buffer cache)
+// rather than a std::vector: that would zero it, and a fresh large block page-faults on every call.
+template <class T>
+Tensor scratch(std::size_t n) {
+  return detail::alloc({n}, std::is_same_v<T, float> ? Dtype::Float32 : Dtype::Float64);
+}
+
+// Sizes shared by the forward and backward of association_probs.
+struct ProbsDims {
+  std::size_t n = 1, nq = 1, nk = 1, h = 1, l = 0, s = 0, sp = 0, hd = 0;
+};
+
+// Masks read once into flat per-element forms. bool_mask / float_mask index: ((n*H + h)*L + l)*S + s for 3-D
+// masks (per_entry), l*S + s for 2-D masks.
+struct MaskView {
+  std::vector<std::uint8_t> padding;  // (N, S) or empty
+  std::vector<std::uint8_t> forbid;   // association mask as bytes, or empty
+  Tensor additive;                    // float association mask converted to the data dtype, or undefined
+  bool per_entry = false;             // association mask is (N*H, L, S)
+};
+
+MaskView read_masks(const AssociationMasks& masks, const ProbsDims& d, Dtype dtype, const char* op) {
+  MaskView mv;
+  if (masks.stored_pattern_padding_mask.defined()) {
+    const Tensor& p = masks.stored_pattern_padding_mask;
+    HF_CHECK(p.dim() == 2 && p.size(0) == d.n && p.size(1) == d.s, op,
+             "stored_pattern_padding_mask " << shape_str(p.shape()) << " must be (N, S) = (" << d.n << ", " << d.s
+                                            << ")");
+    mv.padding = detail::mask_as_bytes(p, p.shape(), op);
+  }
+  if (masks.association_mask.defined()) {
+    const Tensor& a = masks.association_mask;
+    const bool two = a.dim() == 2 && a.size(0) == d.l && a.size(1) == d.s;
+    const bool three = a.dim() == 3 && a.size(0) == d.n * d.h && a.size(1) == d.l && a.size(2) == d.s;
+    HF_CHECK(two || three, op,
+             "association_mask " << shape_str(a.shape()) << " must be (L, S) = (" << d.l << ", " << d.s
+                                 << ") or (N*H, L, S) = (" << d.n * d.h << ", " << d.l << ", " << d.s << ")");
+    mv.per_entry = three;
+    if (is_floating(a.dtype())) {
+      NoGrad ng;
+      mv.additive = a.detach().to(dtype);
+    } else {
+      mv.forbid = detail::mask_as_bytes(a, a.shape(), op);
+    }
+  }
+  return mv;
+}
+
+// e^x for finite float x <= 0 without a libm call, so that a loop over it vectorises (glibc's vector expf
+// needs -ffast-math): x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), e^r from the Cephes expf
+// polynomial, 2^n through the exponent bits. Relative error at most 2 ulp (checked against std::exp over
+// every float in [-88, 0]); where e^x is no longer a normal float (about x < -87.3) the result is 0, as it
+// is for -inf. Float comparisons would keep the loop scalar (-ftrapping-math), so x is clamped at -88 on
+// its bit pattern: as unsigned integers, negative floats grow with their magnitude and sit above every
+// positive one. A NaN input does not come out as NaN: the caller checks its inputs.
+inline float fast_expf(float x) {
+  const std::uint32_t lim = std::bit_cast<std::uint32_t>(-88.0f);
+  const std::uint32_t ix = std::bit_cast<std::uint32_t>(x);
+  x = std::bit_cast<float>(ix < lim ? ix : lim);
+  const float big = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  const float n = (x * 1.44269504f + big) - big;
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  std::int32_t ni = static_cast<std::int32_t>(n);
+  ni = ni < -127 ? -127 : ni;  // 2^-127 -> a zero scale
+  return p * std::bit_cast<float>(static_cast<std::uint32_t>(ni + 127) << 23);
+}
+
+// The unmasked float row: the same steps as softmax_row below, with the max and the sum over eight
+// partial results and exp from fast_expf, so the loops vectorise. Returns false (y unusable) when a logit
+// is not finite; the caller then takes the general path.
+inline bool softmax_row_plain(const float* z, float* __restrict y, std::size_t s, std::size_t sp) {
+  constexpr std::size_t W = 8;
+  float mx[W], probe[W] = {};  // probe: sum of z * 0, NaN iff some z is infinite or NaN
+  for (std::size_t t = 0; t < W; ++t) mx[t] = s > 0 ? z[0] : 0.0f;
+  std::size_t j = 0;
+  for (; j + W <= s; j += W)
+    for (std::size_t t = 0; t < W; ++t) {
+      mx[t] = mx[t] < z[j + t] ? z[j + t] : mx[t];
+      probe[t] += z[j + t] * 0.0f;
+    }
+  float m = mx[0], bad = probe[0];
+  for (std::size_t t = 1; t < W; ++t) {
+    m = m < mx[t] ? mx[t] : m;
+    bad += probe[t];
+  }
+  for (; j < s; ++j) {
+    m = m < z[j] ? z[j] : m;
+    bad += z[j] * 0.0f;
+  }
+  if (bad != 0.0f) return false;
+  if (sp > s) m = m < 0.0f ? 0.0f : m;  // zero association: logit 0
+  for (j = 0; j < s; ++j) y[j] = fast_expf(z[j] - m);
+  for (; j < sp; ++j) y[j] = fast_expf(-m);
+  float acc[W] = {};
+  for (j = 0; j + W <= sp; j += W)
+    for (std::size_t t = 0; t < W; ++t) acc[t] += y[j + t];
+  float total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < sp; ++j) total += y[j];
+  const float inv = 1.0f / total;
+  for (j = 0; j < sp; ++j) y[j] *= inv;
+  return true;
+}
+
+// sum_j a[j] b[j] with eight partial sums (a single running sum cannot be vectorised).
+template <class T>
+T row_dot(const T* a, const T* b, std::size_t n) {
+  constexpr std::size_t W = 8;
+  T acc[W] = {};
+  std::size_t j = 0;
+  for (; j + W <= n; j += W)
+    for (std::size_t t = 0; t < W; ++t) acc[t] += a[j + t] * b[j + t];
+  T total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < n; ++j) total += a[j] * b[j];
+  return total;
+}
+
+// One row: z (S logits, already times beta) -> y (S' probabilities), masks applied, zero column appended.
+template <class T>
+void softmax_row(const T* z, T* y, std::size_t s, std::size_t sp, const std::uint8_t* pad, const std::uint8_t* forbid,
+                 const T* add) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!pad && !forbid && !add && softmax_row_plain(z, y, s, sp)) return;
+  }
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  T m = neg_inf;
+  for (std::size_t j = 0; j < s; ++j) {
+    T v = z[j];
+    if (add) v += add[j];
+    if ((pad && pad[j]) || (forbid && forbid[j])) v = neg_inf;
+    y[j] = v;
+    m = std::max(m, v);
+  }
+  for (std::size_t j = s; j < sp; ++j) {  // zero association: logit 0, never masked
+    y[j] = T(0);
+    m = std::max(m, T(0));
+  }
+  if (m == neg_inf) {  // every entry masked: zeros (hflayers would give NaN)
+    std::fill(y, y + sp, T(0));
+    return;
+  }
+  T total = 0;
+  for (std::size_t j = 0; j < sp; ++j) {
+    const T e = y[j] == neg_inf ? T(0) : std::exp(y[j] - m);
+    y[j] = e;
+    total += e;
+  }
+  const T inv = T(1) / total;
+  for (std::size_t j = 0; j < sp; ++j) y[j] *= inv;
+}
+
+}  // namespace
+
+// ----- association_probs -----
+Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads, double scaling,
+                         const AssociationMasks& masks, bool add_zero_association) {
+  const char* op = "association_probs";
+  detail::check_float(q, op, "q");
+  detail::check_same_dtype(q, k, op);
+  HF_CHECK(q.dim() == 3 && k.dim() == 3, op,
+           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be (N, L, H*hd) and (N, S, H*hd)");
+  HF_CHECK(num_heads > 0 && q.size(2) % num_heads == 0 && q.size(2) == k.size(2), op,
+           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " need equal feature sizes divisible by num_heads="
+                << num_heads);
+  ProbsDims d;
+  d.nq = q.size(0);
+  d.nk = k.size(0);
+  d.h = num_heads;
+  d.l = q.size(1);
+  d.s = k.size(1);
+  d.sp = d.s + (add_zero_association ? 1 : 0);
+  d.hd = q.size(2) / num_heads;
+  d.n = std::max(d.nq, d.nk);
+  if (masks.stored_pattern_padding_mask.defined() && masks.stored_pattern_padding_mask.dim() == 2)
+    d.n = std::max(d.n, masks.stored_pattern_padding_mask.size(0));
+  if (masks.association_mask.defined() && masks.association_mask.dim() == 3)
+    d.n = std::max(d.n, masks.association_mask.size(0) / num_heads);
+  HF_CHECK((d.nq == 1 || d.nq == d.n) && (d.nk == 1 || d.nk == d.n), op,
+           "batch sizes of q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be 1 or N=" << d.n);
+  const MaskView mv = read_masks(masks, d, q.dtype(), op);
+
+  Tensor xi = detail::alloc({d.n, d.h, d.l, d.sp}, q.dtype());  // (N, H, L, S')
+  detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* pq = ptr<T>(q);
+    const T* pk = ptr<T>(k);
+    T* px = ptr<T>(xi);
+    const T* padd = mv.additive.defined() ? ptr<T>(mv.additive) : nullptr;
+    const std::size_t ldq = d.h * d.hd;
+    Tensor zt = scratch<T>(d.n * d.l * d.s);  // logits of one head, (N, L, S)
+    T* z = ptr<T>(zt);
+    const bool fold = d.nk == 1 && d.nq == d.n;  // shared keys: one gemm over all N*L rows
+    for (std::size_t h = 0; h < d.h; ++h) {
+      if (fold) {
+        gemm<T>(false, true, d.n * d.l, d.s, d.hd, T(scaling), pq + h * d.hd, ldq, pk + h * d.hd, ldq, T(0), z, d.s);
+      } else {
+        for (std::size_t n = 0; n < d.n; ++n)
+          gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
+                  pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), z + n * d.l * d.s, d.s);
+      }
+      for (std::size_t n = 0; n < d.n; ++n)
+        for (std::size_t l = 0; l < d.l; ++l) {
+          const std::size_t mrow = mv.per_entry ? ((n * d.h + h) * d.l + l) * d.s : l * d.s;
+          softmax_row<T>(z + (n * d.l + l) * d.s, px + ((n * d.h + h) * d.l + l) * d.sp, d.s, d.sp,
+                         mv.padding.empty() ? nullptr : mv.padding.data() + n * d.s,
+                         mv.forbid.empty() ? nullptr : mv.forbid.data() + mrow, padd ? padd + mrow : nullptr);
+        }
+    }
+  });
+
+  Tensor xd = xi.detach();
+  return record(xi, op, {q, k}, [q, k, xd, d, scaling, op](const Tensor& g) {
+    const bool gq = wants_grad(q), gk = wants_grad(k);
+    if (!gq && !gk) return;
+    // Every block of dq / dk is written by its first gemm with beta 0 (accumulated with beta 1 after that
+    // when q or k is shared by the batch), so no zero fill - except with an empty batch, where nothing runs.
+    Tensor dq = gq ? (d.n == 0 ? zeros(q.shape(), q.dtype()) : detail::alloc(q.shape(), q.dtype())) : Tensor();
+    Tensor dk = gk ? (d.n == 0 ? zeros(k.shape(), k.dtype()) : detail::alloc(k.shape(), k.dtype())) : Tensor();
+    detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T* pq = ptr<T>(q);
+      const T* pk = ptr<T>(k);
+      const T* py = ptr<T>(xd);
+      const T* pg = ptr<T>(g);
+      const std::size_t ldq = d.h * d.hd;
+      const T beta = T(scaling);
+      Tensor dzt = scratch<T>(d.n * d.l * d.s);  // logit gradient of one head, (N, L, S)
+      T* dz = ptr<T>(dzt);
+      const bool fold = d.nk == 1 && d.nq == d.n;
+      for (std::size_t h = 0; h < d.h; ++h) {
+        for (std::size_t n = 0; n < d.n; ++n)
+          for (std::size_t l = 0; l < d.l; ++l) {
+            const std::size_t row = ((n * d.h + h) * d.l + l) * d.sp;
+            const T* y = py + row;
+            const T* gr = pg + row;
+            const T dot = row_dot(gr, y, d.sp);
+            T* o = dz + (n * d.l + l) * d.s;
+            for (std::size_t j = 0; j < d.s; ++j) o[j] = y[j] * (gr[j] - dot);
+          }
+        if (gq) {
+          T* pdq = ptr<T>(dq);
+          if (fold) {
+            gemm<T>(false, false, d.n * d.l, d.hd, d.s, beta, dz, d.s, pk + h * d.hd, ldq, T(0), pdq + h * d.hd, ldq);
+          } else {
+            for (std::size_t n = 0; n < d.n; ++n)
+              gemm<T>(false, false, d.l, d.hd, d.s, beta, dz + n * d.l * d.s, d.s,
+                      pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(d.nq == 1 && n > 0 ? 1 : 0),
+                      pdq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq);
+          }
+        }
+        if (gk) {
+          T* pdk = ptr<T>(dk);
+          if (fold) {
+            gemm<T>(true, false, d.s, d.hd, d.n * d.l, beta, dz, d.s, pq + h * d.hd, ldq, T(0), pdk + h * d.hd, ldq);
+          } else {
+            for (std::size_t n = 0; n < d.n; ++n)
+              gemm<T>(true, false, d.s, d.hd, d.l, beta, dz + n * d.l * d.s, d.s,
+                      pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq, T(d.nk == 1 && n > 0 ? 1 : 0),
+                      pdk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq);
+          }
+        }
+      }
+    });
+    if (gq) accumulate_grad(q, dq);
+    if (gk) accumulate_grad(k, dk);
+  });
+}
+
+// ----- associate -----
+Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
+  const char* op = "associate";
+  detail::check_float(xi, op, "xi");
+  detail::check_same_dtype(xi, v, op);
+  HF_CHECK(xi.dim() == 4 && v.dim() == 3 && num_heads > 0 && xi.size(1) == num_heads && v.size(2) % num_heads == 0 &&
+               xi.size(3) >= v.size(1) && (v.size(0) == 1 || v.size(0) == xi.size(0)),
+           op,
+           "xi " << shape_str(xi.shape()) << " must be (N, H, L, S') and v " << shape_str(v.shape())
+                 << " (N or 1, S <= S', H*pd) with H=num_heads=" << num_heads);
+  const std::size_t n_ = xi.size(0), h_ = num_heads, l_ = xi.size(2), sp = xi.size(3), nv = v.size(0), s_ = v.size(1);
+  const std::size_t pd = v.size(2) / num_heads, ldv = v.size(2);
+  const bool fold = nv == 1 && n_ > 1;  // shared patterns: gather one head's xi rows, one gemm per head
+  Tensor out = detail::alloc({n_, l_, h_ * pd}, xi.dtype());  // (N, L, H*pd)
+  detail::dispatch_float(xi.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = ptr<T>(xi);
+    const T* pv = ptr<T>(v);
+    T* po = ptr<T>(out);
+    Tensor rows_t = scratch<T>(fold ? n_ * l_ * s_ : 0);
+    T* rows = ptr<T>(rows_t);
+    for (std::size_t h = 0; h < h_; ++h) {
+      if (fold) {
+        for (std::size_t n = 0; n < n_; ++n)
+          for (std::size_t l = 0; l < l_; ++l)
+            std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows + (n * l_ + l) * s_);
+        gemm<T>(false, false, n_ * l_, pd, s_, T(1), rows, s_, pv + h * pd, ldv, T(0), po + h * pd, ldv);
+      } else {
+        for (std::size_t n = 0; n < n_; ++n)
+          gemm<T>(false, false, l_, pd, s_, T(1), px + (n * h_ + h) * l_ * sp, sp, pv + (nv == 1 ? 0 : n) * s_ * ldv + h * pd,
+                  ldv, T(0), po + n * l_ * ldv + h * pd, ldv);
+      }
+    }
+  });
+  return record(out, op, {xi, v}, [xi, v, h_, op](const Tensor& g) {
+    const bool gx = wants_grad(xi), gv = wants_grad(v);
+    if (!gx && !gv) return;
+    const std::size_t n_ = xi.size(0), l_ = xi.size(2), sp = xi.size(3), nv = v.size(0), s_ = v.size(1);
+    const std::size_t pd = v.size(2) / h_, ldv = v.size(2);
+    const bool fold = nv == 1 && n_ > 1;
+    // dxi: every (n, h) block's first S columns are overwritten below; only the zero-association columns
+    // (S' > S) are cleared here. dv: each block's first gemm has beta 0 (beta 1 after that when v is
+    // shared by the batch); an empty batch writes nothing, so it gets zeros.
+    Tensor dx = gx ? detail::alloc(xi.shape(), xi.dtype()) : Tensor();
+    Tensor dv = gv ? (n_ == 0 ? zeros(v.shape(), v.dtype()) : detail::alloc(v.shape(), v.dtype())) : Tensor();
+    detail::dispatch_float(xi.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T* px = ptr<T>(xi);
+      const T* pv = ptr<T>(v);
+      const T* pg = ptr<T>(g);
+      if (gx && sp > s_) {
+        T* pdx = ptr<T>(dx);
+        for (std::size_t r = 0, nr = n_ * h_ * l_; r < nr; ++r) std::fill(pdx + r * sp + s_, pdx + (r + 1) * sp, T(0));
+      }
+      Tensor rows_t = scratch<T>(fold ? n_ * l_ * s_ : 0);
+      T* rows = ptr<T>(rows_t);
+      for (std::size_t h = 0; h < h_; ++h) {
+        if (fold) {
+          if (gx) {  // dxi rows (N*L, S) = g_h (N*L, pd) V_h^T, then scattered into (N, H, L, S')
+            gemm<T>(false, true, n_ * l_, s_, pd, T(1), pg + h * pd, ldv, pv + h * pd, ldv, T(0), rows, s_);
+            T* pdx = ptr<T>(dx);
+            for (std::size_t n = 0; n < n_; ++n)
+              for (std::size_t l = 0; l < l_; ++l)
+                std::copy_n(rows + (n * l_ + l) * s_, s_, pdx + ((n * h_ + h) * l_ + l) * sp);
+          }
+          if (gv) {  // dV_h (S, pd) = xi_h^T (S, N*L) g_h (N*L, pd): the sum over the batch
+            for (std::size_t n = 0; n < n_; ++n)
+              for (std::size_t l = 0; l < l_; ++l)
+                std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows + (n * l_ + l) * s_);
+            gemm<T>(true, false, s_, pd, n_ * l_, T(1), rows, s_, pg + h * pd, ldv, T(0), ptr<T>(dv) + h * pd, ldv);
+          }
+        } else {
+          for (std::size_t n = 0; n < n_; ++n) {
+            const T* gn = pg + n * l_ * ldv + h * pd;
+            const std::size_t voff = (nv == 1 ? 0 : n) * s_ * ldv + h * pd;
+            if (gx)
+              gemm<T>(false, true, l_, s_, pd, T(1), gn, ldv, pv + voff, ldv, T(0), ptr<T>(dx) + (n * h_ + h) * l_ * sp, sp);
+            if (gv)
+              gemm<T>(true, false, s_, pd, l_, T(1), px + (n * h_ + h) * l_ * sp, sp, gn, ldv, T(nv == 1 && n > 0 ? 1 : 0),
+                      ptr<T>(dv) + voff, ldv);
+          }
+        }
+      }
+    });
+    if (gx) accumulate_grad(xi, dx);
+    if (gv) accumulate_grad(v, dv);
+  });
+}
+
+// ----- select_heads -----
+Tensor select_heads(const std::vector<Tensor>& xis, const std::vector<std::size_t>& step) {
+  const char* op = "select_heads";
+  HF_CHECK(!xis.empty(), op, "no association matrices given");
+  const Tensor& x0 = xis[0];
+  detail::check_float(x0, op, "xi");
+  HF_CHECK(x0.dim() == 4 && step.size() == x0.size(1), op,
+           "association matrices " << shape_str(x0.shape()) << " need one step index per head, got " << step.size());
+  for (const Tensor& x : xis)
+    HF_CHECK(x.shape() == x0.shape() && x.dtype() == x0.dtype(), op,
+             "association matrices differ: " << shape_str(x.shape()) << " vs " << shape_str(x0.shape()));
+  for (std::size_t s : step) HF_CHECK(s < xis.size(), op, "step " << s << " out of range (" << xis.size() << " matrices)");
+  const std::size_t n_ = x0.size(0), h_ = x0.size(1), block = x0.size(2) * x0.size(3);
+  Tensor out = detail::alloc(x0.shape(), x0.dtype());
+  detail::dispatch_float(x0.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    for (std::size_t n = 0; n < n_; ++n)
+      for (std::size_t h = 0; h < h_; ++h)
+        std::copy_n(ptr<T>(xis[step[h]]) + (n * h_ + h) * block, block, ptr<T>(out) + (n * h_ + h) * block);
+  });
+  return record(out, op, xis, [xis, step, n_, h_, block, op](const Tensor& g) {
+    for (std::size_t i = 0; i < xis.size(); ++i) {
+      if (!wants_grad(xis[i]) || std::find(step.begin(), step.end(), i) == step.end()) continue;
+      Tensor gi = zeros(g.shape(), g.dtype());
+      detail::dispatch_float(g.dtype(), op, [&](auto tag) {
+        using T = decltype(tag);
+        for (std::size_t n = 0; n < n_; ++n)
+          for (std::size_t h = 0; h < h_; ++h)
+            if (step[h] == i) std::copy_n(ptr<T>(g) + (n * h_ + h) * block, block, ptr<T>(gi) + (n * h_ + h) * block);
+      });
+      accumulate_grad(xis[i], gi);
+    }
+  });
+}
+
+std::vector<double> association_change(const Tensor& a, const Tensor& b) {
+  const char* op = "association_change";
+  detail::check_same_dtype(a, b, op);
+  HF_CHECK(a.dim() == 4 && a.shape() == b.shape(), op,
+           "association matrices " << shape_str(a.shape()) << " and " << shape_str(b.shape()) << " must be equal (N, H, L, S)");
+  const std::size_t n_ = a.size(0), h_ = a.size(1), block = a.size(2) * a.size(3);
+  std::vector<double> d(h_, 0.0);
+  detail::dispatch_float(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    for (std::size_t n = 0; n < n_; ++n)
+      for (std::size_t h = 0; h < h_; ++h) {
+        const T* pa = ptr<T>(a) + (n * h_ + h) * block;
+        const T* pb = ptr<T>(b) + (n * h_ + h) * block;
+        // In double: the decision must not depend on float32 accumulation order. Four partial sums (a
+        // single running sum cannot be vectorised; the order only moves the result by rounding in double).
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        std::size_t i = 0;
+        for (; i + 4 <= block; i += 4) {
+          const double t0 = static_cast<double>(pa[i]) - static_cast<double>(pb[i]);
+          const double t1 = static_cast<double>(pa[i + 1]) - static_cast<double>(pb[i + 1]);
+          const double t2 = static_cast<double>(pa[i + 2]) - static_cast<double>(pb[i + 2]);
+          const double t3 = static_cast<double>(pa[i + 3]) - static_cast<double>(pb[i + 3]);
+          s0 += t0 * t0;
+          s1 += t1 * t1;
+          s2 += t2 * t2;
+          s3 += t3 * t3;
+        }
+        for (; i < block; ++i) {
+          const double t = static_cast<double>(pa[i]) - static_cast<double>(pb[i]);
+          s0 += t * t;
+        }
+        d[h] = std::max(d[h], std::sqrt((s0 + s1) + (s2 + s3)));
+      }
+  });
+  return d;
+}
+
+// ----- row_projection -----
+Tensor row_projection(const Tensor& x, const Tensor& weight, std::size_t row_begin, std::size_t rows, const Tensor& bias,
+                      std::size_t bias_begin) {
+  const char* op = "row_projection";
+  detail::check_float(x, op, "x");
+  detail::check_same_dtype(x, weight, op);
+  HF_CHECK(x.dim() >= 1 && weight.dim() == 2 && x.size(-1) == weight.size(1) && row_begin + rows <= weight.size(0), op,
+           "x " << shape_str(x.shape()) << " and weight " << shape_str(weight.shape()) << " rows [" << row_begin << ", "
+                << row_begin + rows << ") do not fit");
+  if (bias.defined()) {
+    detail::check_same_dtype(x, bias, op);
+    HF_CHECK(bias.dim() == 1 && bias_begin + rows <= bias.size(0), op,
+             "bias " << shape_str(bias.shape()) << " has no entries [" << bias_begin << ", " << bias_begin + rows << ")");
+  }
+  const std::size_t in = weight.size(1);
+  const std::size_t mrows = x.numel() / std::max<std::size_t>(x.size(-1), 1);
+  Shape out_shape = x.shape();
+  out_shape.back() = rows;
+  Tensor y = detail::alloc(out_shape, x.dtype());
+  detail::dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    T* py = ptr<T>(y);
+    // The bias goes in first and the gemm adds onto it (beta 1): one pass over y instead of two.
+    // The rows are filled by doubling the filled prefix (log2(mrows) copies, not one short copy per row).
+    if (bias.defined() && mrows > 0) {
+      std::copy_n(ptr<T>(bias) + bias_begin, rows, py);
+      for (std::size_t done = 1; done < mrows;) {
+        const std::size_t n = std::min(done, mrows - done);
+        std::copy_n(py, n * rows, py + done * rows);
+        done += n;
+      }
+    }
+    gemm<T>(false, true, mrows, rows, in, T(1), ptr<T>(x), in, ptr<T>(weight) + row_begin * in, in,
+            T(bias.defined() ? 1 : 0), py, rows);
+  });
+  return record(y, op, {x, weight, bias}, [x, weight, bias, row_begin, rows, bias_begin, mrows, in, op](const Tensor& g) {
+    detail::dispatch_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T* pg = ptr<T>(g);
+      if (wants_grad(x)) {
+        Tensor dx = detail::alloc(x.shape(), x.dtype());
+        gemm<T>(false, false, mrows, in, rows, T(1), pg, rows, ptr<T>(weight) + row_begin * in, in, T(0), ptr<T>(dx), in);
+        accumulate_grad(x, dx);
+      }
+      if (wants_grad(weight)) {
+        // Only the selected rows get a gradient: the rest is cleared, the selected rows are written by the gemm.
+        Tensor dw = detail::alloc(weight.shape(), weight.dtype());
+        T* pdw = ptr<T>(dw);
+        std::fill(pdw, pdw + row_begin * in, T(0));
+        std::fill(pdw + (row_begin + rows) * in, pdw + weight.numel(), T(0));
+        gemm<T>(true, false, rows, in, mrows, T(1), pg, rows, ptr<T>(x), in, T(0), ptr<T>(dw) + row_begin * in, in);
+        accumulate_grad(weight, dw);
+      }
+      if (bias.defined() && wants_grad(bias)) {
+        Tensor db = zeros(bias.shape(), bias.dtype());
+        T* pdb = ptr<T>(db) + bias_begin;
+        for (std::size_t i = 0; i < mrows; ++i)
+          for (std::size_t j = 0; j < rows; ++j) pdb[j] += pg[i * rows + j];
+        accumulate_grad(bias, db);
+      }
+    });
+  });
+}
+
+Tensor split_heads_copy(const Tensor& v, std::size_t num_heads, std::size_t extra_zero_rows) {
+  const char* op = "split_heads_copy";
+  detail::check_float(v, op, "v");
+  HF_CHECK(v.dim() == 3 && num_heads > 0 && v.size(2) % num_heads == 0, op,
+           "v " << shape_str(v.shape()) << " must be (N, S, H*pd) with H=num_heads=" << num_heads);
+  const std::size_t n_ = v.size(0), s_ = v.size(1), pd = v.size(2) / num_heads, sp = s_ + extra_zero_rows;
+  Tensor out = zeros({n_, num_heads, sp, pd}, v.dtype());  // (N, H, S', pd)
+  detail::dispatch_float(v.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* pv = ptr<T>(v);
+    T* po = ptr<T>(out);
+    for (std::size_t n = 0; n < n_; ++n)
+      for (std::size_t h = 0; h < num_heads; ++h)
+        for (std::size_t s = 0; s < s_; ++s)
+          std::copy_n(pv + (n * s_ + s) * v.size(2) + h * pd, pd, po + ((n * num_heads + h) * sp + s) * pd);
+  });
+  return out;
+}
+
+}  // namespace hf

@@ -1,0 +1,221 @@
+// Neural-network ops with hand-written backward: layer_norm (llm.c's fused backward), dropout, embedding.
+//
+// Legend. layer_norm: R rows of M normalised elements.
+// Reductions inside kernels accumulate in double, also for float32 data.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "hopfield/engine/kernel.h"
+#include "hopfield/engine/ops.h"
+
+namespace hf {
+
+namespace {
+
+// Sum of f(v[k]) over a row in double, with four partial sums: without -ffast-math a single running sum
+// cannot be vectorised (the additions must stay in order), four independent ones can.
+template <class T, class F>
+double row_sum(const T* v, std::size_t m, F f) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::size_t k = 0;
+  for (; k + 4 <= m; k += 4) {
+    s0 += f(static_cast<double>(v[k]));
+    s1 += f(static_cast<double>(v[k + 1]));
+    s2 += f(static_cast<double>(v[k + 2]));
+    s3 += f(static_cast<double>(v[k + 3]));
+  }
+  for (; k < m; ++k) s0 += f(static_cast<double>(v[k]));
+  return (s0 + s1) + (s2 + s3);
+}
+
+inline double row_dot(const double* a, const double* b, std::size_t m) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::size_t k = 0;
+  for (; k + 4 <= m; k += 4) {
+    s0 += a[k] * b[k];
+    s1 += a[k + 1] * b[k + 1];
+    s2 += a[k + 2] * b[k + 2];
+    s3 += a[k + 3] * b[k + 3];
+  }
+  for (; k < m; ++k) s0 += a[k] * b[k];
+  return (s0 + s1) + (s2 + s3);
+}
+
+}  // namespace
+
+// ----- layer_norm -----
+// reference: https://pytorch.org/docs/stable/generated/torch.nn.functional.layer_norm.html
+// y = (x - mean) * rstd * weight + bias, rstd = 1 / sqrt(var + eps) with the biased variance.
+// Backward as llm.c layernorm_backward: with xhat = (x - mean) * rstd and dnorm = g * weight,
+//   dx = rstd * (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)),
+//   dweight += sum over rows of g * xhat, dbias += sum over rows of g.
+Tensor layer_norm(const Tensor& x, std::size_t normalized_dims, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  const char* op = "layer_norm";
+  detail::check_float(x, op);
+  HF_CHECK(normalized_dims >= 1 && normalized_dims <= x.dim(), op,
+           "normalized_dims " << normalized_dims << " must be in [1, " << x.dim() << "] for input "
+                              << shape_str(x.shape()));
+  HF_CHECK(std::isfinite(eps) && eps >= 0, op, "eps " << eps << " must be finite and >= 0");
+  const Shape norm_shape(x.shape().end() - static_cast<long>(normalized_dims), x.shape().end());
+  for (const Tensor* p : {&weight, &bias}) {
+    if (!p->defined()) continue;
+    const char* what = p == &weight ? "weight" : "bias";
+    detail::check_float(*p, op, what);
+    HF_CHECK(p->dtype() == x.dtype(), op,
+             what << " is " << dtype_name(p->dtype()) << " but input is " << dtype_name(x.dtype()));
+    HF_CHECK(p->shape() == norm_shape, op,
+             what << " of shape " << shape_str(p->shape()) << " does not match the normalised shape "
+                  << shape_str(norm_shape) << " of input " << shape_str(x.shape()));
+  }
+  const std::size_t M = shape_numel(norm_shape);
+  HF_CHECK(M > 0, op, "the normalised shape " << shape_str(norm_shape) << " is empty");
+  const std::size_t R = x.numel() / M;
+  Tensor y = detail::alloc(x.shape(), x.dtype());
+  Tensor mean_t = detail::alloc({R}, x.dtype()), rstd_t = detail::alloc({R}, x.dtype());  // (R), for backward
+  detail::dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = detail::ptr<T>(x);
+    const T* pw = weight.defined() ? detail::ptr<T>(weight) : nullptr;
+    const T* pb = bias.defined() ? detail::ptr<T>(bias) : nullptr;
+    T* py = detail::ptr<T>(y);
+    T* pm = detail::ptr<T>(mean_t);
+    T* prs = detail::ptr<T>(rstd_t);
+    for (std::size_t r = 0; r < R; ++r) {
+      const T* xr = px + r * M;
+      const double mu = row_sum(xr, M, [](double v) { return v; }) / static_cast<double>(M);
+      const double var = row_sum(xr, M, [mu](double v) { return (v - mu) * (v - mu); }) / static_cast<double>(M);
+      const double rs = 1.0 / std::sqrt(var + eps);
+      T* __restrict yr = py + r * M;
+      // Separate branch-free loops per affine variant, so each one vectorises.
+      if (pw && pb) {
+        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs * pw[k] + pb[k]);
+      } else if (pw) {
+        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs * pw[k]);
+      } else if (pb) {
+        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs + pb[k]);
+      } else {
+        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs);
+      }
+      pm[r] = static_cast<T>(mu);
+      prs[r] = static_cast<T>(rs);
+    }
+  });
+  Tensor xd = x.detach(), wd = weight.defined() ? weight.detach() : Tensor();
+  return record(y, op, {x, weight, bias}, [x, weight, bias, xd, wd, mean_t, rstd_t, R, M, op](const Tensor& g) {
+    const bool gx_on = wants_grad(x), gw_on = wants_grad(weight), gb_on = wants_grad(bias);
+    Tensor dx = gx_on ? detail::alloc(xd.shape(), xd.dtype()) : Tensor();
+    Tensor dw = gw_on ? zeros(weight.shape(), xd.dtype()) : Tensor();
+    Tensor db = gb_on ? zeros(bias.shape(), xd.dtype()) : Tensor();
+    detail::dispatch_float(xd.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T* px = detail::ptr<T>(xd);
+      const T* pg = detail::ptr<T>(g);
+      const T* pw = wd.defined() ? detail::ptr<T>(wd) : nullptr;
+      const T* pm = detail::ptr<T>(mean_t);
+      const T* prs = detail::ptr<T>(rstd_t);
+      T* __restrict pdw = gw_on ? detail::ptr<T>(dw) : nullptr;
+      T* __restrict pdb = gb_on ? detail::ptr<T>(db) : nullptr;
+      T* __restrict pdx = gx_on ? detail::ptr<T>(dx) : nullptr;
+      std::vector<double> xhat(M), dnorm(M);  // of one row
+      double* __restrict xh = xhat.data();
+      double* __restrict dn = dnorm.data();
+      for (std::size_t r = 0; r < R; ++r) {
+        const T* xr = px + r * M;
+        const T* gr = pg + r * M;
+        const double mu = pm[r], rs = prs[r];
+        for (std::size_t k = 0; k < M; ++k) xh[k] = (xr[k] - mu) * rs;
+        if (pw) {
+          for (std::size_t k = 0; k < M; ++k) dn[k] = static_cast<double>(gr[k]) * pw[k];
+        } else {
+          for (std::size_t k = 0; k < M; ++k) dn[k] = static_cast<double>(gr[k]);
+        }
+        if (pdw)
+          for (std::size_t k = 0; k < M; ++k) pdw[k] += static_cast<T>(gr[k] * xh[k]);
+        if (pdb)
+          for (std::size_t k = 0; k < M; ++k) pdb[k] += gr[k];
+        if (!pdx) continue;
+        // term 1: mean(dnorm); term 2: mean(dnorm * xhat)
+        const double dnorm_mean = row_sum(dn, M, [](double v) { return v; }) / static_cast<double>(M);
+        const double dnorm_xhat_mean = row_dot(dn, xh, M) / static_cast<double>(M);
+        T* dxr = pdx + r * M;
+        for (std::size_t k = 0; k < M; ++k) dxr[k] = static_cast<T>((dn[k] - dnorm_mean - xh[k] * dnorm_xhat_mean) * rs);
+      }
+    });
+    if (gx_on) accumulate_grad(x, dx);
+    if (gw_on) accumulate_grad(weight, dw);
+    if (gb_on) accumulate_grad(bias, db);
+  });
+}
+
+// ----- dropout -----
+// reference: https://pytorch.org/docs/stable/generated/torch.nn.functional.dropout.html
+// Training: each element is kept with probability 1 - p (one gen.uniform() draw per element, row-major)
+// and scaled by 1 / (1 - p); p = 1 zeroes everything. Eval or p = 0: the input itself.
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  const char* op = "dropout";
+  detail::check_float(x, op);
+  HF_CHECK(p >= 0.0 && p <= 1.0, op, "option p = " << p << " is out of range [0, 1] (input " << shape_str(x.shape())
+                                                    << ")");
+  if (!training || p == 0.0) return x;
+  Tensor scale = detail::alloc(x.shape(), x.dtype());  // 0 or 1 / (1 - p) per element
+  Tensor y = detail::alloc(x.shape(), x.dtype());
+  detail::dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T keep_scale = p < 1.0 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+    const T* px = detail::ptr<T>(x);
+    T* ps = detail::ptr<T>(scale);
+    T* py = detail::ptr<T>(y);
+    for (std::size_t i = 0, n = x.numel(); i < n; ++i) {
+      ps[i] = (p < 1.0 && gen.uniform() >= p) ? keep_scale : T(0);
+      py[i] = px[i] * ps[i];
+    }
+  });
+  return record(y, op, {x}, [x, scale](const Tensor& g) { accumulate_grad(x, mul(g, scale)); });
+}
+
+// ----- embedding -----
+// reference: https://pytorch.org/docs/stable/generated/torch.nn.functional.embedding.html
+// out[..., :] = weight[indices[...], :]; backward scatter-adds rows (repeated indices accumulate).
+Tensor embedding(const Tensor& weight, const Tensor& indices) {
+  const char* op = "embedding";
+  detail::check_float(weight, op, "weight");
+  HF_CHECK(weight.dim() == 2, op, "weight must be (num_embeddings, dim), got " << shape_str(weight.shape()));
+  HF_CHECK(indices.defined() && indices.dtype() == Dtype::Int64, op,
+           "indices must be Int64, got " << (indices.defined() ? dtype_name(indices.dtype()) : "undefined"));
+  const std::size_t V = weight.shape()[0], D = weight.shape()[1];
+  const std::int64_t* idx = indices.data<std::int64_t>();
+  for (std::size_t i = 0, n = indices.numel(); i < n; ++i)
+    HF_CHECK(idx[i] >= 0 && static_cast<std::size_t>(idx[i]) < V, op,
+             "index " << idx[i] << " at position " << i << " of indices " << shape_str(indices.shape())
+                      << " is out of range for weight " << shape_str(weight.shape()) << " (" << V
+                      << " embeddings)");
+  Shape out_shape = indices.shape();
+  out_shape.push_back(D);
+  Tensor y = detail::alloc(out_shape, weight.dtype());
+  detail::dispatch_float(weight.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* pw = detail::ptr<T>(weight);
+    T* py = detail::ptr<T>(y);
+    for (std::size_t i = 0, n = indices.numel(); i < n; ++i)
+      std::copy(pw + static_cast<std::size_t>(idx[i]) * D, pw + (static_cast<std::size_t>(idx[i]) + 1) * D, py + i * D);
+  });
+  Tensor ind = indices.detach();
+  return record(y, op, {weight}, [weight, ind, D, op](const Tensor& g) {
+    Tensor dw = zeros(weight.shape(), weight.dtype());
+    detail::dispatch_float(weight.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const std::int64_t* pi = ind.data<std::int64_t>();
+      const T* pg = detail::ptr<T>(g);
+      T* pd = detail::ptr<T>(dw);
+      for (std::size_t i = 0, n = ind.numel(); i < n; ++i) {
+        T* row = pd + static_cast<std::size_t>(pi[i]) * D;
+        for (std::size_t k = 0; k < D; ++k) row[k] += pg[i * D + k];
+      }
+    });
+    accumulate_grad(weight, dw);
+  });
+}
+
+}  // namespace hf

@@ -1,0 +1,89 @@
+// Adam / AdamW steps (formulas in optim/adam.h). One loop serves both: `decoupled` selects AdamW's
+// parameter decay over Adam's L2 term. Operation order follows torch so float64 results agree to rounding.
+#include "hopfield/optim/adam.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "hopfield/engine/kernel.h"
+
+namespace hf {
+
+namespace {
+template <class O>
+void validate_adam(const O& o, const char* where) {
+  HF_CHECK(o.lr() >= 0, where, "invalid learning rate " << o.lr() << " (must be >= 0)");
+  HF_CHECK(o.eps() >= 0, where, "invalid eps " << o.eps() << " (must be >= 0)");
+  HF_CHECK(o.betas().first >= 0 && o.betas().first < 1, where,
+           "invalid beta1 " << o.betas().first << " (must be in [0, 1))");
+  HF_CHECK(o.betas().second >= 0 && o.betas().second < 1, where,
+           "invalid beta2 " << o.betas().second << " (must be in [0, 1))");
+  HF_CHECK(o.weight_decay() >= 0, where, "invalid weight_decay " << o.weight_decay() << " (must be >= 0)");
+}
+
+struct AdamHyper {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool amsgrad, maximize, decoupled;
+};
+
+template <class T>
+void adam_update(T* p, const T* grad, T* m, T* v, T* vmax, std::size_t n, const AdamHyper& h, std::int64_t step) {
+  const T b1 = static_cast<T>(h.beta1), b2 = static_cast<T>(h.beta2), wd = static_cast<T>(h.weight_decay);
+  const T decay = static_cast<T>(1 - h.lr * h.weight_decay);
+  // torch evaluates the bias corrections in Python floats (double) and step_size = lr / bc1.
+  const double bc1 = 1 - std::pow(h.beta1, static_cast<double>(step));
+  const double bc2 = 1 - std::pow(h.beta2, static_cast<double>(step));
+  const T step_size = static_cast<T>(h.lr / bc1);
+  const T bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+  const T eps = static_cast<T>(h.eps);
+  for (std::size_t i = 0; i < n; ++i) {
+    T g = h.maximize ? -grad[i] : grad[i];
+    if (h.decoupled) p[i] = p[i] * decay;
+    else if (h.weight_decay != 0) g = g + wd * p[i];
+    m[i] = m[i] * b1 + (1 - b1) * g;
+    v[i] = v[i] * b2 + (1 - b2) * (g * g);
+    T second = v[i];
+    if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
+    const T denom = std::sqrt(second) / bc2_sqrt + eps;
+    p[i] = p[i] + (-step_size) * (m[i] / denom);
+  }
+}
+
+void adam_step_one(Tensor& p, const Tensor& grad, ParamState& st, const AdamHyper& h, const char* op) {
+  if (!st.count("step")) {
+    st["step"] = from_indices({0}, {});
+    st["exp_avg"] = zeros(p.shape(), p.dtype());
+    st["exp_avg_sq"] = zeros(p.shape(), p.dtype());
+  }
+  if (h.amsgrad && !st.count("max_exp_avg_sq")) st["max_exp_avg_sq"] = zeros(p.shape(), p.dtype());
+  const std::int64_t step = ++st["step"].data<std::int64_t>()[0];
+  Tensor m = st["exp_avg"], v = st["exp_avg_sq"];
+  Tensor vmax = h.amsgrad ? st["max_exp_avg_sq"] : Tensor();
+  detail::dispatch_float(p.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    adam_update<T>(p.data<T>(), grad.data<T>(), m.data<T>(), v.data<T>(), vmax.defined() ? vmax.data<T>() : nullptr,
+                   p.numel(), h, step);
+  });
+}
+}  // namespace
+
+void AdamOptions::validate(const char* where) const { validate_adam(*this, where); }
+void AdamWOptions::validate(const char* where) const { validate_adam(*this, where); }
+
+void Adam::step() {
+  for_each_with_grad([&](std::size_t g, std::size_t, Tensor& p, const Tensor& grad, ParamState& st) {
+    const AdamOptions& o = options_[g];
+    AdamHyper h{o.lr(), o.betas().first, o.betas().second, o.eps(), o.weight_decay(), o.amsgrad(), o.maximize(), false};
+    adam_step_one(p, grad, st, h, "Adam.step");
+  });
+}
+
+void AdamW::step() {
+  for_each_with_grad([&](std::size_t g, std::size_t, Tensor& p, const Tensor& grad, ParamState& st) {
+    const AdamWOptions& o = options_[g];
+    AdamHyper h{o.lr(), o.betas().first, o.betas().second, o.eps(), o.weight_decay(), o.amsgrad(), o.maximize(), true};
+    adam_step_one(p, grad, st, h, "AdamW.step");
+  });
+}
+
+}  // namespace hf
