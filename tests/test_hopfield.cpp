@@ -15,6 +15,7 @@
 #include "hopfield/layers/hopfield_layer.h"
 #include "hopfield/layers/hopfield_pooling.h"
 #include "hopfield/layers/hopfield_transformer.h"
+#include "support.h"
 
 using namespace hf;
 
@@ -164,6 +165,66 @@ TEST_CASE("row_projection and select_heads: gradcheck") {
   CHECK(r2.ok);
   CHECK_THROWS_AS(row_projection(rnd({2, 3}, 1), rnd({4, 2}, 2), 0, 2), Error);
   CHECK_THROWS_AS(association_probs(rnd({2, 3, 4}, 1), rnd({2, 3, 5}, 2), 1, 1.0), Error);
+}
+
+TEST_CASE("pooled_association: gradcheck with masks, zero association, packed weights and shared queries") {
+  // q (1, L=2, H*hd = 2*2) shared by the batch; y (3, S=4, Dk=3), x (3, 4, Dv=5); weight rows as in the
+  // packed in_proj_weight (Wk and Wv from one tensor: its gradient gets both blocks).
+  Tensor pad = from_mask({false, true, false, false, false, false, false, false, true, true, true, true}, {3, 4});
+  Tensor fmask = rnd({3 * 2, 2, 4}, 30, 0.5);  // (N*H, L, S)
+  for (bool zero : {false, true}) {
+    auto r = gradcheck(
+        [&](const std::vector<Tensor>& t) {
+          return pooled_association(t[0], t[1], t[2], t[3], 1, t[4], 2, t[5], 0, t[4], 6, 2, 3, 0.8,
+                                    AssociationMasks{pad, zero ? fmask : Tensor()}, zero);
+        },
+        {rnd({1, 2, 4}, 31).requires_grad_(), rnd({3, 4, 3}, 32).requires_grad_(), rnd({3, 4, 5}, 33).requires_grad_(),
+         rnd({6, 3}, 34).requires_grad_(), rnd({12}, 35).requires_grad_(), rnd({6, 5}, 36).requires_grad_()});
+    INFO(r.report);
+    CHECK(r.ok);
+  }
+  // Per-batch queries, one weight tensor for both projections, no biases, y shared by the batch.
+  auto r2 = gradcheck(
+      [&](const std::vector<Tensor>& t) {
+        return pooled_association(t[0], t[1], t[2], t[3], 0, Tensor(), 0, t[3], 2, Tensor(), 0, 1, 2, 1.1);
+      },
+      {rnd({2, 3, 2}, 37).requires_grad_(), rnd({1, 5, 4}, 38).requires_grad_(), rnd({2, 5, 4}, 39).requires_grad_(),
+       rnd({4, 4}, 40).requires_grad_()});
+  INFO(r2.report);
+  CHECK(r2.ok);
+  CHECK_THROWS_AS(pooled_association(rnd({1, 2, 4}, 1), rnd({2, 3, 3}, 2), rnd({2, 4, 3}, 3), rnd({4, 3}, 4), 0, Tensor(),
+                                     0, rnd({4, 3}, 5), 0, Tensor(), 0, 2, 2, 1.0),
+                  Error);  // S differs between y and x
+}
+
+TEST_CASE("pooled_association equals row projections + association_probs + associate (float64 and float32)") {
+  for (Dtype dt : {Dtype::Float64, Dtype::Float32}) {
+    const double tol = dt == Dtype::Float64 ? 1e-12 : 1e-5;
+    Tensor pad = from_mask({false, false, true, false, false, true, false, false}, {2, 4});
+    Tensor assoc = from_mask({false, true, false, false, false, false, true, false, false, false, false, false}, {3, 4});
+    for (bool zero : {false, true}) {
+      // Two copies of every input: one through each path.
+      std::vector<Tensor> a{rnd({1, 3, 6}, 41), rnd({2, 4, 5}, 42), rnd({2, 4, 7}, 43), rnd({6, 5}, 44),
+                            rnd({6, 7}, 45), rnd({12}, 46)};
+      std::vector<Tensor> b;
+      for (Tensor& t : a) {
+        t = t.to(dt).requires_grad_();
+        b.push_back(t.detach().clone().requires_grad_());
+      }
+      const AssociationMasks m{pad, assoc};
+      Tensor p = pooled_association(a[0], a[1], a[2], a[3], 0, a[5], 0, a[4], 0, a[5], 6, 2, 3, 0.9, m, zero);
+      Tensor k = row_projection(b[1], b[3], 0, 6, b[5], 0), v = row_projection(b[2], b[4], 0, 6, b[5], 6);
+      Tensor d = associate(association_probs(b[0], k, 2, 0.9, m, zero), v, 2);
+      CHECK(test::scaled_error(p.to(Dtype::Float64), d.to(Dtype::Float64)) <= tol);
+      Tensor g = rnd(p.shape(), 47).to(dt);
+      p.backward(g);
+      d.backward(g);
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        INFO("input " << i << " zero association " << zero << " " << std::string(dtype_name(dt)));
+        CHECK(test::scaled_error(a[i].grad().to(Dtype::Float64), b[i].grad().to(Dtype::Float64)) <= tol);
+      }
+    }
+  }
 }
 
 // ----- modules -----

@@ -561,4 +561,224 @@ Tensor split_heads_copy(const Tensor& v, std::size_t num_heads, std::size_t extr
   return out;
 }
 
+
+// ----- pooled_association -----
+// Dk / Dv: feature sizes of the stored patterns y and of the projection inputs x. Kept for backward:
+// qk (Nq, H, L, Dk) = q_h Wk_h, c (Nq, H, L) = q_h . bk_h, xi (N, H, L, S'), u (N, H, L, Dv) = xi_h x and
+// sigma (N, H, L) = sum_{s<S} xi_h (the weight of bv_h: the zero-association column has no value).
+// Logits: beta * (y qk + c) = beta * q (y Wk^T + bk)^T. Backward, per (n, h): du = g Wv_h, dWv_h += g^T u,
+// dbv_h += g sigma; dxi = du x^T + g . bv_h; dx += xi^T du; dz = beta * xi * (dxi - sum_j xi_j dxi_j);
+// dy += dz^T qk; dqk += dz y, dc += sum_s dz; then dq_h = dqk Wk_h^T + dc bk_h, dWk_h += q_h^T dqk,
+// dbk_h += dc q_h.
+Tensor pooled_association(const Tensor& q, const Tensor& y, const Tensor& x, const Tensor& wk, std::size_t wk_row,
+                          const Tensor& bk, std::size_t bk_off, const Tensor& wv, std::size_t wv_row, const Tensor& bv,
+                          std::size_t bv_off, std::size_t num_heads, std::size_t pattern_dim, double scaling,
+                          const AssociationMasks& masks, bool add_zero_association, Tensor* xi_out) {
+  const char* op = "pooled_association";
+  detail::check_float(q, op, "q");
+  for (const Tensor* t : {&y, &x, &wk, &wv}) detail::check_same_dtype(q, *t, op);
+  HF_CHECK(q.dim() == 3 && y.dim() == 3 && x.dim() == 3, op,
+           "q " << shape_str(q.shape()) << ", y " << shape_str(y.shape()) << " and x " << shape_str(x.shape())
+                << " must be (N, L, H*hd), (N, S, Dk) and (N, S, Dv)");
+  HF_CHECK(num_heads > 0 && pattern_dim > 0 && q.size(2) % num_heads == 0, op,
+           "q " << shape_str(q.shape()) << " needs a feature size divisible by num_heads=" << num_heads
+                << " (pattern_dim " << pattern_dim << " must be positive)");
+  const std::size_t H = num_heads, hd = q.size(2) / H, pd = pattern_dim, L = q.size(1), S = y.size(1);
+  const std::size_t Dk = y.size(2), Dv = x.size(2), nq = q.size(0), ny = y.size(0), nx = x.size(0);
+  HF_CHECK(x.size(1) == S, op, "y " << shape_str(y.shape()) << " and x " << shape_str(x.shape()) << " need the same S");
+  HF_CHECK(wk.dim() == 2 && wk.size(1) == Dk && wk_row + H * hd <= wk.size(0), op,
+           "wk " << shape_str(wk.shape()) << " has no rows [" << wk_row << ", " << wk_row + H * hd << ") of size Dk=" << Dk);
+  HF_CHECK(wv.dim() == 2 && wv.size(1) == Dv && wv_row + H * pd <= wv.size(0), op,
+           "wv " << shape_str(wv.shape()) << " has no rows [" << wv_row << ", " << wv_row + H * pd << ") of size Dv=" << Dv);
+  for (const Tensor* b : {&bk, &bv}) {
+    if (!b->defined()) continue;
+    detail::check_same_dtype(q, *b, op);
+    const std::size_t need = b == &bk ? bk_off + H * hd : bv_off + H * pd;
+    HF_CHECK(b->dim() == 1 && need <= b->size(0), op,
+             (b == &bk ? "bk " : "bv ") << shape_str(b->shape()) << " has no entries up to " << need);
+  }
+  ProbsDims d;
+  d.nq = nq;
+  d.nk = ny;
+  d.h = H;
+  d.l = L;
+  d.s = S;
+  d.sp = S + (add_zero_association ? 1 : 0);
+  d.hd = hd;
+  d.n = std::max({nq, ny, nx});
+  if (masks.stored_pattern_padding_mask.defined() && masks.stored_pattern_padding_mask.dim() == 2)
+    d.n = std::max(d.n, masks.stored_pattern_padding_mask.size(0));
+  if (masks.association_mask.defined() && masks.association_mask.dim() == 3)
+    d.n = std::max(d.n, masks.association_mask.size(0) / H);
+  const std::size_t N = d.n, sp = d.sp;
+  HF_CHECK((nq == 1 || nq == N) && (ny == 1 || ny == N) && (nx == 1 || nx == N), op,
+           "batch sizes of q " << shape_str(q.shape()) << ", y " << shape_str(y.shape()) << " and x "
+                               << shape_str(x.shape()) << " must be 1 or N=" << N);
+  const MaskView mv = read_masks(masks, d, q.dtype(), op);
+
+  Tensor out = detail::alloc({N, L, H * pd}, q.dtype());
+  Tensor xi = detail::alloc({N, H, L, sp}, q.dtype());
+  Tensor qk = detail::alloc({nq, H, L, Dk}, q.dtype());
+  Tensor c = bk.defined() ? detail::alloc({nq, H, L}, q.dtype()) : Tensor();
+  Tensor u = detail::alloc({N, H, L, Dv}, q.dtype());
+  Tensor sigma = detail::alloc({N, H, L}, q.dtype());
+  detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T *pq = ptr<T>(q), *py = ptr<T>(y), *px = ptr<T>(x), *pwk = ptr<T>(wk), *pwv = ptr<T>(wv);
+    const T* padd = mv.additive.defined() ? ptr<T>(mv.additive) : nullptr;
+    T *pqk = ptr<T>(qk), *pxi = ptr<T>(xi), *pu = ptr<T>(u), *psig = ptr<T>(sigma), *po = ptr<T>(out);
+    T* pc = c.defined() ? ptr<T>(c) : nullptr;
+    const std::size_t ldq = H * hd, ldo = H * pd;
+    for (std::size_t a = 0; a < nq; ++a)
+      for (std::size_t h = 0; h < H; ++h) {  // qk[a, h] (L, Dk) = q[a, :, h] (L, hd) Wk_h (hd, Dk)
+        const T* qa = pq + a * L * ldq + h * hd;
+        gemm<T>(false, false, L, Dk, hd, T(1), qa, ldq, pwk + (wk_row + h * hd) * Dk, Dk, T(0),
+                pqk + (a * H + h) * L * Dk, Dk);
+        if (pc)
+          for (std::size_t l = 0; l < L; ++l) pc[(a * H + h) * L + l] = row_dot(qa + l * ldq, ptr<T>(bk) + bk_off + h * hd, hd);
+      }
+    const T beta = T(scaling);
+    Tensor zt = scratch<T>(H * L * S);  // logits of one batch entry, (H*L, S)
+    T* z = ptr<T>(zt);
+    for (std::size_t n = 0; n < N; ++n) {
+      const std::size_t a = nq == 1 ? 0 : n;
+      const T* yn = py + (ny == 1 ? 0 : n) * S * Dk;
+      const T* xn = px + (nx == 1 ? 0 : n) * S * Dv;
+      gemm<T>(false, true, H * L, S, Dk, beta, pqk + a * H * L * Dk, Dk, yn, Dk, T(0), z, S);
+      for (std::size_t r = 0; r < H * L; ++r) {  // r = h*L + l
+        const std::size_t h = r / L, l = r % L;
+        T* zr = z + r * S;
+        if (pc) {
+          const T shift = beta * pc[a * H * L + r];
+          for (std::size_t j = 0; j < S; ++j) zr[j] += shift;
+        }
+        const std::size_t mrow = mv.per_entry ? ((n * H + h) * L + l) * S : l * S;
+        T* xr = pxi + (n * H * L + r) * sp;
+        softmax_row<T>(zr, xr, S, sp, mv.padding.empty() ? nullptr : mv.padding.data() + n * S,
+                       mv.forbid.empty() ? nullptr : mv.forbid.data() + mrow, padd ? padd + mrow : nullptr);
+        T tot = 0;
+        for (std::size_t j = 0; j < S; ++j) tot += xr[j];
+        psig[n * H * L + r] = tot;
+      }
+      // u[n] (H*L, Dv) = xi[n] (H*L, S) x_n (S, Dv)
+      gemm<T>(false, false, H * L, Dv, S, T(1), pxi + n * H * L * sp, sp, xn, Dv, T(0), pu + n * H * L * Dv, Dv);
+      for (std::size_t h = 0; h < H; ++h) {  // out[n, :, h] (L, pd) = u[n, h] Wv_h^T + bv_h sigma
+        T* on = po + n * L * ldo + h * pd;
+        if (bv.defined()) {
+          const T* b = ptr<T>(bv) + bv_off + h * pd;
+          for (std::size_t l = 0; l < L; ++l)
+            for (std::size_t p = 0; p < pd; ++p) on[l * ldo + p] = b[p] * psig[(n * H + h) * L + l];
+        }
+        gemm<T>(false, true, L, pd, Dv, T(1), pu + (n * H + h) * L * Dv, Dv, pwv + (wv_row + h * pd) * Dv, Dv,
+                T(bv.defined() ? 1 : 0), on, ldo);
+      }
+    }
+  });
+  if (xi_out) *xi_out = xi.detach();
+
+  Tensor xid = xi.detach();
+  return record(out, op, {q, y, x, wk, bk, wv, bv},
+                [=](const Tensor& g) {
+    const bool gq = wants_grad(q), gy = wants_grad(y), gx = wants_grad(x), gwk = wants_grad(wk), gwv = wants_grad(wv);
+    const bool gbk = wants_grad(bk), gbv = wants_grad(bv);
+    const bool same_w = wk.impl() == wv.impl(), same_b = bk.defined() && bv.defined() && bk.impl() == bv.impl();
+    const bool need_dqk = gq || gwk || gbk;
+    Tensor dq = gq ? zeros(q.shape(), q.dtype()) : Tensor();
+    Tensor dy = gy ? zeros(y.shape(), y.dtype()) : Tensor();
+    Tensor dx = gx ? zeros(x.shape(), x.dtype()) : Tensor();
+    Tensor dwk = gwk ? zeros(wk.shape(), wk.dtype()) : Tensor();
+    Tensor dwv = gwv ? (same_w ? dwk : zeros(wv.shape(), wv.dtype())) : Tensor();
+    Tensor dbk = gbk ? zeros(bk.shape(), bk.dtype()) : Tensor();
+    Tensor dbv = gbv ? (same_b ? dbk : zeros(bv.shape(), bv.dtype())) : Tensor();
+    Tensor dqk = need_dqk ? zeros(qk.shape(), qk.dtype()) : Tensor();
+    Tensor dc = need_dqk ? zeros({nq, H, L}, q.dtype()) : Tensor();
+    detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T *pq = ptr<T>(q), *py = ptr<T>(y), *px = ptr<T>(x), *pwk = ptr<T>(wk), *pwv = ptr<T>(wv);
+      const T *pqk = ptr<T>(qk), *pxi = ptr<T>(xid), *pu = ptr<T>(u), *psig = ptr<T>(sigma), *pg = ptr<T>(g);
+      const T* pbv = bv.defined() ? ptr<T>(bv) + bv_off : nullptr;
+      const std::size_t ldq = H * hd, ldo = H * pd;
+      const T beta = T(scaling);
+      Tensor dut = scratch<T>(H * L * Dv), dzt = scratch<T>(H * L * S), dst = scratch<T>(H * L);
+      T *du = ptr<T>(dut), *dz = ptr<T>(dzt), *dsig = ptr<T>(dst);
+      for (std::size_t n = 0; n < N; ++n) {
+        const std::size_t a = nq == 1 ? 0 : n;
+        const T* yn = py + (ny == 1 ? 0 : n) * S * Dk;
+        const T* xn = px + (nx == 1 ? 0 : n) * S * Dv;
+        const T* gn = pg + n * L * ldo;
+        const T* xin = pxi + n * H * L * sp;
+        for (std::size_t h = 0; h < H; ++h) {
+          // du[h] (L, Dv) = g[n, :, h] (L, pd) Wv_h (pd, Dv)
+          gemm<T>(false, false, L, Dv, pd, T(1), gn + h * pd, ldo, pwv + (wv_row + h * pd) * Dv, Dv, T(0), du + h * L * Dv, Dv);
+          if (gwv)  // dWv_h (pd, Dv) += g[n, :, h]^T u[n, h]
+            gemm<T>(true, false, pd, Dv, L, T(1), gn + h * pd, ldo, pu + (n * H + h) * L * Dv, Dv, T(1),
+                    ptr<T>(dwv) + (wv_row + h * pd) * Dv, Dv);
+          for (std::size_t l = 0; l < L; ++l) {
+            const T* gl = gn + l * ldo + h * pd;
+            dsig[h * L + l] = pbv ? row_dot(gl, pbv + h * pd, pd) : T(0);
+            if (gbv) {
+              T* db = ptr<T>(dbv) + bv_off + h * pd;
+              const T sg = psig[(n * H + h) * L + l];
+              for (std::size_t p = 0; p < pd; ++p) db[p] += gl[p] * sg;
+            }
+          }
+        }
+        // dxi (H*L, S) = du x_n^T + dsigma; then the softmax backward in place: dz = beta xi (dxi - xi . dxi)
+        gemm<T>(false, true, H * L, S, Dv, T(1), du, Dv, xn, Dv, T(0), dz, S);
+        if (gx)  // dx_n (S, Dv) += xi[n]^T du
+          gemm<T>(true, false, S, Dv, H * L, T(1), xin, sp, du, Dv, T(1), ptr<T>(dx) + (nx == 1 ? 0 : n) * S * Dv, Dv);
+        for (std::size_t r = 0; r < H * L; ++r) {
+          T* dr = dz + r * S;
+          const T* xr = xin + r * sp;
+          for (std::size_t j = 0; j < S; ++j) dr[j] += dsig[r];
+          const T dot = row_dot(dr, xr, S);  // the zero-association column has dxi = 0
+          T tot = 0;
+          for (std::size_t j = 0; j < S; ++j) {
+            dr[j] = beta * xr[j] * (dr[j] - dot);
+            tot += dr[j];
+          }
+          if (need_dqk) ptr<T>(dc)[a * H * L + r] += tot;
+        }
+        if (gy)  // dy_n (S, Dk) += dz^T qk[a]
+          gemm<T>(true, false, S, Dk, H * L, T(1), dz, S, pqk + a * H * L * Dk, Dk, T(1),
+                  ptr<T>(dy) + (ny == 1 ? 0 : n) * S * Dk, Dk);
+        if (need_dqk)  // dqk[a] (H*L, Dk) += dz y_n
+          gemm<T>(false, false, H * L, Dk, S, T(1), dz, S, yn, Dk, T(1), ptr<T>(dqk) + a * H * L * Dk, Dk);
+      }
+      if (!need_dqk) return;
+      const T* pdqk = ptr<T>(dqk);
+      const T* pdc = ptr<T>(dc);
+      for (std::size_t a = 0; a < nq; ++a)
+        for (std::size_t h = 0; h < H; ++h) {
+          const T* dqkh = pdqk + (a * H + h) * L * Dk;
+          const T* qa = pq + a * L * ldq + h * hd;
+          const T* dca = pdc + (a * H + h) * L;
+          if (gq) {  // dq[a, :, h] (L, hd) = dqk[a, h] Wk_h^T + dc bk_h
+            T* dqa = ptr<T>(dq) + a * L * ldq + h * hd;
+            gemm<T>(false, true, L, hd, Dk, T(1), dqkh, Dk, pwk + (wk_row + h * hd) * Dk, Dk, T(0), dqa, ldq);
+            if (bk.defined()) {
+              const T* b = ptr<T>(bk) + bk_off + h * hd;
+              for (std::size_t l = 0; l < L; ++l)
+                for (std::size_t j = 0; j < hd; ++j) dqa[l * ldq + j] += dca[l] * b[j];
+            }
+          }
+          if (gwk)  // dWk_h (hd, Dk) += q[a, :, h]^T dqk[a, h]
+            gemm<T>(true, false, hd, Dk, L, T(1), qa, ldq, dqkh, Dk, T(1), ptr<T>(dwk) + (wk_row + h * hd) * Dk, Dk);
+          if (gbk) {
+            T* db = ptr<T>(dbk) + bk_off + h * hd;
+            for (std::size_t l = 0; l < L; ++l)
+              for (std::size_t j = 0; j < hd; ++j) db[j] += dca[l] * qa[l * ldq + j];
+          }
+        }
+    });
+    if (gq) accumulate_grad(q, dq);
+    if (gy) accumulate_grad(y, dy);
+    if (gx) accumulate_grad(x, dx);
+    if (gwk) accumulate_grad(wk, dwk);
+    if (gwv && !same_w) accumulate_grad(wv, dwv);
+    if (gbk) accumulate_grad(bk, dbk);
+    if (gbv && !same_b) accumulate_grad(bv, dbv);
+  });
+}
+
 }  // namespace hf

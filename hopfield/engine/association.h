@@ -62,4 +62,21 @@ Tensor row_projection(const Tensor& x, const Tensor& weight, std::size_t row_beg
 // the projected patterns that the reference calls projected_patterns.
 Tensor split_heads_copy(const Tensor& v, std::size_t num_heads, std::size_t extra_zero_rows = 0);
 
+// The association with the key and value projections re-associated onto the state patterns, for few state
+// patterns over many stored ones (HopfieldPooling: L = quantity, S = a bag). Equal in exact arithmetic to
+//   k = row_projection(y, wk, wk_row, H*hd, bk, bk_off)  and  v = row_projection(x, wv, wv_row, H*pd, bv, bv_off)
+//   associate(association_probs(q, k, H, scaling, masks, zero), v, H)
+// but each query is mapped back into the stored patterns' feature space instead, qk_h = q_h Wk_h (Dk), and
+// the projection inputs are pooled before their projection, u_h = xi_h X, out_h = u_h Wv_h^T + bv_h sum(xi_h):
+// O(N H L S (Dk + Dv)) instead of O(N S H (hd Dk + pd Dv)), and no (N, S, H*hd) key or value tensor.
+// q (Nq, L, H*hd), y (Ny, S, Dk), x (Nx, S, Dv) with leading sizes 1 or N; wk rows [wk_row, wk_row + H*hd) of a
+// (., Dk) weight, wv rows [wv_row, wv_row + H*pd) of a (., Dv) weight (both may be the packed in_proj_weight);
+// biases optional. Returns out (N, L, H*pd); *xi_out (if given) receives the association matrix
+// (N, H, L, S'), without gradient.
+Tensor pooled_association(const Tensor& q, const Tensor& y, const Tensor& x, const Tensor& wk, std::size_t wk_row,
+                          const Tensor& bk, std::size_t bk_off, const Tensor& wv, std::size_t wv_row, const Tensor& bv,
+                          std::size_t bv_off, std::size_t num_heads, std::size_t pattern_dim, double scaling,
+                          const AssociationMasks& masks = AssociationMasks(), bool add_zero_association = false,
+                          Tensor* xi_out = nullptr);
+
 }  // namespace hf

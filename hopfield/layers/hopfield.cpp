@@ -252,6 +252,56 @@ Tensor Hopfield::activate(const Tensor& y) const {
   return abs(y);
 }
 
+// Out projection and activation after the association (N, L, H*pd).
+Tensor Hopfield::finish_output(const Tensor& associated) const {
+  Tensor out = association_core->out_proj ? association_core->out_proj->forward(associated) : associated;
+  return activate(out);
+}
+
+// The projected patterns (Nv, S, H*pd) as hflayers returns them: (N, H, S', pd), without gradient.
+Tensor Hopfield::projected_patterns_of(const Tensor& v, std::size_t n) const {
+  Tensor pp = split_heads_copy(v.detach(), options_.num_heads(), options_.add_zero_association() ? 1 : 0);
+  if (pp.size(0) != n) pp = expand(pp, {n, pp.size(1), pp.size(2), pp.size(3)}).detach();
+  return pp;
+}
+
+// Whether the association runs re-associated (pooled_association): where it gives the same result as the
+// general path, as the option asks, or else when it takes fewer multiply-adds.
+bool Hopfield::use_pooled_association(const Tensor& q, const Tensor& y, const Tensor& x) const {
+  const HopfieldOptions& o = options_;
+  const auto& wish = o.reassociate_projections();
+  if (wish && !*wish) return false;
+  const bool applies = o.update_steps_max() && *o.update_steps_max() == 0 && !o.normalize_hopfield_space() &&
+                       !o.stored_pattern_as_static() && !o.state_pattern_as_static() &&
+                       !o.pattern_projection_as_static() && !o.pattern_projection_as_connected() &&
+                       !(is_training() && o.dropout() > 0);
+  if (!applies) return false;
+  if (wish) return true;
+  // Multiply-adds of the two paths (q is projected either way).
+  const double n = static_cast<double>(std::max({q.size(0), y.size(0), x.size(0)})), l = static_cast<double>(q.size(1)),
+               s = static_cast<double>(y.size(1)), h = static_cast<double>(o.num_heads()),
+               hd = static_cast<double>(head_dim_), pd = static_cast<double>(pattern_dim_),
+               dk = static_cast<double>(stored_dim_), dv = static_cast<double>(projection_dim_);
+  const double general = static_cast<double>(y.size(0)) * s * h * hd * dk + static_cast<double>(x.size(0)) * s * h * pd * dv +
+                          n * l * s * h * (hd + pd);
+  const double pooled = static_cast<double>(q.size(0)) * l * h * hd * dk + n * l * h * pd * dv + n * l * s * h * (dk + dv);
+  return pooled < general;
+}
+
+Tensor Hopfield::pooled_association_output(const Tensor& q, const Tensor& y, const Tensor& x,
+                                           const AssociationMasks& masks, Tensor* xi) const {
+  const std::size_t h = options_.num_heads(), hhd = h * head_dim_;
+  const HopfieldCore& c = *association_core;
+  const std::size_t k_off = hhd, v_off = 2 * hhd;  // [bq | bk | bv]: no static parts on this path
+  Tensor out = packed_ ? pooled_association(q, y, x, c.in_proj_weight, k_off, c.in_proj_bias, k_off, c.in_proj_weight,
+                                            v_off, c.in_proj_bias, v_off, h, pattern_dim_, scaling_, masks,
+                                            options_.add_zero_association(), xi)
+                       : pooled_association(q, y, x, c.k_proj_weight, 0, c.in_proj_bias, k_off, c.v_proj_weight, 0,
+                                            c.in_proj_bias, v_off, h, pattern_dim_, scaling_, masks,
+                                            options_.add_zero_association(), xi);
+  return finish_output(out);
+}
+
 // ----- forward -----
 Tensor Hopfield::forward(const Tensor& x) { return run(x, x, x, AssociationMasks(), false).output; }
 
@@ -295,14 +345,25 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
   Tensor r = norm_state_pattern ? norm_state_pattern->forward(state) : state;                         // (N, L, D)
   Tensor x = norm_pattern_projection ? norm_pattern_projection->forward(projection) : projection;     // (N, S, Dv)
   // 3.3 projections, 3.4 Hopfield-space LayerNorm.
-  Tensor q = project_state(r);       // (N, L, H*hd)
+  Tensor q = project_state(r);  // (N, L, H*hd)
+  const bool zero = options_.add_zero_association();
+  if (use_pooled_association(q, y, x)) {
+    // Same result as the steps below with update_steps_max 0, for few state patterns (see the option).
+    HopfieldResult result;
+    result.output = pooled_association_output(q, y, x, masks, &result.association_matrix);
+    result.update_steps.assign(h, 0);
+    if (want_projected_patterns) {  // only for inspection: the values this path never forms
+      NoGrad ng;
+      result.projected_patterns = projected_patterns_of(project_projection(x), result.association_matrix.size(0));
+    }
+    return result;
+  }
   Tensor k = project_stored(y);      // (N, S, H*hd)
   Tensor v = project_projection(x);  // (N, S, H*pd)
   if (options_.normalize_hopfield_space()) {
     q = normalize_hopfield_space(q);
     k = normalize_hopfield_space(k);
   }
-  const bool zero = options_.add_zero_association();
 
   // 3.7 / 3.8 first association and update steps. Candidates are computed for every head (the
   // computation is batched); a stopped head keeps its own last matrix through select_heads.
@@ -325,20 +386,13 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
 
   // 3.9 output.
   Tensor xi_used = (is_training() && options_.dropout() > 0) ? dropout(xi, options_.dropout(), true, dropout_gen_) : xi;
-  Tensor out = associate(xi_used, v, h);  // (N, L, H*pd)
-  if (association_core->out_proj) out = association_core->out_proj->forward(out);
-  out = activate(out);
+  Tensor out = finish_output(associate(xi_used, v, h));  // (N, L, H*pd) -> output
 
   HopfieldResult result;
   result.output = out;
   result.association_matrix = xi;
   result.update_steps = steps;
-  if (want_projected_patterns) {
-    Tensor vd = v.detach();
-    Tensor pp = split_heads_copy(vd, h, zero ? 1 : 0);  // (Nv, H, S', pd)
-    if (pp.size(0) != xi.size(0)) pp = expand(pp, {xi.size(0), pp.size(1), pp.size(2), pp.size(3)}).detach();
-    result.projected_patterns = pp;
-  }
+  if (want_projected_patterns) result.projected_patterns = projected_patterns_of(v, xi.size(0));
   return result;
 }
 

@@ -92,6 +92,11 @@ class Hopfield : public UnaryModule {
   Tensor project_projection(const Tensor& x) const;
   Tensor normalize_hopfield_space(const Tensor& p) const;
   Tensor activate(const Tensor& y) const;
+  Tensor finish_output(const Tensor& associated) const;
+  bool use_pooled_association(const Tensor& q, const Tensor& y, const Tensor& x) const;
+  Tensor projected_patterns_of(const Tensor& v, std::size_t n) const;
+  Tensor pooled_association_output(const Tensor& q, const Tensor& y, const Tensor& x, const AssociationMasks& masks,
+                                   Tensor* xi) const;
 
   HopfieldOptions options_;
   std::size_t head_dim_ = 0, pattern_dim_ = 0, stored_dim_ = 0, projection_dim_ = 0;

@@ -66,6 +66,12 @@ struct HopfieldOptions {
   HF_ARG(bool, concat_bias_pattern) = false;
   HF_ARG(bool, add_zero_association) = false;
   HF_ARG(bool, disable_out_projection) = false;
+  // Not in hflayers (an execution choice, same result): map the few state patterns back through the key
+  // and value projections instead of projecting every stored pattern (pooled_association in
+  // hopfield/engine/association.h). Unset = whichever costs fewer multiply-adds, where it applies (no update
+  // steps, no Hopfield-space LayerNorm, no static or connected patterns, no association dropout in
+  // training); true = always where it applies; false = never.
+  HF_ARG(std::optional<bool>, reassociate_projections);
 };
 
 // HopfieldPooling: the state patterns are `quantity` trainable pooling patterns (1, quantity, D).
