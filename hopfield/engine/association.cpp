@@ -684,8 +684,9 @@ Tensor pooled_association(const Tensor& q, const Tensor& y, const Tensor& x, con
     const bool same_w = wk.impl() == wv.impl(), same_b = bk.defined() && bv.defined() && bk.impl() == bv.impl();
     const bool need_dqk = gq || gwk || gbk;
     Tensor dq = gq ? zeros(q.shape(), q.dtype()) : Tensor();
-    Tensor dy = gy ? zeros(y.shape(), y.dtype()) : Tensor();
-    Tensor dx = gx ? zeros(x.shape(), x.dtype()) : Tensor();
+    // dy / dx: each batch block's gemm writes it with beta 0 (beta 1 after that when shared by the batch).
+    Tensor dy = gy ? (N == 0 ? zeros(y.shape(), y.dtype()) : detail::alloc(y.shape(), y.dtype())) : Tensor();
+    Tensor dx = gx ? (N == 0 ? zeros(x.shape(), x.dtype()) : detail::alloc(x.shape(), x.dtype())) : Tensor();
     Tensor dwk = gwk ? zeros(wk.shape(), wk.dtype()) : Tensor();
     Tensor dwv = gwv ? (same_w ? dwk : zeros(wv.shape(), wv.dtype())) : Tensor();
     Tensor dbk = gbk ? zeros(bk.shape(), bk.dtype()) : Tensor();
@@ -726,7 +727,8 @@ Tensor pooled_association(const Tensor& q, const Tensor& y, const Tensor& x, con
         // dxi (H*L, S) = du x_n^T + dsigma; then the softmax backward in place: dz = beta xi (dxi - xi . dxi)
         gemm<T>(false, true, H * L, S, Dv, T(1), du, Dv, xn, Dv, T(0), dz, S);
         if (gx)  // dx_n (S, Dv) += xi[n]^T du
-          gemm<T>(true, false, S, Dv, H * L, T(1), xin, sp, du, Dv, T(1), ptr<T>(dx) + (nx == 1 ? 0 : n) * S * Dv, Dv);
+          gemm<T>(true, false, S, Dv, H * L, T(1), xin, sp, du, Dv, T(nx == 1 && n > 0 ? 1 : 0),
+                  ptr<T>(dx) + (nx == 1 ? 0 : n) * S * Dv, Dv);
         for (std::size_t r = 0; r < H * L; ++r) {
           T* dr = dz + r * S;
           const T* xr = xin + r * sp;
@@ -740,7 +742,7 @@ Tensor pooled_association(const Tensor& q, const Tensor& y, const Tensor& x, con
           if (need_dqk) ptr<T>(dc)[a * H * L + r] += tot;
         }
         if (gy)  // dy_n (S, Dk) += dz^T qk[a]
-          gemm<T>(true, false, S, Dk, H * L, T(1), dz, S, pqk + a * H * L * Dk, Dk, T(1),
+          gemm<T>(true, false, S, Dk, H * L, T(1), dz, S, pqk + a * H * L * Dk, Dk, T(ny == 1 && n > 0 ? 1 : 0),
                   ptr<T>(dy) + (ny == 1 ? 0 : n) * S * Dk, Dk);
         if (need_dqk)  // dqk[a] (H*L, Dk) += dz y_n
           gemm<T>(false, false, H * L, Dk, S, T(1), dz, S, yn, Dk, T(1), ptr<T>(dqk) + a * H * L * Dk, Dk);

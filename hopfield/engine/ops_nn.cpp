@@ -13,33 +13,42 @@ namespace hf {
 
 namespace {
 
-// Sum of f(v[k]) over a row in double, with four partial sums: without -ffast-math a single running sum
-// cannot be vectorised (the additions must stay in order), four independent ones can.
-template <class T, class F>
-double row_sum(const T* v, std::size_t m, F f) {
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+// Sum of v[k] and of (v[k] - mu)^2 over a row in double, with eight partial sums so that the float ->
+// double conversions and additions vectorise.
+template <class T>
+double row_sum_d(const T* v, std::size_t m) {
+  constexpr std::size_t W = 8;
+  double acc[W] = {};
   std::size_t k = 0;
-  for (; k + 4 <= m; k += 4) {
-    s0 += f(static_cast<double>(v[k]));
-    s1 += f(static_cast<double>(v[k + 1]));
-    s2 += f(static_cast<double>(v[k + 2]));
-    s3 += f(static_cast<double>(v[k + 3]));
-  }
-  for (; k < m; ++k) s0 += f(static_cast<double>(v[k]));
-  return (s0 + s1) + (s2 + s3);
+  for (; k + W <= m; k += W)
+    for (std::size_t t = 0; t < W; ++t) acc[t] += static_cast<double>(v[k + t]);
+  for (; k < m; ++k) acc[0] += static_cast<double>(v[k]);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-inline double row_dot(const double* a, const double* b, std::size_t m) {
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+template <class T>
+double row_sq_dev_d(const T* v, std::size_t m, double mu) {
+  constexpr std::size_t W = 8;
+  double acc[W] = {};
   std::size_t k = 0;
-  for (; k + 4 <= m; k += 4) {
-    s0 += a[k] * b[k];
-    s1 += a[k + 1] * b[k + 1];
-    s2 += a[k + 2] * b[k + 2];
-    s3 += a[k + 3] * b[k + 3];
-  }
-  for (; k < m; ++k) s0 += a[k] * b[k];
-  return (s0 + s1) + (s2 + s3);
+  for (; k + W <= m; k += W)
+    for (std::size_t t = 0; t < W; ++t) {
+      const double d = static_cast<double>(v[k + t]) - mu;
+      acc[t] += d * d;
+    }
+  for (; k < m; ++k) acc[0] += (static_cast<double>(v[k]) - mu) * (static_cast<double>(v[k]) - mu);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+template <class T>
+double row_dot_d(const T* a, const T* b, std::size_t m) {
+  constexpr std::size_t W = 8;
+  double acc[W] = {};
+  std::size_t k = 0;
+  for (; k + W <= m; k += W)
+    for (std::size_t t = 0; t < W; ++t) acc[t] += static_cast<double>(a[k + t]) * static_cast<double>(b[k + t]);
+  for (; k < m; ++k) acc[0] += static_cast<double>(a[k]) * static_cast<double>(b[k]);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 }  // namespace
@@ -82,24 +91,27 @@ Tensor layer_norm(const Tensor& x, std::size_t normalized_dims, const Tensor& we
     T* py = detail::ptr<T>(y);
     T* pm = detail::ptr<T>(mean_t);
     T* prs = detail::ptr<T>(rstd_t);
+    // Row statistics in double; the elementwise part in T with mean and 1/std rounded to T once, so that
+    // the float32 loops run on float lanes (as torch's float32 layer_norm does).
     for (std::size_t r = 0; r < R; ++r) {
       const T* xr = px + r * M;
-      const double mu = row_sum(xr, M, [](double v) { return v; }) / static_cast<double>(M);
-      const double var = row_sum(xr, M, [mu](double v) { return (v - mu) * (v - mu); }) / static_cast<double>(M);
+      const double mu = row_sum_d(xr, M) / static_cast<double>(M);
+      const double var = row_sq_dev_d(xr, M, mu) / static_cast<double>(M);
       const double rs = 1.0 / std::sqrt(var + eps);
+      const T mt = static_cast<T>(mu), rt = static_cast<T>(rs);
       T* __restrict yr = py + r * M;
       // Separate branch-free loops per affine variant, so each one vectorises.
       if (pw && pb) {
-        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs * pw[k] + pb[k]);
+        for (std::size_t k = 0; k < M; ++k) yr[k] = (xr[k] - mt) * rt * pw[k] + pb[k];
       } else if (pw) {
-        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs * pw[k]);
+        for (std::size_t k = 0; k < M; ++k) yr[k] = (xr[k] - mt) * rt * pw[k];
       } else if (pb) {
-        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs + pb[k]);
+        for (std::size_t k = 0; k < M; ++k) yr[k] = (xr[k] - mt) * rt + pb[k];
       } else {
-        for (std::size_t k = 0; k < M; ++k) yr[k] = static_cast<T>((xr[k] - mu) * rs);
+        for (std::size_t k = 0; k < M; ++k) yr[k] = (xr[k] - mt) * rt;
       }
-      pm[r] = static_cast<T>(mu);
-      prs[r] = static_cast<T>(rs);
+      pm[r] = mt;
+      prs[r] = rt;
     }
   });
   Tensor xd = x.detach(), wd = weight.defined() ? weight.detach() : Tensor();
@@ -118,29 +130,29 @@ Tensor layer_norm(const Tensor& x, std::size_t normalized_dims, const Tensor& we
       T* __restrict pdw = gw_on ? detail::ptr<T>(dw) : nullptr;
       T* __restrict pdb = gb_on ? detail::ptr<T>(db) : nullptr;
       T* __restrict pdx = gx_on ? detail::ptr<T>(dx) : nullptr;
-      std::vector<double> xhat(M), dnorm(M);  // of one row
-      double* __restrict xh = xhat.data();
-      double* __restrict dn = dnorm.data();
+      std::vector<T> xhat(M), dnorm(M);  // of one row
+      T* __restrict xh = xhat.data();
+      T* __restrict dn = dnorm.data();
       for (std::size_t r = 0; r < R; ++r) {
         const T* xr = px + r * M;
         const T* gr = pg + r * M;
-        const double mu = pm[r], rs = prs[r];
+        const T mu = pm[r], rs = prs[r];
         for (std::size_t k = 0; k < M; ++k) xh[k] = (xr[k] - mu) * rs;
         if (pw) {
-          for (std::size_t k = 0; k < M; ++k) dn[k] = static_cast<double>(gr[k]) * pw[k];
+          for (std::size_t k = 0; k < M; ++k) dn[k] = gr[k] * pw[k];
         } else {
-          for (std::size_t k = 0; k < M; ++k) dn[k] = static_cast<double>(gr[k]);
+          for (std::size_t k = 0; k < M; ++k) dn[k] = gr[k];
         }
         if (pdw)
-          for (std::size_t k = 0; k < M; ++k) pdw[k] += static_cast<T>(gr[k] * xh[k]);
+          for (std::size_t k = 0; k < M; ++k) pdw[k] += gr[k] * xh[k];
         if (pdb)
           for (std::size_t k = 0; k < M; ++k) pdb[k] += gr[k];
         if (!pdx) continue;
-        // term 1: mean(dnorm); term 2: mean(dnorm * xhat)
-        const double dnorm_mean = row_sum(dn, M, [](double v) { return v; }) / static_cast<double>(M);
-        const double dnorm_xhat_mean = row_dot(dn, xh, M) / static_cast<double>(M);
-        T* dxr = pdx + r * M;
-        for (std::size_t k = 0; k < M; ++k) dxr[k] = static_cast<T>((dn[k] - dnorm_mean - xh[k] * dnorm_xhat_mean) * rs);
+        // term 1: mean(dnorm); term 2: mean(dnorm * xhat) (row sums in double)
+        const T dnorm_mean = static_cast<T>(row_sum_d(dn, M) / static_cast<double>(M));
+        const T dnorm_xhat_mean = static_cast<T>(row_dot_d(dn, xh, M) / static_cast<double>(M));
+        T* __restrict dxr = pdx + r * M;
+        for (std::size_t k = 0; k < M; ++k) dxr[k] = (dn[k] - dnorm_mean - xh[k] * dnorm_xhat_mean) * rs;
       }
     });
     if (gx_on) accumulate_grad(x, dx);
