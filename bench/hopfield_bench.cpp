@@ -2,14 +2,16 @@
 // ../shared/bench/workloads.json (or --workloads FILE) one step is forward, loss mean(y^2), backward and an
 // Adam update (optim/adam.h). After warm-up steps, the median step time over `reps` steps is printed as
 // one JSON line per workload:
-//   {"workload": NAME, "threads": N, "ms": MEDIAN_STEP_MS, "peak_rss_mb": MB}
+//   {"workload": NAME, "threads": N, "ms": MEDIAN_STEP_MS, "peak_rss_mb": MB, "gemm_gflop_per_step": G,
+//    "gemm_gflops": G / ms, "sgemm_2048_gflops": a plain 2048^3 sgemm timed after the steps, "gemm_fraction"}
 // --threads N sets the OpenBLAS threads. peak_rss_mb is the process's peak resident set so far (getrusage),
 // so run one workload at a time (--only NAME) for per-workload memory. Compare against
-// bench/hopfield_torch.py with bench/compare.sh (ratios from the same run).
+// the reference hflayers with bench/compare.sh (ratios from the same run, interleaved).
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -64,6 +66,20 @@ HopfieldOptions options_of(const json& w) {
   return o;
 }
 
+// GFLOP/s of a plain 2048^3 sgemm (median of 3) with the current thread setting.
+double reference_sgemm_gflops() {
+  const int n = 2048;
+  std::vector<float> a(static_cast<std::size_t>(n) * n, 0.5f), b(a), c(a.size());
+  std::vector<double> ms;
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    blas::gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return 2.0 * n * n * static_cast<double>(n) / (ms[1] * 1e6);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,7 +116,9 @@ int main(int argc, char** argv) {
       Tensor x = randn({batch, length, input}, Dtype::Float32);
       Adam opt(*m, AdamOptions(1e-3));
       std::vector<double> ms;
+      std::uint64_t flops = 0;  // gemm work of the timed steps
       for (int i = 0; i < warmup + reps; ++i) {
+        const std::uint64_t f0 = blas::flops();
         const auto t0 = std::chrono::steady_clock::now();
         opt.zero_grad();
         Tensor y = m->forward(x);
@@ -108,11 +126,26 @@ int main(int argc, char** argv) {
         loss.backward();
         opt.step();
         const auto t1 = std::chrono::steady_clock::now();
-        if (i >= warmup) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        if (i >= warmup) {
+          ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+          flops += blas::flops() - f0;
+        }
       }
       std::sort(ms.begin(), ms.end());
       const double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
-      nlohmann::ordered_json out = {{"workload", name}, {"threads", threads}, {"ms", median}, {"peak_rss_mb", peak_rss_mb()}};
+      // GEMM rate of the step (its gemm work over the median step time) beside a plain large sgemm timed
+      // after the steps, so that it cannot change their state.
+      const double rss = peak_rss_mb();
+      const double step_gflops = reps > 0 ? static_cast<double>(flops) / reps / (median * 1e6) : 0.0;
+      const double ref_gflops = reference_sgemm_gflops();
+      nlohmann::ordered_json out = {{"workload", name},
+                                    {"threads", threads},
+                                    {"ms", median},
+                                    {"peak_rss_mb", rss},
+                                    {"gemm_gflop_per_step", reps > 0 ? static_cast<double>(flops) / reps / 1e9 : 0.0},
+                                    {"gemm_gflops", step_gflops},
+                                    {"sgemm_2048_gflops", ref_gflops},
+                                    {"gemm_fraction", ref_gflops > 0 ? step_gflops / ref_gflops : 0.0}};
       std::cout << out.dump() << std::endl;
     }
   } catch (const std::exception& e) {
