@@ -20,6 +20,7 @@
 
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/kernel.h"
+#include "hopfield/engine/parallel.h"
 #include "hopfield/engine/tape.h"
 
 namespace hf {
@@ -153,6 +154,9 @@ inline bool softmax_row_plain(const float* z, float* __restrict y, std::size_t s
   return true;
 }
 
+// Rows of length s per parallel_for chunk: about 16k elements, enough work to pay for a wake-up.
+inline std::size_t row_grain(std::size_t s) { return std::max<std::size_t>(1, 16384 / std::max<std::size_t>(s, 1)); }
+
 // sum_j a[j] b[j] with eight partial sums (a single running sum cannot be vectorised).
 template <class T>
 T row_dot(const T* a, const T* b, std::size_t n) {
@@ -249,13 +253,15 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
           gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
                   pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), z + n * d.l * d.s, d.s);
       }
-      for (std::size_t n = 0; n < d.n; ++n)
-        for (std::size_t l = 0; l < d.l; ++l) {
+      parallel_for(d.n * d.l, row_grain(d.sp), [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {  // r = n*L + l
+          const std::size_t n = r / d.l, l = r % d.l;
           const std::size_t mrow = mv.per_entry ? ((n * d.h + h) * d.l + l) * d.s : l * d.s;
-          softmax_row<T>(z + (n * d.l + l) * d.s, px + ((n * d.h + h) * d.l + l) * d.sp, d.s, d.sp,
+          softmax_row<T>(z + r * d.s, px + ((n * d.h + h) * d.l + l) * d.sp, d.s, d.sp,
                          mv.padding.empty() ? nullptr : mv.padding.data() + n * d.s,
                          mv.forbid.empty() ? nullptr : mv.forbid.data() + mrow, padd ? padd + mrow : nullptr);
         }
+      });
     }
   });
 
@@ -279,15 +285,16 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
       T* dz = ptr<T>(dzt);
       const bool fold = d.nk == 1 && d.nq == d.n;
       for (std::size_t h = 0; h < d.h; ++h) {
-        for (std::size_t n = 0; n < d.n; ++n)
-          for (std::size_t l = 0; l < d.l; ++l) {
-            const std::size_t row = ((n * d.h + h) * d.l + l) * d.sp;
+        parallel_for(d.n * d.l, row_grain(d.sp), [&](std::size_t r0, std::size_t r1) {
+          for (std::size_t r = r0; r < r1; ++r) {  // r = n*L + l
+            const std::size_t row = ((r / d.l * d.h + h) * d.l + r % d.l) * d.sp;
             const T* y = py + row;
             const T* gr = pg + row;
             const T dot = row_dot(gr, y, d.sp);
-            T* o = dz + (n * d.l + l) * d.s;
+            T* o = dz + r * d.s;
             for (std::size_t j = 0; j < d.s; ++j) o[j] = y[j] * (gr[j] - dot);
           }
+        });
         if (gq) {
           T* pdq = ptr<T>(dq);
           if (fold) {

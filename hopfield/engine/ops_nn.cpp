@@ -8,6 +8,7 @@
 
 #include "hopfield/engine/kernel.h"
 #include "hopfield/engine/ops.h"
+#include "hopfield/engine/parallel.h"
 
 namespace hf {
 
@@ -93,7 +94,8 @@ Tensor layer_norm(const Tensor& x, std::size_t normalized_dims, const Tensor& we
     T* prs = detail::ptr<T>(rstd_t);
     // Row statistics in double; the elementwise part in T with mean and 1/std rounded to T once, so that
     // the float32 loops run on float lanes (as torch's float32 layer_norm does).
-    for (std::size_t r = 0; r < R; ++r) {
+    parallel_for(R, std::max<std::size_t>(1, 8192 / M), [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
       const T* xr = px + r * M;
       const double mu = row_sum_d(xr, M) / static_cast<double>(M);
       const double var = row_sq_dev_d(xr, M, mu) / static_cast<double>(M);
@@ -113,6 +115,7 @@ Tensor layer_norm(const Tensor& x, std::size_t normalized_dims, const Tensor& we
       pm[r] = mt;
       prs[r] = rt;
     }
+    });
   });
   Tensor xd = x.detach(), wd = weight.defined() ? weight.detach() : Tensor();
   return record(y, op, {x, weight, bias}, [x, weight, bias, xd, wd, mean_t, rstd_t, R, M, op](const Tensor& g) {
@@ -130,29 +133,45 @@ Tensor layer_norm(const Tensor& x, std::size_t normalized_dims, const Tensor& we
       T* __restrict pdw = gw_on ? detail::ptr<T>(dw) : nullptr;
       T* __restrict pdb = gb_on ? detail::ptr<T>(db) : nullptr;
       T* __restrict pdx = gx_on ? detail::ptr<T>(dx) : nullptr;
-      std::vector<T> xhat(M), dnorm(M);  // of one row
-      T* __restrict xh = xhat.data();
-      T* __restrict dn = dnorm.data();
-      for (std::size_t r = 0; r < R; ++r) {
-        const T* xr = px + r * M;
-        const T* gr = pg + r * M;
-        const T mu = pm[r], rs = prs[r];
-        for (std::size_t k = 0; k < M; ++k) xh[k] = (xr[k] - mu) * rs;
-        if (pw) {
-          for (std::size_t k = 0; k < M; ++k) dn[k] = gr[k] * pw[k];
-        } else {
-          for (std::size_t k = 0; k < M; ++k) dn[k] = gr[k];
+      // Rows in C chunks fixed by the shape (not by the thread count, so results do not depend on it); each
+      // chunk sums its weight and bias gradients apart, and the chunk sums are added in order afterwards.
+      const std::size_t C = std::min<std::size_t>({R, 64, std::max<std::size_t>(1, R * M / 32768)});
+      std::vector<T> part_w(pdw ? C * M : 0), part_b(pdb ? C * M : 0);
+      parallel_for(C, 1, [&](std::size_t c0, std::size_t c1) {
+        std::vector<T> xhat(M), dnorm(M);  // of one row
+        T* __restrict xh = xhat.data();
+        T* __restrict dn = dnorm.data();
+        for (std::size_t c = c0; c < c1; ++c) {
+          T* __restrict cw = pdw ? part_w.data() + c * M : nullptr;
+          T* __restrict cb = pdb ? part_b.data() + c * M : nullptr;
+          for (std::size_t r = c * R / C; r < (c + 1) * R / C; ++r) {
+            const T* xr = px + r * M;
+            const T* gr = pg + r * M;
+            const T mu = pm[r], rs = prs[r];
+            for (std::size_t k = 0; k < M; ++k) xh[k] = (xr[k] - mu) * rs;
+            if (pw) {
+              for (std::size_t k = 0; k < M; ++k) dn[k] = gr[k] * pw[k];
+            } else {
+              for (std::size_t k = 0; k < M; ++k) dn[k] = gr[k];
+            }
+            if (cw)
+              for (std::size_t k = 0; k < M; ++k) cw[k] += gr[k] * xh[k];
+            if (cb)
+              for (std::size_t k = 0; k < M; ++k) cb[k] += gr[k];
+            if (!pdx) continue;
+            // term 1: mean(dnorm); term 2: mean(dnorm * xhat) (row sums in double)
+            const T dnorm_mean = static_cast<T>(row_sum_d(dn, M) / static_cast<double>(M));
+            const T dnorm_xhat_mean = static_cast<T>(row_dot_d(dn, xh, M) / static_cast<double>(M));
+            T* __restrict dxr = pdx + r * M;
+            for (std::size_t k = 0; k < M; ++k) dxr[k] = (dn[k] - dnorm_mean - xh[k] * dnorm_xhat_mean) * rs;
+          }
         }
+      });
+      for (std::size_t c = 0; c < C; ++c) {
         if (pdw)
-          for (std::size_t k = 0; k < M; ++k) pdw[k] += gr[k] * xh[k];
+          for (std::size_t k = 0; k < M; ++k) pdw[k] += part_w[c * M + k];
         if (pdb)
-          for (std::size_t k = 0; k < M; ++k) pdb[k] += gr[k];
-        if (!pdx) continue;
-        // term 1: mean(dnorm); term 2: mean(dnorm * xhat) (row sums in double)
-        const T dnorm_mean = static_cast<T>(row_sum_d(dn, M) / static_cast<double>(M));
-        const T dnorm_xhat_mean = static_cast<T>(row_dot_d(dn, xh, M) / static_cast<double>(M));
-        T* __restrict dxr = pdx + r * M;
-        for (std::size_t k = 0; k < M; ++k) dxr[k] = (dn[k] - dnorm_mean - xh[k] * dnorm_xhat_mean) * rs;
+          for (std::size_t k = 0; k < M; ++k) pdb[k] += part_b[c * M + k];
       }
     });
     if (gx_on) accumulate_grad(x, dx);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "hopfield/engine/kernel.h"
+#include "hopfield/engine/parallel.h"
 
 namespace hf {
 
@@ -61,8 +62,12 @@ void adam_step_one(Tensor& p, const Tensor& grad, ParamState& st, const AdamHype
   Tensor vmax = h.amsgrad ? st["max_exp_avg_sq"] : Tensor();
   detail::dispatch_float(p.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    adam_update<T>(p.data<T>(), grad.data<T>(), m.data<T>(), v.data<T>(), vmax.defined() ? vmax.data<T>() : nullptr,
-                   p.numel(), h, step);
+    T *pp = p.data<T>(), *pm = m.data<T>(), *pv = v.data<T>(), *pvm = vmax.defined() ? vmax.data<T>() : nullptr;
+    const T* pg = grad.data<T>();
+    // Elementwise: chunks on the engine's threads give the same result as one pass.
+    parallel_for(p.numel(), 32768, [&](std::size_t b, std::size_t e) {
+      adam_update<T>(pp + b, pg + b, pm + b, pv + b, pvm ? pvm + b : nullptr, e - b, h, step);
+    });
   });
 }
 }  // namespace

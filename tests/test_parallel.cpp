@@ -1,0 +1,79 @@
+// parallel_for: every index exactly once, exceptions reach the caller, nesting and concurrent callers run
+// inline; and ops that use it give bit-identical results at 1 and 2 threads (the chunking of reductions is
+// fixed by the shape, not the thread count).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "hopfield/engine/association.h"
+#include "hopfield/engine/blas.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/parallel.h"
+
+using namespace hf;
+
+namespace {
+
+struct Threads {  // sets the engine's thread count for a scope
+  explicit Threads(int n) : old(blas::num_threads()) { blas::set_num_threads(n); }
+  ~Threads() { blas::set_num_threads(old); }
+  int old;
+};
+
+}  // namespace
+
+TEST_CASE("parallel_for covers every index once, rethrows, and runs nested or concurrent calls inline") {
+  Threads t(2);
+  for (std::size_t n : {0u, 1u, 7u, 1000u, 100003u}) {
+    std::vector<std::atomic<int>> hits(n);
+    parallel_for(n, 64, [&](std::size_t b, std::size_t e) {
+      CHECK(b < e);
+      for (std::size_t i = b; i < e; ++i) hits[i].fetch_add(1);
+    });
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(hits[i].load() == 1);
+  }
+  CHECK_THROWS_AS(parallel_for(10000, 10,
+                               [](std::size_t b, std::size_t) {
+                                 if (b > 0) throw std::runtime_error("chunk failed");
+                               }),
+                  std::runtime_error);
+  std::atomic<long> total{0};
+  parallel_for(64, 1, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) parallel_for(100, 1, [&](std::size_t c, std::size_t d) { total += static_cast<long>(d - c); });
+  });
+  CHECK(total.load() == 6400);
+  std::atomic<long> other{0};
+  std::thread th([&] {
+    for (int k = 0; k < 50; ++k) parallel_for(1000, 10, [&](std::size_t b, std::size_t e) { other += static_cast<long>(e - b); });
+  });
+  for (int k = 0; k < 50; ++k) parallel_for(1000, 10, [&](std::size_t b, std::size_t e) { total += static_cast<long>(e - b); });
+  th.join();
+  CHECK(other.load() == 50000);
+  CHECK(total.load() == 6400 + 50000);
+}
+
+TEST_CASE("layer_norm and association_probs: the same bits at 1 and 2 threads, forward and backward") {
+  auto run = [](int threads) {
+    Threads t(threads);
+    Generator g(5);
+    Tensor x = randn({300, 64}, Dtype::Float32, g).requires_grad_();
+    Tensor w = randn({64}, Dtype::Float32, g).requires_grad_(), b = randn({64}, Dtype::Float32, g).requires_grad_();
+    Tensor q = randn({4, 50, 32}, Dtype::Float32, g).requires_grad_(), k = randn({4, 70, 32}, Dtype::Float32, g).requires_grad_();
+    Tensor y = layer_norm(x, 1, w, b, 1e-5);
+    Tensor xi = association_probs(q, k, 2, 0.3);
+    Tensor loss = add(sum(mul(y, y)), sum(mul(xi, xi)));
+    loss.backward();
+    return std::vector<Tensor>{y, xi, x.grad(), w.grad(), b.grad(), q.grad(), k.grad()};
+  };
+  const auto one = run(1), two = run(2);
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    INFO("tensor " << i);
+    REQUIRE(one[i].numel() == two[i].numel());
+    bool same = true;
+    for (std::size_t j = 0; j < one[i].numel(); ++j) same = same && one[i].flat(j) == two[i].flat(j);
+    CHECK(same);
+  }
+}
