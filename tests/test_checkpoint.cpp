@@ -161,6 +161,12 @@ TEST_CASE("checkpoint: truncated, corrupted or tampered files are refused and ch
   // A missing file names the path.
   CHECK_THROWS_WITH_AS(load_checkpoint(scratch("missing.npz"), b.parts()), doctest::Contains("cannot open"), Error);
 
+  // The two save formats mixed up: each loader names the other one.
+  b.model.save(bad);
+  refused("a Module::save file");
+  CHECK_THROWS_WITH_AS(load_checkpoint(bad, b.parts()), doctest::Contains("loads with Module::load"), Error);
+  CHECK_THROWS_WITH_AS(b.model.load(path), doctest::Contains("load it with load_checkpoint"), Error);
+
   // The intact file still loads.
   CHECK(load_checkpoint(path, b.parts()) == 3);
   CHECK(flat_params(b.model) == flat_params(a.model));

@@ -81,3 +81,15 @@ TEST_CASE("undefined tensors are refused, not dereferenced") {
   CHECK_THROWS_WITH_AS(permute(Tensor(), {}), doctest::Contains("permute: input is undefined"), Error);
   CHECK_THROWS_WITH_AS(index_select(z({2}), 0, Tensor()), doctest::Contains("index_select: index is undefined"), Error);
 }
+
+TEST_CASE("from_vector takes a braced list of numbers and checks its length against the shape") {
+  // The list once converted equally well to std::vector<double> and std::vector<float>: ambiguous.
+  const Tensor a = from_vector({1.0, 2.0, 3.5, -4.0}, {2, 2});
+  CHECK(a.dtype() == Dtype::Float32);
+  CHECK(a.shape() == Shape{2, 2});
+  CHECK(a.to_vector() == std::vector<double>{1.0, 2.0, 3.5, -4.0});
+  const Tensor b = from_vector({1, 0, 1}, {3}, Dtype::Float64);
+  CHECK(b.dtype() == Dtype::Float64);
+  CHECK(b.to_vector() == std::vector<double>{1.0, 0.0, 1.0});
+  CHECK_THROWS_WITH_AS(from_vector({1.0, 2.0}, {3}), doctest::Contains("from_vector: 2 values for shape (3,)"), Error);
+}

@@ -366,3 +366,12 @@ TEST_CASE("HopfieldEncoderLayer / HopfieldDecoderLayer: shapes, eval is determin
   CHECK_THROWS_WITH_AS(HopfieldEncoderLayer(HopfieldEncoderLayerOptions(HopfieldOptions(4)).activation("swish")),
                        doctest::Contains("activation"), Error);
 }
+
+TEST_CASE("Hopfield layers refuse a non-3-D input naming the shapes they got") {
+  HopfieldLayer layer(HopfieldLayerOptions(HopfieldOptions(3)).quantity(4));
+  CHECK_THROWS_WITH_AS(layer.forward(zeros({5, 3})),
+                       doctest::Contains("got stored (1, 4, 3), state (5, 3), projection (1, 4, 3)"), Error);
+  Hopfield hopfield(HopfieldOptions(3));
+  CHECK_THROWS_WITH_AS(hopfield.forward(zeros({2, 3}), zeros({1, 2, 3}), zeros({1, 2, 3}), Tensor(), Tensor()),
+                       doctest::Contains("got stored (2, 3), state (1, 2, 3), projection (1, 2, 3)"), Error);
+}

@@ -171,7 +171,7 @@ TEST_CASE("Linear: without bias, and errors name the shapes") {
   CHECK_THROWS_WITH_AS(lin(randn({3, 4})), doctest::Contains("(3, 4)"), Error);
   CHECK_THROWS_WITH_AS(lin(randn({3, 4})), doctest::Contains("in_features=5"), Error);
   CHECK_THROWS_WITH_AS(lin(randn({3, 5}, Dtype::Float64)), doctest::Contains("float64"), Error);
-  CHECK(lin.pretty_print() == "Linear(in_features=5, out_features=2, bias=false)");
+  CHECK(lin.pretty_print() == "Linear(in_features=5, out_features=2, bias=False)");
 }
 
 // ----- LayerNorm -----
@@ -279,7 +279,7 @@ TEST_CASE("Conv1d: torch init, printing and errors") {
   CHECK(moments(conv.bias).max_abs <= bound);
   CHECK(conv.pretty_print() == "Conv1d(16, 300, kernel_size=(5,), stride=(1,))");
   Conv1d c2(Conv1dOptions(2, 3, 3).stride(2).padding(1).dilation(2).bias(false));
-  CHECK(c2.pretty_print() == "Conv1d(2, 3, kernel_size=(3,), stride=(2,), padding=(1,), dilation=(2,), bias=false)");
+  CHECK(c2.pretty_print() == "Conv1d(2, 3, kernel_size=(3,), stride=(2,), padding=(1,), dilation=(2,), bias=False)");
   CHECK_THROWS_WITH_AS(conv(randn({1, 15, 20})), doctest::Contains("(1, 15, 20)"), Error);
   CHECK_THROWS_WITH_AS(Conv1d(Conv1dOptions(2, 3, 3).stride(0)), doctest::Contains("stride=0"), Error);
 }

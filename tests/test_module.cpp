@@ -262,8 +262,8 @@ TEST_CASE("Module: registration errors") {
 }
 
 TEST_CASE("Module: pretty_print reads like torch's repr") {
-  CHECK(Linear(LinearOptions(5, 2)).pretty_print() == "Linear(in_features=5, out_features=2, bias=true)");
-  CHECK(LayerNorm(LayerNormOptions(6)).pretty_print() == "LayerNorm((6,), eps=1e-05, elementwise_affine=true)");
+  CHECK(Linear(LinearOptions(5, 2)).pretty_print() == "Linear(in_features=5, out_features=2, bias=True)");
+  CHECK(LayerNorm(LayerNormOptions(6)).pretty_print() == "LayerNorm((6,), eps=1e-05, elementwise_affine=True)");
   CHECK(Embedding(EmbeddingOptions(10, 4)).pretty_print() == "Embedding(10, 4)");
   Sequential seq;
   seq.push_back(std::make_shared<Linear>(LinearOptions(4, 8)));
@@ -271,19 +271,19 @@ TEST_CASE("Module: pretty_print reads like torch's repr") {
   seq.push_back("out", std::make_shared<Linear>(LinearOptions(8, 1).bias(false)));
   CHECK(seq.pretty_print() ==
         "Sequential(\n"
-        "  (0): Linear(in_features=4, out_features=8, bias=true)\n"
+        "  (0): Linear(in_features=4, out_features=8, bias=True)\n"
         "  (1): ReLU()\n"
-        "  (out): Linear(in_features=8, out_features=1, bias=false)\n"
+        "  (out): Linear(in_features=8, out_features=1, bias=False)\n"
         ")");
   CHECK(names_of(seq.named_parameters()) == std::vector<std::string>{"0.weight", "0.bias", "out.weight"});
   Net net;
   CHECK(net.pretty_print() ==
         "Net(\n"
         "  (block): Block(\n"
-        "    (proj): Linear(in_features=3, out_features=3, bias=true)\n"
+        "    (proj): Linear(in_features=3, out_features=3, bias=True)\n"
         "    (drop): Dropout(p=0.5)\n"
-        "    (norm): LayerNorm((3,), eps=1e-05, elementwise_affine=true)\n"
+        "    (norm): LayerNorm((3,), eps=1e-05, elementwise_affine=True)\n"
         "  )\n"
-        "  (head): Linear(in_features=3, out_features=2, bias=true)\n"
+        "  (head): Linear(in_features=3, out_features=2, bias=True)\n"
         ")");
 }

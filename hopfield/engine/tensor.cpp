@@ -450,6 +450,10 @@ Tensor from_vector(const std::vector<float>& values, const Shape& shape) {
   return t;
 }
 
+Tensor from_vector(std::initializer_list<double> values, const Shape& shape, Dtype dtype) {
+  return from_vector(std::vector<double>(values), shape, dtype);
+}
+
 Tensor from_indices(const std::vector<std::int64_t>& values, const Shape& shape) {
   HF_CHECK(values.size() == shape_numel(shape), "from_indices",
            values.size() << " values for shape " << shape_str(shape));

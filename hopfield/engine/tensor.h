@@ -106,6 +106,9 @@ Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 Tensor from_vector(const std::vector<double>& values, const Shape& shape, Dtype dtype = Dtype::Float32);
 Tensor from_vector(const std::vector<float>& values, const Shape& shape);
+// A braced list of numbers: from_vector({1.0, 2.0, 3.0}, {3}) or ({1, 0, 1}, {3}, Dtype::Float64). Without this
+// overload the list converts equally well to either vector above and the call is ambiguous.
+Tensor from_vector(std::initializer_list<double> values, const Shape& shape, Dtype dtype = Dtype::Float32);
 Tensor from_indices(const std::vector<std::int64_t>& values, const Shape& shape);  // Int64
 Tensor from_mask(const std::vector<bool>& values, const Shape& shape);              // Bool
 

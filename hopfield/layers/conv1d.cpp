@@ -50,7 +50,7 @@ std::string Conv1d::extra_repr() const {
      << o.stride() << ",)";
   if (o.padding() != 0) os << ", padding=(" << o.padding() << ",)";
   if (o.dilation() != 1) os << ", dilation=(" << o.dilation() << ",)";
-  if (!o.bias()) os << ", bias=false";
+  if (!o.bias()) os << ", bias=False";
   return os.str();
 }
 

@@ -26,6 +26,8 @@ bool known_activation(const std::string& a) {
   return false;
 }
 
+std::string shape_or_undefined(const Tensor& t) { return t.defined() ? shape_str(t.shape()) : "undefined"; }
+
 // The same static pattern for every head: (.., F) -> (.., H*F).
 Tensor repeat_heads(const Tensor& x, std::size_t heads) {
   return heads == 1 ? x : concat(std::vector<Tensor>(heads, x), -1);
@@ -325,7 +327,9 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
   const std::size_t h = options_.num_heads();
   HF_CHECK(stored.defined() && state.defined() && projection.defined() && stored.dim() == 3 && state.dim() == 3 &&
                projection.dim() == 3,
-           op, "stored, state and projection must be batch-first 3-D tensors (N, S, Dk), (N, L, D), (N, S, Dv)");
+           op, "stored, state and projection must be batch-first 3-D tensors (N, S, Dk), (N, L, D), (N, S, Dv); got stored "
+                   << shape_or_undefined(stored) << ", state " << shape_or_undefined(state) << ", projection "
+                   << shape_or_undefined(projection));
   HF_CHECK(stored.size(2) == stored_dim_ && state.size(2) == options_.input_size() && projection.size(2) == projection_dim_,
            op,
            "feature sizes: stored " << shape_str(stored.shape()) << " (Dk=" << stored_dim_ << "), state "

@@ -39,7 +39,7 @@ Tensor LayerNorm::forward(const Tensor& x) {
 std::string LayerNorm::extra_repr() const {
   std::ostringstream os;
   os << "(" << options_.normalized_size() << ",), eps=" << options_.eps()
-     << ", elementwise_affine=" << (options_.elementwise_affine() ? "true" : "false");
+     << ", elementwise_affine=" << (options_.elementwise_affine() ? "True" : "False");
   return os.str();
 }
 

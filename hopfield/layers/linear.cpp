@@ -41,7 +41,7 @@ Tensor Linear::forward(const Tensor& x) {
 std::string Linear::extra_repr() const {
   std::ostringstream os;
   os << "in_features=" << options_.in_features() << ", out_features=" << options_.out_features()
-     << ", bias=" << (options_.bias() ? "true" : "false");
+     << ", bias=" << (options_.bias() ? "True" : "False");
   return os.str();
 }
 

@@ -116,10 +116,14 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
 void Module::save(const std::string& path) const { save_npz(path, state_dict()); }
 
 void Module::load(const std::string& path, bool strict) {
+  const auto state = load_npz(path);
   try {
-    load_state_dict(load_npz(path), strict);
+    load_state_dict(state, strict);
   } catch (const Error& e) {
-    throw Error(std::string(e.what()) + " (file " + path + ")");
+    // The other direction of the same mix-up: a training checkpoint holds the model under "model.".
+    const bool checkpoint = state.count("checksum") && state.count("format");
+    throw Error(std::string(e.what()) + " (file " + path + ")" +
+                (checkpoint ? "; this file is a checkpoint written by save_checkpoint: load it with load_checkpoint" : ""));
   }
 }
 

@@ -76,6 +76,10 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, std:
 std::map<std::string, Tensor> read_checkpoint(const std::string& path) {
   const std::string where = "load_checkpoint " + path;
   auto members = load_npz(path);  // refuses truncation and CRC-32 damage
+  // A model saved on its own (Module::save) is a plain state dict: say so rather than "missing member".
+  HF_CHECK(members.count("checksum") || members.count("format"), where.c_str(),
+           "missing member 'checksum': not a checkpoint written by save_checkpoint. A file written by Module::save "
+           "(parameters only) loads with Module::load (model.load(path))");
   const std::int64_t stored = int_member(members, "checksum", where);
   HF_CHECK(stored == checksum(members), where.c_str(),
            "checksum mismatch: members were changed, added or removed after the checkpoint was written");

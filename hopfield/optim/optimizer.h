@@ -2,7 +2,8 @@
 // keyed by position (the n-th parameter over all groups, never by address, so a state saved by one
 // process loads into a freshly built model), and state export/import for checkpoints.
 //
-//   SGD opt(model.trainable_groups(), SGDOptions(0.1).momentum(0.9));     // or a std::vector<Tensor>
+//   SGD opt(model, SGDOptions(0.1).momentum(0.9));   // a Module (its trainable parameters) or a std::vector<Tensor>
+//   SGD opt({trainable_parameters(model)}, ...);     // or ParamGroups, each may override lr / weight_decay
 //   opt.add_param_group(ParamGroup{{head_w, head_b}}, SGDOptions(0.01));   // a group with its own options
 //   for (...) { opt.zero_grad(); loss.backward(); opt.step(); }
 //

@@ -1,0 +1,60 @@
+// The whole public API of hopfield-cpp in one include: tensors and ops with autograd, the module system
+// and every layer (Linear ... Sequential, the three Hopfield layers, AssociativeMemory), optimizers,
+// schedules, checkpoints and metrics, the dataset loaders and the SVG/PGM reports.
+//
+//   #include <hopfield/hopfield.h>     // installed package: find_package(hopfield), hopfield::hopfield
+//
+// Not included, on purpose: hopfield/engine/tensor_xt.h (conversions to xtensor containers; it pulls in the
+// xtensor headers, which multiplies compile times) and hopfield/engine/kernel.h (op internals). Include
+// those by name where wanted.
+#pragma once
+
+// engine: Tensor, every op and its backward, the tape, random numbers, .npy/.npz, gradcheck
+#include "hopfield/engine/arg.h"
+#include "hopfield/engine/association.h"
+#include "hopfield/engine/blas.h"
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/gradcheck.h"
+#include "hopfield/engine/npz.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/engine/random.h"
+#include "hopfield/engine/tape.h"
+#include "hopfield/engine/tensor.h"
+
+// layers: Module and the basic layers, the Hopfield layers, associative memories
+#include "hopfield/layers/layers.h"
+#include "hopfield/layers/binary_hopfield.h"
+#include "hopfield/layers/hopfield.h"
+#include "hopfield/layers/hopfield_layer.h"
+#include "hopfield/layers/hopfield_options.h"
+#include "hopfield/layers/hopfield_pooling.h"
+#include "hopfield/layers/hopfield_transformer.h"
+#include "hopfield/layers/memory.h"
+#include "hopfield/layers/retrieval_classifier.h"
+
+// optim: optimizers, gradient clipping, learning-rate schedules, checkpoints, metrics, training helpers
+#include "hopfield/optim/adam.h"
+#include "hopfield/optim/checkpoint.h"
+#include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/lr_scheduler.h"
+#include "hopfield/optim/metrics.h"
+#include "hopfield/optim/optimizer.h"
+#include "hopfield/optim/sgd.h"
+#include "hopfield/optim/training.h"
+
+// datasets: loaders (MIL, UCI, tables, repertoires), synthetic data, splits, batching, feature transforms
+#include "hopfield/datasets/bag_batch.h"
+#include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/kmer_enrichment.h"
+#include "hopfield/datasets/mil.h"
+#include "hopfield/datasets/piecewise_linear.h"
+#include "hopfield/datasets/repertoire.h"
+#include "hopfield/datasets/standardize.h"
+#include "hopfield/datasets/synthetic.h"
+#include "hopfield/datasets/table.h"
+#include "hopfield/datasets/text_reader.h"
+#include "hopfield/datasets/uci.h"
+
+// report: SVG plots and heatmaps, CSV tables, PGM images
+#include "hopfield/report/image.h"
+#include "hopfield/report/plot.h"
