@@ -50,6 +50,7 @@
 #include "hopfield/layers/linear.h"
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/metrics.h"
 #include "hopfield/optim/training.h"
 #include "cli_checks.h"
 
@@ -202,6 +203,9 @@ inline VariantResult train_variant(const Variant& v, const MilDataset& ds, const
   std::vector<std::vector<double>> uniq;
   if (v.kind == Kind::Lookup) uniq = unique_instances(ds, train);
   const std::size_t seen_d = s.embedding > 0 ? s.embedding : d;
+  // The weights come from gen; the modules' own streams (the association dropout) are seeded from
+  // default_generator() at construction, so seed it too: the masks then change with --seed like the rest.
+  manual_seed(s.seed);
   DemoNet net(v.kind, options_for(v, seen_d, s.adapted), N, uniq.size(), v.adapted, gen, s.embedding, d);
   if (v.kind == Kind::Lookup && v.adapted && s.embedding == 0) {
     // Start the stored patterns at the distinct training instances (the notebooks' lookup_weights[:] = ...).
@@ -257,18 +261,26 @@ inline VariantResult train_variant(const Variant& v, const MilDataset& ds, const
 // With --out: the per-epoch table of every variant so far (rewritten whole after each variant, so an
 // interrupted run leaves the finished variants readable) and, per variant, the notebooks' two panels
 // (plot_performance: loss and accuracy, train and held-out, per epoch) as <variant>_loss.svg and
-// <variant>_accuracy.svg.
-inline void write_outputs(const std::string& out_dir, const std::vector<VariantResult>& results) {
-  std::string csv = "variant,epoch,train_loss,train_accuracy,eval_loss,eval_accuracy\n";
+// <variant>_accuracy.svg. With several seeds the table gets a leading seed column and the plots are those of
+// the first seed.
+struct SeedRun {
+  std::uint64_t seed;
+  std::vector<VariantResult> results;
+};
+
+inline void write_outputs(const std::string& out_dir, const std::vector<SeedRun>& runs, bool several) {
+  std::string csv = std::string(several ? "seed," : "") + "variant,epoch,train_loss,train_accuracy,eval_loss,eval_accuracy\n";
   char line[256];
-  for (const VariantResult& r : results)
-    for (const EpochResult& e : r.epochs) {
-      std::snprintf(line, sizeof line, ",%zu,%.10g,%.10g,%.10g,%.10g\n", e.epoch, e.train_loss, e.train_accuracy,
-                    e.eval_loss, e.eval_accuracy);
-      csv += r.name + line;
-    }
+  for (const SeedRun& run : runs)
+    for (const VariantResult& r : run.results)
+      for (const EpochResult& e : r.epochs) {
+        std::snprintf(line, sizeof line, ",%zu,%.10g,%.10g,%.10g,%.10g\n", e.epoch, e.train_loss, e.train_accuracy,
+                      e.eval_loss, e.eval_accuracy);
+        csv += (several ? std::to_string(run.seed) + "," : std::string()) + r.name + line;
+      }
   write_text_file(out_dir + "/metrics.csv", csv);
-  const VariantResult& r = results.back();
+  if (runs.size() > 1) return;  // the plots are the first seed's, written while it ran
+  const VariantResult& r = runs.back().results.back();
   std::vector<double> epoch, train_loss, train_acc, eval_loss, eval_acc;
   for (const EpochResult& e : r.epochs) {
     epoch.push_back(static_cast<double>(e.epoch));
@@ -289,46 +301,93 @@ inline void write_outputs(const std::string& out_dir, const std::vector<VariantR
       .save(out_dir + "/" + r.name + "_accuracy.svg");
 }
 
-// Runs the selected variants, prints a summary table (final train accuracy next to the held-out ones: a
-// variant that cannot fit its training bags lacks capacity, one that fits them but not the held-out bags
-// overfits) and returns the JSON record; with out_dir, also writes the files of write_outputs and results.json.
+// Runs the selected variants once per seed (seed, seed + 1, ..., seed + num_seeds - 1), prints a summary
+// table per seed (final train accuracy next to the held-out ones: a variant that cannot fit its training bags
+// lacks capacity, one that fits them but not the held-out bags overfits) and, with several seeds, the mean
+// and sample standard deviation of the final held-out accuracy per variant. Returns the JSON record: per
+// variant "mean", "std", "seeds" and the per-seed final accuracies, and with one seed also that run's
+// per-epoch curve; with out_dir, also writes the files of write_outputs and results.json.
 inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, const std::vector<std::size_t>& train,
                               const std::vector<std::size_t>& eval, const std::vector<Variant>& vs,
-                              const TrainSetup& setup, const std::string& out_dir) {
+                              const TrainSetup& setup, const std::string& out_dir, std::size_t num_seeds = 1) {
+  HF_CHECK(num_seeds >= 1, demo.c_str(), "--seeds must be at least 1");
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<VariantResult> results;
-  for (std::size_t k = 0; k < vs.size(); ++k) {
-    TrainSetup s = setup;
-    s.seed = setup.seed * 1000003ULL + vs[k].id;
-    results.push_back(train_variant(vs[k], ds, train, eval, vs[k].epochs, s));
-    if (!out_dir.empty()) write_outputs(out_dir, results);
+  std::vector<SeedRun> runs;
+  for (std::size_t k = 0; k < num_seeds; ++k) {
+    const std::uint64_t seed = setup.seed + k;
+    if (num_seeds > 1) std::printf("\n### seed %llu (%zu of %zu)\n", static_cast<unsigned long long>(seed), k + 1, num_seeds);
+    runs.push_back({seed, {}});
+    for (const Variant& v : vs) {
+      TrainSetup s = setup;
+      s.seed = seed * 1000003ULL + v.id;
+      runs.back().results.push_back(train_variant(v, ds, train, eval, v.epochs, s));
+      if (!out_dir.empty()) write_outputs(out_dir, runs, num_seeds > 1);
+    }
+    std::printf("\n%s, seed %llu: %zu training and %zu held-out samples\n%-26s %7s %12s %12s %12s %9s\n", demo.c_str(),
+                static_cast<unsigned long long>(seed), train.size(), eval.size(), "variant", "epochs", "final_train",
+                "final_eval", "best_eval", "seconds");
+    for (const VariantResult& r : runs.back().results) {
+      double best = 0;
+      for (const EpochResult& e : r.epochs) best = std::max(best, e.eval_accuracy);
+      std::printf("%-26s %7zu %12.4f %12.4f %12.4f %9.1f\n", r.name.c_str(), r.epochs.size(),
+                  r.epochs.back().train_accuracy, r.epochs.back().eval_accuracy, best, r.seconds);
+    }
+    std::fflush(stdout);
   }
-  std::printf("\n%s: %zu training and %zu held-out samples\n%-26s %7s %12s %12s %12s %9s\n", demo.c_str(), train.size(),
-              eval.size(), "variant", "epochs", "final_train", "final_eval", "best_eval", "seconds");
+
   nlohmann::json j;
   j["demo"] = demo;
   j["train_samples"] = train.size();
   j["eval_samples"] = eval.size();
+  j["seed"] = setup.seed;
+  j["seeds"] = num_seeds;
+  if (num_seeds > 1)
+    std::printf("\n%s over seeds %llu..%llu: final held-out accuracy, mean +/- sample std (std error = std / sqrt(%zu))\n"
+                "%-26s %8s %8s %12s %12s\n",
+                demo.c_str(), static_cast<unsigned long long>(setup.seed),
+                static_cast<unsigned long long>(setup.seed + num_seeds - 1), num_seeds, "variant", "mean", "std",
+                "train_mean", "min..max");
   double worst_final = 1.0;
-  for (const VariantResult& r : results) {
-    double best = 0;
-    for (const EpochResult& e : r.epochs) best = std::max(best, e.eval_accuracy);
-    const double final_acc = r.epochs.back().eval_accuracy;
-    worst_final = std::min(worst_final, final_acc);
-    std::printf("%-26s %7zu %12.4f %12.4f %12.4f %9.1f\n", r.name.c_str(), r.epochs.size(),
-                r.epochs.back().train_accuracy, final_acc, best, r.seconds);
+  for (std::size_t i = 0; i < vs.size(); ++i) {
+    std::vector<double> finals, trains, bests;
+    double seconds = 0;
+    for (const SeedRun& run : runs) {
+      const VariantResult& r = run.results[i];
+      double best = 0;
+      for (const EpochResult& e : r.epochs) best = std::max(best, e.eval_accuracy);
+      finals.push_back(r.epochs.back().eval_accuracy);
+      trains.push_back(r.epochs.back().train_accuracy);
+      bests.push_back(best);
+      seconds += r.seconds;
+    }
+    const MeanStd fin = mean_and_std(finals);
+    worst_final = std::min(worst_final, fin.mean);
+    const VariantResult& first = runs.front().results[i];
     nlohmann::json v;
-    v["epochs"] = r.epochs.size();
-    v["final_eval_accuracy"] = final_acc;
-    v["best_eval_accuracy"] = best;
-    v["final_train_accuracy"] = r.epochs.back().train_accuracy;
-    v["parameters"] = r.parameters;
-    v["seconds"] = r.seconds;
-    std::vector<double> acc;
-    for (const EpochResult& e : r.epochs) acc.push_back(e.eval_accuracy);
-    v["eval_accuracy_per_epoch"] = acc;
-    j["variants"][r.name] = v;
+    v["mean"] = fin.mean;
+    v["std"] = fin.std;
+    v["seeds"] = num_seeds;
+    v["final_eval_accuracy_per_seed"] = finals;
+    v["final_train_accuracy_mean"] = mean_and_std(trains).mean;
+    v["best_eval_accuracy_mean"] = mean_and_std(bests).mean;
+    v["epochs"] = first.epochs.size();
+    v["parameters"] = first.parameters;
+    v["seconds"] = seconds;
+    if (num_seeds == 1) {
+      v["final_eval_accuracy"] = finals[0];
+      v["best_eval_accuracy"] = bests[0];
+      v["final_train_accuracy"] = trains[0];
+      std::vector<double> acc;
+      for (const EpochResult& e : first.epochs) acc.push_back(e.eval_accuracy);
+      v["eval_accuracy_per_epoch"] = acc;
+    } else {
+      std::printf("%-26s %8.4f %8.4f %12.4f %6.3f..%.3f\n", vs[i].name.c_str(), fin.mean, fin.std,
+                  mean_and_std(trains).mean, *std::min_element(finals.begin(), finals.end()),
+                  *std::max_element(finals.begin(), finals.end()));
+    }
+    j["variants"][vs[i].name] = v;
   }
+  // With one seed the worst variant's final accuracy; with several the worst variant's mean.
   j["min_final_eval_accuracy"] = worst_final;
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!out_dir.empty()) write_text_file(out_dir + "/results.json", j.dump(2) + "\n");

@@ -25,12 +25,17 @@ int main(int argc, char** argv) {
                "accuracy per epoch"};
   std::size_t epochs = 0, samples = 4096, length = 32, characters = 20;
   std::uint64_t seed = 0, data_seed = 43;
+  std::size_t num_seeds = 1;
   std::string out_dir, which = "all";
   bool json = false, quiet = false, accumulate = false;
   demo::TrainSetup s;
   app.add_option("--epochs", epochs, "epochs per variant (0 = the notebook's: 20, lookup variants 18)")
       ->check(CLI::Range(0, 100000));
   app.add_option("--seed", seed, "seed of initialisation and batch order")->capture_default_str();
+  app.add_option("--seeds", num_seeds,
+                 "run every variant with K seeds (--seed .. --seed+K-1) and report the mean and std of the final "
+                 "held-out accuracy")
+      ->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--data-seed", data_seed, "seed of the sequences")->capture_default_str();
   app.add_option("--samples", samples, "sequences in the data set (the first and last eighth are held out)")
       ->check(CLI::Range(16, 10000000))->capture_default_str();
@@ -59,7 +64,7 @@ int main(int argc, char** argv) {
     s.seed = seed;
     s.quiet = quiet;
     s.accumulate = accumulate;
-    const nlohmann::json j = demo::run_all("hopfield-latch", ds, train, eval, vs, s, out_dir);
+    const nlohmann::json j = demo::run_all("hopfield-latch", ds, train, eval, vs, s, out_dir, num_seeds);
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
     // Library errors already start with the op name; prefix the program name only when it is missing.

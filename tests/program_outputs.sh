@@ -94,6 +94,33 @@ for demo in bit-pattern latch; do
   done
 done
 
+# The demos' --seeds K: every variant once per seed, and the JSON carries per variant the mean and the sample std of
+# the final held-out accuracy over the K seeds (checked against the per-seed values it lists); metrics.csv gets a
+# leading seed column.
+for demo in bit-pattern latch; do
+  size=$([ "$demo" = latch ] && echo "--samples 64" || echo "--bags 64")
+  # shellcheck disable=SC2086
+  check_run "$demo-seeds" "$tmp/$demo-seeds" "seed,variant,epoch," variants -- \
+    "hopfield-$demo" --epochs 1 --seeds 3 --seed 5 $size --variants hopfield_pooling,hopfield_lookup --quiet
+  if [ -s "$tmp/$demo-seeds.out" ]; then
+    tail -n 1 "$tmp/$demo-seeds.out" | /usr/bin/env python3 -c '
+import json, math, sys
+j = json.loads(sys.stdin.read())
+assert j["seeds"] == 3 and j["seed"] == 5, "seeds/seed fields"
+assert sorted(j["variants"]) == ["hopfield_lookup", "hopfield_pooling"], sorted(j["variants"])
+for name, v in j["variants"].items():
+    acc = v["final_eval_accuracy_per_seed"]
+    assert v["seeds"] == 3 and len(acc) == 3, (name, v["seeds"], acc)
+    m = sum(acc) / 3
+    s = math.sqrt(sum((a - m) ** 2 for a in acc) / 2)
+    assert abs(v["mean"] - m) < 1e-12 and abs(v["std"] - s) < 1e-12, (name, v["mean"], v["std"], m, s)
+' || fail "$demo-seeds: the JSON variants do not hold mean/std/seeds over 3 seeds"
+    for k in 5 6 7; do
+      grep -q "^$k,hopfield_lookup,1," "$tmp/$demo-seeds/metrics.csv" 2>/dev/null || fail "$demo-seeds: metrics.csv has no row for seed $k"
+    done
+  fi
+done
+
 # The demos' --embedding (an instance embedding in front of the Hopfield module; the adapted lookup then keeps
 # its random stored patterns instead of the raw instances, which would have the wrong width).
 check_run bit-pattern-embedding "$tmp/bits_emb" "variant,epoch," variants -- \

@@ -375,3 +375,49 @@ TEST_CASE("Hopfield layers refuse a non-3-D input naming the shapes they got") {
   CHECK_THROWS_WITH_AS(hopfield.forward(zeros({2, 3}), zeros({1, 2, 3}), zeros({1, 2, 3}), Tensor(), Tensor()),
                        doctest::Contains("got stored (2, 3), state (1, 2, 3), projection (1, 2, 3)"), Error);
 }
+
+// The association dropout draws its masks from a generator seeded at construction from default_generator():
+// manual_seed() decides them (same seed, same masks) and different seeds, or two modules built one after the
+// other (ensemble members), get different ones. The weights are reset from one fixed Generator in every case,
+// so only the masks can make the training-mode outputs differ.
+TEST_CASE("Hopfield association dropout: masks follow manual_seed, not a fixed seed") {
+  const Tensor x = rnd({3, 5, 4}, 70);
+  auto build = [](std::uint64_t seed, int skip) {
+    manual_seed(seed);
+    for (int i = 0; i < skip; ++i) Hopfield(HopfieldOptions(4).dropout(0.5));  // an earlier ensemble member
+    auto h = std::make_shared<Hopfield>(HopfieldOptions(4).num_heads(2).dropout(0.5));
+    Generator weights(11);
+    h->reset_parameters(weights);
+    h->to(Dtype::Float64);
+    h->train();
+    return h;
+  };
+  auto train_out = [&](Hopfield& h) { return h.forward(x).to_vector(); };
+  auto a = build(1, 0), b = build(1, 0), c = build(2, 0), d = build(1, 1);
+  {
+    NoGrad ng;
+    a->eval(), c->eval();
+    CHECK(a->forward(x).to_vector() == c->forward(x).to_vector());  // same weights: eval outputs agree
+    a->train(), c->train();
+  }
+  const std::vector<double> ya = train_out(*a), yb = train_out(*b), yc = train_out(*c), yd = train_out(*d);
+  CHECK(ya == yb);
+  CHECK(ya != yc);
+  CHECK(ya != yd);
+  CHECK(train_out(*a) != ya);  // the stream moves on: the next step draws new masks
+  // The transformer layers' residual dropout follows the same rule.
+  auto layer_out = [&](std::uint64_t seed) {
+    manual_seed(seed);
+    HopfieldEncoderLayer enc(HopfieldEncoderLayerOptions(HopfieldOptions(4)).dim_feedforward(6).dropout(0.5));
+    enc.to(Dtype::Float64);
+    Generator weights(12);
+    {
+      NoGrad ng;
+      for (Tensor& p : enc.parameters()) p.copy_(uniform(p.shape(), -0.5, 0.5, Dtype::Float64, weights));
+    }
+    enc.train();
+    return enc.forward(x).to_vector();
+  };
+  CHECK(layer_out(3) == layer_out(3));
+  CHECK(layer_out(3) != layer_out(4));
+}

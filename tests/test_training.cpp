@@ -43,6 +43,15 @@ TEST_CASE("metrics: roc_auc by ranks, ties as average ranks") {
   CHECK_THROWS_WITH_AS(roc_auc({0.1}, {1, 0}), "roc_auc: predictions have 1 samples, labels 2", Error);
 }
 
+TEST_CASE("metrics: mean_and_std gives the mean and the sample standard deviation") {
+  // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, squared deviations sum to 32, sample variance 32 / 7.
+  const MeanStd r = mean_and_std({2, 4, 4, 4, 5, 5, 7, 9});
+  CHECK(r.mean == doctest::Approx(5.0));
+  CHECK(r.std == doctest::Approx(std::sqrt(32.0 / 7.0)));
+  CHECK(mean_and_std({0.25}).std == 0.0);
+  CHECK_THROWS_WITH_AS(mean_and_std({}), doctest::Contains("mean_and_std"), Error);
+}
+
 TEST_CASE("metrics: within_one_standard_error keeps the models level with the best on validation") {
   // best p = 0.9 on n = 100: se = sqrt(0.9 * 0.1 / 100) = 0.03, so the cut is 0.87.
   CHECK(within_one_standard_error({0.9, 0.88, 0.85, 0.9, 0.87}, 100) == std::vector<bool>{true, true, false, true, true});

@@ -174,6 +174,7 @@ Hopfield::Hopfield(const HopfieldOptions& o) : options_(o) {
         std::make_shared<LayerNorm>(LayerNormOptions(projection_dim_)
                                         .eps(o.normalize_pattern_projection_eps())
                                         .elementwise_affine(o.normalize_pattern_projection_affine())));
+  if (o.dropout() > 0) dropout_gen_.seed(default_generator().next_u64());
 }
 
 void Hopfield::reset_parameters(Generator& gen) {

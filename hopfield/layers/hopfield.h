@@ -80,6 +80,8 @@ class Hopfield : public UnaryModule {
   std::size_t output_dim() const;  // features per state pattern of the output (H*pd without out projection)
   double scaling() const { return scaling_; }
   bool packed_projection() const { return packed_; }
+  // The stream of the association dropout masks (e.g. to save and restore it in a checkpoint).
+  Generator& dropout_generator() { return dropout_gen_; }
 
   std::shared_ptr<HopfieldCore> association_core;
   std::shared_ptr<LayerNorm> norm_stored_pattern, norm_state_pattern, norm_pattern_projection;  // or null
@@ -102,7 +104,10 @@ class Hopfield : public UnaryModule {
   std::size_t head_dim_ = 0, pattern_dim_ = 0, stored_dim_ = 0, projection_dim_ = 0;
   double scaling_ = 1.0;
   bool packed_ = true, static_execution_ = false;
-  Generator dropout_gen_{0x5eed};
+  // Seeded from default_generator() at construction when dropout > 0 (as Dropout does), so manual_seed() fixes
+  // it and two modules never share a mask sequence; a module without dropout draws nothing, which leaves
+  // every later initialisation where it was.
+  Generator dropout_gen_;
 };
 
 }  // namespace hf

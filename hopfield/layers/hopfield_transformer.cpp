@@ -38,6 +38,7 @@ HopfieldEncoderLayer::HopfieldEncoderLayer(const HopfieldEncoderLayerOptions& o)
   linear_output = register_module("linear_output", std::make_shared<Linear>(LinearOptions(o.dim_feedforward(), d)));
   norm_residual = register_module("norm_residual", std::make_shared<LayerNorm>(LayerNormOptions(d)));
   norm_output = register_module("norm_output", std::make_shared<LayerNorm>(LayerNormOptions(d)));
+  if (o.dropout() > 0) gen_.seed(default_generator().next_u64());  // as Dropout: manual_seed() fixes the masks
 }
 
 Tensor HopfieldEncoderLayer::forward(const Tensor& src) { return forward(src, Tensor(), Tensor()); }
@@ -68,6 +69,7 @@ HopfieldDecoderLayer::HopfieldDecoderLayer(const HopfieldDecoderLayerOptions& o)
   norm_residual_self = register_module("norm_residual_self", std::make_shared<LayerNorm>(LayerNormOptions(d)));
   norm_residual_cross = register_module("norm_residual_cross", std::make_shared<LayerNorm>(LayerNormOptions(d)));
   norm_output = register_module("norm_output", std::make_shared<LayerNorm>(LayerNormOptions(d)));
+  if (o.dropout() > 0) gen_.seed(default_generator().next_u64());  // as Dropout: manual_seed() fixes the masks
 }
 
 Tensor HopfieldDecoderLayer::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,

@@ -53,7 +53,7 @@ class HopfieldEncoderLayer : public UnaryModule {
 
  private:
   HopfieldEncoderLayerOptions options_;
-  Generator gen_{0xe4c};
+  Generator gen_;  // residual/feed-forward dropout, seeded from default_generator() when dropout > 0
 };
 
 class HopfieldDecoderLayer : public Module {
@@ -70,7 +70,7 @@ class HopfieldDecoderLayer : public Module {
 
  private:
   HopfieldDecoderLayerOptions options_;
-  Generator gen_{0xdec};
+  Generator gen_;  // residual/feed-forward dropout, seeded from default_generator() when dropout > 0
 };
 
 }  // namespace hf

@@ -53,6 +53,16 @@ double accuracy(const Labels& pred, const Labels& y) {
   return static_cast<double>(hit) / static_cast<double>(y.size());
 }
 
+MeanStd mean_and_std(const std::vector<double>& v) {
+  HF_CHECK(!v.empty(), "mean_and_std", "no values");
+  MeanStd r;
+  for (double x : v) r.mean += x;
+  r.mean /= static_cast<double>(v.size());
+  for (double x : v) r.std += (x - r.mean) * (x - r.mean);
+  r.std = v.size() > 1 ? std::sqrt(r.std / static_cast<double>(v.size() - 1)) : 0.0;
+  return r;
+}
+
 std::vector<bool> within_one_standard_error(const std::vector<double>& acc, std::size_t n) {
   HF_CHECK(!acc.empty(), "within_one_standard_error", "no accuracies");
   HF_CHECK(n > 0, "within_one_standard_error", "n = 0 validation samples");
