@@ -51,6 +51,7 @@
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/clip_grad.h"
 #include "hopfield/optim/training.h"
+#include "hopfield/report/progress.h"
 #include "cli_checks.h"
 
 namespace hf::demo {

@@ -51,6 +51,8 @@
 #include "hopfield/optim/lr_scheduler.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/training.h"
+#include "hopfield/report/csv_log.h"
+#include "hopfield/report/progress.h"
 #include "cli_checks.h"
 
 namespace {
