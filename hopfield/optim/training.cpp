@@ -40,6 +40,39 @@ void EarlyStopping::restore_best(Module& module) const {
   module.load_state_dict(best_state_);
 }
 
+std::map<std::string, Tensor> EarlyStopping::state_dict() const {
+  std::map<std::string, Tensor> s;
+  s["best"] = from_vector(std::vector<double>{best_}, {}, Dtype::Float64);
+  s["best_epoch"] = from_indices({best_epoch_}, {});
+  s["epoch"] = from_indices({epoch_}, {});
+  s["bad"] = from_indices({bad_}, {});
+  for (const auto& [k, t] : best_state_) s["best_state." + k] = t;
+  return s;
+}
+
+void EarlyStopping::load_state_dict(const std::map<std::string, Tensor>& state) {
+  const auto get = [&](const std::string& key, Dtype dtype) -> const Tensor& {
+    auto it = state.find(key);
+    HF_CHECK(it != state.end(), "EarlyStopping.load_state_dict", "missing entry '" << key << "'");
+    HF_CHECK(it->second.dtype() == dtype && it->second.numel() == 1, "EarlyStopping.load_state_dict",
+             "entry '" << key << "' must be one " << dtype_name(dtype) << " value");
+    return it->second;
+  };
+  const double best = get("best", Dtype::Float64).data<double>()[0];
+  const std::int64_t best_epoch = get("best_epoch", Dtype::Int64).data<std::int64_t>()[0],
+                     epoch = get("epoch", Dtype::Int64).data<std::int64_t>()[0],
+                     bad = get("bad", Dtype::Int64).data<std::int64_t>()[0];
+  std::map<std::string, Tensor> best_state;
+  const std::string prefix = "best_state.";
+  for (const auto& [k, t] : state)
+    if (k.rfind(prefix, 0) == 0) best_state[k.substr(prefix.size())] = t.detach().clone();
+  best_ = best;
+  best_epoch_ = best_epoch;
+  epoch_ = epoch;
+  bad_ = bad;
+  best_state_ = std::move(best_state);
+}
+
 // ---------------------------------------------------------------------------------------------- non-finite guard
 
 namespace {

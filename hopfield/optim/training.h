@@ -48,6 +48,10 @@ class EarlyStopping {
   std::int64_t bad_epochs() const { return bad_; }
   bool should_stop() const { return bad_ >= o_.patience(); }
   const std::map<std::string, Tensor>& best_state() const { return best_state_; }
+  // Counters, best value and best parameters ("best", "best_epoch", "epoch", "bad", "best_state.<name>"),
+  // for checkpoints: a resumed run stops where the uninterrupted one would have.
+  std::map<std::string, Tensor> state_dict() const;
+  void load_state_dict(const std::map<std::string, Tensor>& state);
 
  private:
   EarlyStoppingOptions o_;
