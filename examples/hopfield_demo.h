@@ -52,6 +52,7 @@
 #include "hopfield/optim/clip_grad.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/training.h"
+#include "hopfield/report/progress.h"
 #include "cli_checks.h"
 
 namespace hf::demo {

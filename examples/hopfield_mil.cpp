@@ -51,6 +51,8 @@
 #include "hopfield/optim/lr_scheduler.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/training.h"
+#include "hopfield/report/csv_log.h"
+#include "hopfield/report/progress.h"
 #include "cli_checks.h"
 
 namespace {
@@ -102,9 +104,7 @@ class MilNet : public Module {
     embedding = register_module("embedding", std::make_shared<Sequential>());
     std::size_t in = d;
     for (std::size_t l = 0; l < c.depth; ++l) {
-      auto lin = std::make_shared<Linear>(LinearOptions(in, c.width));
-      lin->reset_parameters(gen);
-      embedding->push_back(lin);
+      embedding->push_back(std::make_shared<Linear>(LinearOptions(in, c.width), gen));
       embedding->push_back(make_activation(c.activation));
       if (c.dropout > 0) embedding->push_back(std::make_shared<Dropout>(DropoutOptions(c.dropout).seed(gen.next_u64())));
       in = c.width;
@@ -112,11 +112,9 @@ class MilNet : public Module {
     HopfieldOptions ho(in);
     ho.num_heads(c.heads).hidden_size(c.hidden).dropout(c.pool_dropout);
     if (c.scaling > 0) ho.scaling(c.scaling);
-    pooling = register_module("pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho)));
-    pooling->reset_parameters(gen);
+    pooling = register_module("pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho), gen));
     act = make_activation(c.activation);
-    output = register_module("output", std::make_shared<Linear>(LinearOptions(in, 1)));
-    output->reset_parameters(gen);
+    output = register_module("output", std::make_shared<Linear>(LinearOptions(in, 1), gen));
   }
   // x (B, N, d), mask (B, N) -> logits (B).
   Tensor forward(const Tensor& x, const Tensor& mask) {

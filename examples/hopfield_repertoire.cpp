@@ -68,6 +68,8 @@
 #include "hopfield/optim/clip_grad.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/training.h"
+#include "hopfield/report/csv_log.h"
+#include "hopfield/report/progress.h"
 #include "repertoire_net.h"
 #include "cli_checks.h"
 

@@ -45,6 +45,7 @@
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/training.h"
+#include "hopfield/report/progress.h"
 #include "uci_members.h"
 #include "cli_checks.h"
 

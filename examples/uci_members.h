@@ -76,21 +76,17 @@ class UciNet : public Module {
  public:
   UciNet(std::size_t d, std::size_t classes, const UciConfig& c, std::uint64_t seed) : memory_mode_(c.model == "memory") {
     Generator gen(seed);
-    embed = register_module("embed", std::make_shared<Linear>(LinearOptions(d, c.width)));
-    embed->reset_parameters(gen);
+    embed = register_module("embed", std::make_shared<Linear>(LinearOptions(d, c.width), gen));
     drop = register_module("drop", std::make_shared<Dropout>(DropoutOptions(c.dropout).seed(gen.next_u64())));
     HopfieldOptions ho(c.width);
     ho.num_heads(c.heads).hidden_size(c.hidden);
     if (c.scaling > 0) ho.scaling(c.scaling);
     if (memory_mode_) {
-      memory = register_module("memory", std::make_shared<Hopfield>(ho));
-      memory->reset_parameters(gen);
+      memory = register_module("memory", std::make_shared<Hopfield>(ho, gen));
     } else {
-      prototypes = register_module("prototypes", std::make_shared<HopfieldLayer>(HopfieldLayerOptions(ho).quantity(c.prototypes)));
-      prototypes->reset_parameters(gen);
+      prototypes = register_module("prototypes", std::make_shared<HopfieldLayer>(HopfieldLayerOptions(ho).quantity(c.prototypes), gen));
     }
-    head = register_module("head", std::make_shared<Linear>(LinearOptions(c.width, classes)));
-    head->reset_parameters(gen);
+    head = register_module("head", std::make_shared<Linear>(LinearOptions(c.width, classes), gen));
   }
   Tensor embed_rows(const Tensor& x) { return drop->forward(selu(embed->forward(x))); }
   // x (B, d) -> logits (B, C). Model memory: stored (S, d) training rows, self_mask (B, S) true where the

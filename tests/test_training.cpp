@@ -15,6 +15,8 @@
 #include "hopfield/layers/module.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/training.h"
+#include "hopfield/report/csv_log.h"
+#include "hopfield/report/progress.h"
 
 using namespace hf;
 

@@ -2,6 +2,7 @@
 // Each forwards to the pointwise op of the same name (engine/ops.h), which holds the math and backward.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "hopfield/engine/arg.h"
@@ -55,5 +56,8 @@ class LeakyReLU : public UnaryModule {
  private:
   LeakyReLUOptions options_;
 };
+
+// An activation module by name: relu, selu, gelu, tanh or sigmoid (hf::Error naming the others otherwise).
+std::shared_ptr<UnaryModule> make_activation(const std::string& name);
 
 }  // namespace hf

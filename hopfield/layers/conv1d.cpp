@@ -10,17 +10,18 @@
 
 namespace hf {
 
-Conv1d::Conv1d(const Conv1dOptions& options) : options_(options) {
+Conv1d::Conv1d(const Conv1dOptions& options, init::Deferred) : options_(options) {
   const auto& o = options_;
   HF_CHECK(o.in_channels() > 0 && o.out_channels() > 0 && o.kernel_size() > 0, "Conv1d",
            "in_channels=" << o.in_channels() << ", out_channels=" << o.out_channels()
                           << ", kernel_size=" << o.kernel_size() << " must all be positive");
   HF_CHECK(o.stride() > 0 && o.dilation() > 0, "Conv1d",
            "stride=" << o.stride() << " and dilation=" << o.dilation() << " must be positive");
-  weight = register_parameter("weight", empty({o.out_channels(), o.in_channels(), o.kernel_size()}));
-  if (o.bias()) bias = register_parameter("bias", empty({o.out_channels()}));
-  reset_parameters();
+  weight = register_parameter("weight", zeros({o.out_channels(), o.in_channels(), o.kernel_size()}));
+  if (o.bias()) bias = register_parameter("bias", zeros({o.out_channels()}));
 }
+
+Conv1d::Conv1d(const Conv1dOptions& options, Generator& gen) : Conv1d(options, init::deferred) { reset_parameters(gen); }
 
 void Conv1d::reset_parameters(Generator& gen) {
   init::kaiming_uniform_(weight, std::sqrt(5.0), gen);

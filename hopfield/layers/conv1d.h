@@ -11,6 +11,7 @@
 
 #include "hopfield/engine/arg.h"
 #include "hopfield/engine/random.h"
+#include "hopfield/layers/init.h"
 #include "hopfield/layers/module.h"
 
 namespace hf {
@@ -29,7 +30,9 @@ struct Conv1dOptions {
 
 class Conv1d : public UnaryModule {
  public:
-  explicit Conv1d(const Conv1dOptions& options);
+  // Parameters drawn from gen (reset_parameters(gen)); init::deferred: zeros, the owner draws them.
+  explicit Conv1d(const Conv1dOptions& options, Generator& gen = default_generator());
+  Conv1d(const Conv1dOptions& options, init::Deferred);
 
   Tensor forward(const Tensor& x) override;
   void reset_parameters(Generator& gen = default_generator());

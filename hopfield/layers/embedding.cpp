@@ -11,7 +11,7 @@
 
 namespace hf {
 
-Embedding::Embedding(const EmbeddingOptions& options) : options_(options) {
+Embedding::Embedding(const EmbeddingOptions& options, init::Deferred) : options_(options) {
   HF_CHECK(options_.num_embeddings() > 0 && options_.embedding_dim() > 0, "Embedding",
            "num_embeddings=" << options_.num_embeddings() << " and embedding_dim=" << options_.embedding_dim()
                              << " must be positive");
@@ -21,8 +21,11 @@ Embedding::Embedding(const EmbeddingOptions& options) : options_(options) {
              "padding_idx=" << *pad << " must be within num_embeddings=" << n << " (negative counts from the end)");
     padding_row_ = static_cast<std::size_t>(*pad < 0 ? *pad + n : *pad);
   }
-  weight = register_parameter("weight", empty({options_.num_embeddings(), options_.embedding_dim()}));
-  reset_parameters();
+  weight = register_parameter("weight", zeros({options_.num_embeddings(), options_.embedding_dim()}));
+}
+
+Embedding::Embedding(const EmbeddingOptions& options, Generator& gen) : Embedding(options, init::deferred) {
+  reset_parameters(gen);
 }
 
 void Embedding::reset_parameters(Generator& gen) {

@@ -14,6 +14,7 @@
 
 #include "hopfield/engine/arg.h"
 #include "hopfield/engine/random.h"
+#include "hopfield/layers/init.h"
 #include "hopfield/layers/module.h"
 
 namespace hf {
@@ -28,7 +29,9 @@ struct EmbeddingOptions {
 
 class Embedding : public UnaryModule {
  public:
-  explicit Embedding(const EmbeddingOptions& options);
+  // Parameters drawn from gen (reset_parameters(gen)); init::deferred: zeros, the owner draws them.
+  explicit Embedding(const EmbeddingOptions& options, Generator& gen = default_generator());
+  Embedding(const EmbeddingOptions& options, init::Deferred);
 
   Tensor forward(const Tensor& indices) override;
   void reset_parameters(Generator& gen = default_generator());  // weight ~ N(0, 1), padding row 0

@@ -36,33 +36,32 @@ Tensor repeat_heads(const Tensor& x, std::size_t heads) {
 }  // namespace
 
 // ----- HopfieldCore -----
-HopfieldCore::HopfieldCore(const HopfieldOptions& o, std::size_t hd, std::size_t pd, bool packed) {
+HopfieldCore::HopfieldCore(const HopfieldOptions& o, std::size_t hd, std::size_t pd, bool packed, init::Deferred) {
   const std::size_t h = o.num_heads(), d = o.input_size();
   const std::size_t dk = o.stored_pattern_size().value_or(d), dv = o.pattern_projection_size().value_or(d);
   const bool qs = o.state_pattern_as_static(), ks = o.stored_pattern_as_static(), vs = o.pattern_projection_as_static();
   const std::size_t non_static = (qs ? 0 : 1) + (ks ? 0 : 1) + (vs ? 0 : 1);
   if (o.normalize_hopfield_space_affine()) {
-    p_norm_weight = register_parameter("p_norm_weight", empty({hd}));
-    p_norm_bias = register_parameter("p_norm_bias", empty({hd}));
+    p_norm_weight = register_parameter("p_norm_weight", zeros({hd}));
+    p_norm_bias = register_parameter("p_norm_bias", zeros({hd}));
   }
   if (packed) {
     if (non_static > 0)
       in_proj_weight = register_parameter(
-          "in_proj_weight", empty({(qs ? 0 : h * hd) + (ks ? 0 : h * hd) + (vs ? 0 : h * pd), d}));
+          "in_proj_weight", zeros({(qs ? 0 : h * hd) + (ks ? 0 : h * hd) + (vs ? 0 : h * pd), d}));
   } else {
-    if (!qs) q_proj_weight = register_parameter("q_proj_weight", empty({h * hd, d}));
-    if (!ks) k_proj_weight = register_parameter("k_proj_weight", empty({h * hd, dk}));
+    if (!qs) q_proj_weight = register_parameter("q_proj_weight", zeros({h * hd, d}));
+    if (!ks) k_proj_weight = register_parameter("k_proj_weight", zeros({h * hd, dk}));
     if (!vs)
       v_proj_weight = register_parameter(
-          "v_proj_weight", empty({h * pd, o.pattern_projection_as_connected() ? h * hd : dv}));
+          "v_proj_weight", zeros({h * pd, o.pattern_projection_as_connected() ? h * hd : dv}));
   }
   // hflayers always reserves the value part of the bias, even for a static projection (then unused).
   if (o.input_bias() && non_static > 0)
-    in_proj_bias = register_parameter("in_proj_bias", empty({(qs ? 0 : h * hd) + (ks ? 0 : h * hd) + h * pd}));
+    in_proj_bias = register_parameter("in_proj_bias", zeros({(qs ? 0 : h * hd) + (ks ? 0 : h * hd) + h * pd}));
   if (!o.disable_out_projection())
     out_proj = register_module(
-        "out_proj", std::make_shared<Linear>(LinearOptions(h * pd, o.output_size().value_or(d)).bias(o.input_bias())));
-  reset_parameters();
+        "out_proj", std::make_shared<Linear>(LinearOptions(h * pd, o.output_size().value_or(d)).bias(o.input_bias()), init::deferred));
 }
 
 void HopfieldCore::reset_parameters(Generator& gen) {
@@ -80,7 +79,9 @@ void HopfieldCore::reset_parameters(Generator& gen) {
 }
 
 // ----- Hopfield: construction and validation -----
-Hopfield::Hopfield(const HopfieldOptions& o) : options_(o) {
+Hopfield::Hopfield(const HopfieldOptions& o, Generator& gen) : Hopfield(o, init::deferred) { reset_parameters(gen); }
+
+Hopfield::Hopfield(const HopfieldOptions& o, init::Deferred) : options_(o) {
   const char* op = "Hopfield";
   const std::size_t d = o.input_size(), h = o.num_heads();
   HF_CHECK(o.batch_first(), op, "batch_first=false is not supported: pass batch-first (N, L, D) tensors");
@@ -156,7 +157,7 @@ Hopfield::Hopfield(const HopfieldOptions& o) : options_(o) {
   packed_ = stored_dim_ == d && projection_dim_ == d && !o.pattern_size() && !o.pattern_projection_as_connected();
 
   association_core = register_module("association_core",
-                                     std::make_shared<HopfieldCore>(o, head_dim_, pattern_dim_, packed_));
+                                     std::make_shared<HopfieldCore>(o, head_dim_, pattern_dim_, packed_, init::deferred));
   if (o.normalize_stored_pattern())
     norm_stored_pattern = register_module(
         "norm_stored_pattern",

@@ -22,6 +22,7 @@
 #include "hopfield/engine/association.h"
 #include "hopfield/engine/random.h"
 #include "hopfield/layers/hopfield_options.h"
+#include "hopfield/layers/init.h"
 #include "hopfield/layers/layer_norm.h"
 #include "hopfield/layers/linear.h"
 #include "hopfield/layers/module.h"
@@ -40,7 +41,8 @@ struct HopfieldResult {
 // Hopfield-space LayerNorm gain/bias. Held by Hopfield as the child "association_core".
 class HopfieldCore : public Module {
  public:
-  HopfieldCore(const HopfieldOptions& options, std::size_t head_dim, std::size_t pattern_dim, bool packed);
+  // Allocates zeros; Hopfield draws them (reset_parameters).
+  HopfieldCore(const HopfieldOptions& options, std::size_t head_dim, std::size_t pattern_dim, bool packed, init::Deferred);
   void reset_parameters(Generator& gen = default_generator());
   std::string name() const override { return "HopfieldCore"; }
 
@@ -53,7 +55,9 @@ class HopfieldCore : public Module {
 
 class Hopfield : public UnaryModule {
  public:
-  explicit Hopfield(const HopfieldOptions& options);
+  // Parameters drawn from gen (reset_parameters(gen)); init::deferred: zeros, the owner draws them.
+  explicit Hopfield(const HopfieldOptions& options, Generator& gen = default_generator());
+  Hopfield(const HopfieldOptions& options, init::Deferred);
 
   // Self-association: stored = state = projection = x (N, S, D).
   Tensor forward(const Tensor& x) override;

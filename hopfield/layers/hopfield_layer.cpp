@@ -9,15 +9,19 @@
 
 namespace hf {
 
-HopfieldLayer::HopfieldLayer(const HopfieldLayerOptions& options) : options_(options) {
+HopfieldLayer::HopfieldLayer(const HopfieldLayerOptions& options, Generator& gen) : HopfieldLayer(options, init::deferred) {
+  reset_parameters(gen);
+}
+
+HopfieldLayer::HopfieldLayer(const HopfieldLayerOptions& options, init::Deferred) : options_(options) {
   HF_CHECK(options_.quantity() > 0, "HopfieldLayer", "quantity must be positive");
-  hopfield = register_module("hopfield", std::make_shared<Hopfield>(options_.hopfield()));
+  hopfield = register_module("hopfield", std::make_shared<Hopfield>(options_.hopfield(), init::deferred));
   const HopfieldOptions& o = options_.hopfield();
   const std::size_t lookup_size = o.stored_pattern_as_static() ? hopfield->head_dim() : hopfield->stored_pattern_dim();
-  lookup_weights = register_parameter("lookup_weights", empty({1, options_.quantity(), lookup_size}), options_.trainable());
+  lookup_weights = register_parameter("lookup_weights", zeros({1, options_.quantity(), lookup_size}), options_.trainable());
   if (options_.lookup_weights_as_separated()) {
     const std::size_t target_size = o.pattern_projection_size().value_or(lookup_size);
-    target_weights = register_parameter("target_weights", empty({1, options_.quantity(), target_size}),
+    target_weights = register_parameter("target_weights", zeros({1, options_.quantity(), target_size}),
                                         options_.lookup_targets_as_trainable());
   } else {
     HF_CHECK(hopfield->pattern_projection_dim() == lookup_size, "HopfieldLayer",
@@ -25,7 +29,6 @@ HopfieldLayer::HopfieldLayer(const HopfieldLayerOptions& options) : options_(opt
                  << ") are also the pattern projections: pattern_projection_size=" << hopfield->pattern_projection_dim()
                  << " must equal it");
   }
-  reset_parameters();
 }
 
 void HopfieldLayer::reset_parameters(Generator& gen) {

@@ -20,7 +20,9 @@ namespace hf {
 
 class HopfieldLayer : public UnaryModule {
  public:
-  explicit HopfieldLayer(const HopfieldLayerOptions& options);
+  // Parameters drawn from gen (reset_parameters(gen)); init::deferred: zeros, the owner draws them.
+  explicit HopfieldLayer(const HopfieldLayerOptions& options, Generator& gen = default_generator());
+  HopfieldLayer(const HopfieldLayerOptions& options, init::Deferred);
 
   Tensor forward(const Tensor& x) override;
   Tensor forward(const Tensor& x, const Tensor& stored_pattern_padding_mask, const Tensor& association_mask = Tensor());

@@ -10,13 +10,16 @@
 
 namespace hf {
 
-HopfieldPooling::HopfieldPooling(const HopfieldPoolingOptions& options) : options_(options) {
+HopfieldPooling::HopfieldPooling(const HopfieldPoolingOptions& options, Generator& gen) : HopfieldPooling(options, init::deferred) {
+  reset_parameters(gen);
+}
+
+HopfieldPooling::HopfieldPooling(const HopfieldPoolingOptions& options, init::Deferred) : options_(options) {
   HF_CHECK(options_.quantity() > 0, "HopfieldPooling", "quantity must be positive");
-  hopfield = register_module("hopfield", std::make_shared<Hopfield>(options_.hopfield()));
+  hopfield = register_module("hopfield", std::make_shared<Hopfield>(options_.hopfield(), init::deferred));
   const HopfieldOptions& o = options_.hopfield();
   const std::size_t size = o.state_pattern_as_static() ? hopfield->head_dim() : o.input_size();
-  pooling_weights = register_parameter("pooling_weights", empty({1, options_.quantity(), size}), options_.trainable());
-  reset_parameters();
+  pooling_weights = register_parameter("pooling_weights", zeros({1, options_.quantity(), size}), options_.trainable());
 }
 
 void HopfieldPooling::reset_parameters(Generator& gen) {

@@ -18,7 +18,9 @@ namespace hf {
 
 class HopfieldPooling : public UnaryModule {
  public:
-  explicit HopfieldPooling(const HopfieldPoolingOptions& options);
+  // Parameters drawn from gen (reset_parameters(gen)); init::deferred: zeros, the owner draws them.
+  explicit HopfieldPooling(const HopfieldPoolingOptions& options, Generator& gen = default_generator());
+  HopfieldPooling(const HopfieldPoolingOptions& options, init::Deferred);
 
   Tensor forward(const Tensor& x) override;
   Tensor forward(const Tensor& x, const Tensor& stored_pattern_padding_mask, const Tensor& association_mask = Tensor());

@@ -29,13 +29,13 @@ Tensor act(const Tensor& x, const std::string& a) {
 
 }  // namespace
 
-HopfieldEncoderLayer::HopfieldEncoderLayer(const HopfieldEncoderLayerOptions& o) : options_(o) {
-  hopfield_association = register_module("hopfield_association", std::make_shared<Hopfield>(o.hopfield_association()));
+HopfieldEncoderLayer::HopfieldEncoderLayer(const HopfieldEncoderLayerOptions& o, Generator& gen) : options_(o) {
+  hopfield_association = register_module("hopfield_association", std::make_shared<Hopfield>(o.hopfield_association(), gen));
   check_common(*hopfield_association, o.dropout(), o.activation(), "HopfieldEncoderLayer");
   const std::size_t d = o.hopfield_association().input_size();
   HF_CHECK(o.dim_feedforward() > 0, "HopfieldEncoderLayer", "dim_feedforward must be positive");
-  linear_residual = register_module("linear_residual", std::make_shared<Linear>(LinearOptions(d, o.dim_feedforward())));
-  linear_output = register_module("linear_output", std::make_shared<Linear>(LinearOptions(o.dim_feedforward(), d)));
+  linear_residual = register_module("linear_residual", std::make_shared<Linear>(LinearOptions(d, o.dim_feedforward()), gen));
+  linear_output = register_module("linear_output", std::make_shared<Linear>(LinearOptions(o.dim_feedforward(), d), gen));
   norm_residual = register_module("norm_residual", std::make_shared<LayerNorm>(LayerNormOptions(d)));
   norm_output = register_module("norm_output", std::make_shared<LayerNorm>(LayerNormOptions(d)));
   if (o.dropout() > 0) gen_.seed(default_generator().next_u64());  // as Dropout: manual_seed() fixes the masks
@@ -53,19 +53,19 @@ Tensor HopfieldEncoderLayer::forward(const Tensor& src, const Tensor& src_mask, 
   return norm_output->forward(add(x, dropout(y, p, train, gen_)));
 }
 
-HopfieldDecoderLayer::HopfieldDecoderLayer(const HopfieldDecoderLayerOptions& o) : options_(o) {
+HopfieldDecoderLayer::HopfieldDecoderLayer(const HopfieldDecoderLayerOptions& o, Generator& gen) : options_(o) {
   hopfield_association_self =
-      register_module("hopfield_association_self", std::make_shared<Hopfield>(o.hopfield_association_self()));
+      register_module("hopfield_association_self", std::make_shared<Hopfield>(o.hopfield_association_self(), gen));
   hopfield_association_cross =
-      register_module("hopfield_association_cross", std::make_shared<Hopfield>(o.hopfield_association_cross()));
+      register_module("hopfield_association_cross", std::make_shared<Hopfield>(o.hopfield_association_cross(), gen));
   check_common(*hopfield_association_self, o.dropout(), o.activation(), "HopfieldDecoderLayer");
   check_common(*hopfield_association_cross, o.dropout(), o.activation(), "HopfieldDecoderLayer");
   const std::size_t d = o.hopfield_association_self().input_size();
   HF_CHECK(o.hopfield_association_cross().input_size() == d && o.dim_feedforward() > 0, "HopfieldDecoderLayer",
            "the cross association needs input_size=" << d << " (got " << o.hopfield_association_cross().input_size()
                                                      << ") and dim_feedforward must be positive");
-  linear_residual = register_module("linear_residual", std::make_shared<Linear>(LinearOptions(d, o.dim_feedforward())));
-  linear_output = register_module("linear_output", std::make_shared<Linear>(LinearOptions(o.dim_feedforward(), d)));
+  linear_residual = register_module("linear_residual", std::make_shared<Linear>(LinearOptions(d, o.dim_feedforward()), gen));
+  linear_output = register_module("linear_output", std::make_shared<Linear>(LinearOptions(o.dim_feedforward(), d), gen));
   norm_residual_self = register_module("norm_residual_self", std::make_shared<LayerNorm>(LayerNormOptions(d)));
   norm_residual_cross = register_module("norm_residual_cross", std::make_shared<LayerNorm>(LayerNormOptions(d)));
   norm_output = register_module("norm_output", std::make_shared<LayerNorm>(LayerNormOptions(d)));

@@ -41,7 +41,8 @@ struct HopfieldDecoderLayerOptions {
 
 class HopfieldEncoderLayer : public UnaryModule {
  public:
-  explicit HopfieldEncoderLayer(const HopfieldEncoderLayerOptions& options);
+  // Parameters drawn from gen, child by child in construction order.
+  explicit HopfieldEncoderLayer(const HopfieldEncoderLayerOptions& options, Generator& gen = default_generator());
   Tensor forward(const Tensor& src) override;
   // src_mask: association mask; src_key_padding_mask: stored-pattern padding mask (N, L).
   Tensor forward(const Tensor& src, const Tensor& src_mask, const Tensor& src_key_padding_mask);
@@ -58,7 +59,8 @@ class HopfieldEncoderLayer : public UnaryModule {
 
 class HopfieldDecoderLayer : public Module {
  public:
-  explicit HopfieldDecoderLayer(const HopfieldDecoderLayerOptions& options);
+  // Parameters drawn from gen, child by child in construction order.
+  explicit HopfieldDecoderLayer(const HopfieldDecoderLayerOptions& options, Generator& gen = default_generator());
   Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = Tensor(),
                  const Tensor& memory_mask = Tensor(), const Tensor& tgt_key_padding_mask = Tensor(),
                  const Tensor& memory_key_padding_mask = Tensor());

@@ -17,6 +17,14 @@
 
 namespace hf::init {
 
+// Layer constructors take the Generator their parameters are drawn from (default_generator() when none is
+// given), so a program seeds a layer by constructing it, once: `Linear(LinearOptions(4, 2), gen)`.
+// `init::deferred` instead of a Generator allocates the parameters as zeros and draws nothing: for a
+// composite layer that initialises its children itself, in hflayers' order (Hopfield's out_proj is drawn
+// N(0, 0.02^2), not Linear's kaiming), so that no parameter is drawn twice.
+struct Deferred {};
+inline constexpr Deferred deferred{};
+
 // torch.nn.init._calculate_fan_in_and_fan_out: throws for tensors of rank < 2.
 std::pair<std::size_t, std::size_t> fan_in_and_fan_out(const Tensor& t);
 

@@ -10,11 +10,12 @@
 
 namespace hf {
 
-Linear::Linear(const LinearOptions& options) : options_(options) {
-  weight = register_parameter("weight", empty({options_.out_features(), options_.in_features()}));
-  if (options_.bias()) bias = register_parameter("bias", empty({options_.out_features()}));
-  reset_parameters();
+Linear::Linear(const LinearOptions& options, init::Deferred) : options_(options) {
+  weight = register_parameter("weight", zeros({options_.out_features(), options_.in_features()}));
+  if (options_.bias()) bias = register_parameter("bias", zeros({options_.out_features()}));
 }
+
+Linear::Linear(const LinearOptions& options, Generator& gen) : Linear(options, init::deferred) { reset_parameters(gen); }
 
 void Linear::reset_parameters(Generator& gen) {
   init::kaiming_uniform_(weight, std::sqrt(5.0), gen);

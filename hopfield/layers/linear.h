@@ -10,6 +10,7 @@
 
 #include "hopfield/engine/arg.h"
 #include "hopfield/engine/random.h"
+#include "hopfield/layers/init.h"
 #include "hopfield/layers/module.h"
 
 namespace hf {
@@ -24,7 +25,9 @@ struct LinearOptions {
 
 class Linear : public UnaryModule {
  public:
-  explicit Linear(const LinearOptions& options);
+  // Parameters drawn from gen (reset_parameters(gen)); init::deferred: zeros, the owner draws them.
+  explicit Linear(const LinearOptions& options, Generator& gen = default_generator());
+  Linear(const LinearOptions& options, init::Deferred);
 
   Tensor forward(const Tensor& x) override;
   // torch's reset_parameters: weight kaiming_uniform_(a = sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)),

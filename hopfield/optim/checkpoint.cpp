@@ -61,6 +61,7 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, std:
   if (parts.model) members.merge(with_prefix(parts.model->state_dict(), "model."));
   if (parts.optimizer) members.merge(with_prefix(parts.optimizer->state_dict(), "optimizer."));
   if (parts.scheduler) members.merge(with_prefix(parts.scheduler->state_dict(), "scheduler."));
+  if (parts.extra) members.merge(with_prefix(*parts.extra, "extra."));
   if (parts.generator) {
     const std::string s = parts.generator->state();
     std::vector<std::int64_t> bytes(s.begin(), s.end());
@@ -116,6 +117,7 @@ std::int64_t load_checkpoint(const std::string& path, const CheckpointParts& par
     throw Error(where + ": " + e.what());
   }
   if (parts.generator) parts.generator->set_state(rng);
+  if (parts.extra) *parts.extra = strip_prefix(members, "extra.");
   return epoch;
 }
 

@@ -9,6 +9,7 @@
 //   rng                           hf::Generator::state() text as its byte values (Int64, 1-D; the npz
 //                                 reader has no uint8 dtype: |u1 is read as Bool). In numpy:
 //                                 bytes(z["rng"].astype("u1")).decode()
+//   extra.<key>                   CheckpointParts::extra, whatever else the caller saved
 //   format                        Int64 0-d: this layout's version (1)
 //   checksum                      Int64 0-d: FNV-1a 64 over the names and .npy bytes of all other members
 //                                 in name order, so a member dropped or swapped by hand is also caught
@@ -37,6 +38,9 @@ struct CheckpointParts {
   Optimizer* optimizer = nullptr;
   Scheduler* scheduler = nullptr;
   Generator* generator = nullptr;
+  // Anything else a resumed run needs (a trainer's counters, history, early-stopping state), stored as
+  // members "extra.<key>"; loading replaces the map's content with the checkpoint's.
+  std::map<std::string, Tensor>* extra = nullptr;
 };
 
 void save_checkpoint(const std::string& path, const CheckpointParts& parts, std::int64_t epoch);

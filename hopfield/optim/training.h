@@ -1,5 +1,6 @@
-// Helpers around a training loop: early stopping that keeps the best parameters, a guard against NaN/Inf
-// losses and gradients, a progress display and a per-epoch CSV log.
+// Helpers around a training loop: early stopping that keeps the best parameters and a guard against NaN/Inf
+// losses and gradients (the progress display and the CSV log are in hopfield/report/; the loop itself is
+// optim/trainer.h).
 //
 //   EarlyStopping stop(EarlyStoppingOptions().patience(5).mode("max"));
 //   CsvLogger log("run/metrics.csv", {"epoch", "train_loss", "val_auc", "lr"});
@@ -12,10 +13,7 @@
 //   stop.restore_best(model);
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <fstream>
-#include <iosfwd>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +48,10 @@ class EarlyStopping {
   std::int64_t bad_epochs() const { return bad_; }
   bool should_stop() const { return bad_ >= o_.patience(); }
   const std::map<std::string, Tensor>& best_state() const { return best_state_; }
+  // Counters, best value and best parameters ("best", "best_epoch", "epoch", "bad", "best_state.<name>"),
+  // for checkpoints: a resumed run stops where the uninterrupted one would have.
+  std::map<std::string, Tensor> state_dict() const;
+  void load_state_dict(const std::map<std::string, Tensor>& state);
 
  private:
   EarlyStoppingOptions o_;
@@ -72,60 +74,5 @@ void check_finite(const Tensor& loss, std::int64_t step);
 void check_finite_grads(const Module& module, std::int64_t step);
 void check_finite_grads(const std::vector<Tensor>& params, std::int64_t step);
 // For the op that first produced the NaN, turn on engine/tape.h's set_anomaly_detection(true).
-
-// ---- progress ----
-
-// A bar with rate and ETA, redrawn in place, when writing to a terminal; otherwise plain lines at most
-// every `interval` seconds (and at the end) so CI logs stay readable.
-struct ProgressOptions {
-  ProgressOptions() = default;
-  HF_ARG(std::string, mode) = "auto";  // "auto" (bar if stderr is a terminal), "bar" or "lines"
-  HF_ARG(double, interval) = 10.0;     // seconds between plain lines
-  HF_ARG(int, width) = 30;             // bar characters
-};
-
-class Progress {
- public:
-  Progress(std::int64_t total, std::string label, ProgressOptions options = {});
-  Progress(std::int64_t total, std::string label, std::ostream& out, ProgressOptions options = {});
-  // Prints the final line unless it was printed already, or unless the scope is being left by an exception:
-  // then a failed run does not report itself as finished and an error message stays the only line (a bar
-  // only gets its line ended).
-  ~Progress();
-  // Advances by n items; `info` (e.g. "loss 0.123") is shown after the counters.
-  void update(std::int64_t n = 1, const std::string& info = "");
-  void finish();  // prints the final state once (also done by the destructor)
-  bool is_bar() const { return bar_; }
-  // "12.3 it/s" and "1:05" style helpers, exposed for tests.
-  static std::string format_duration(double seconds);
-
- private:
-  void render(bool final_line);
-  std::ostream& out_;
-  std::int64_t total_, done_ = 0;
-  std::string label_, info_;
-  ProgressOptions o_;
-  bool bar_, finished_ = false, drawn_ = false;
-  int uncaught_ = 0;  // std::uncaught_exceptions() at construction: more at destruction means unwinding
-  std::chrono::steady_clock::time_point start_, last_print_;
-};
-
-// ---- CSV metrics log ----
-
-// One header line, then one row per call, flushed at once (a crash loses at most the current row).
-// Values are written with 17 significant digits so they read back exactly.
-class CsvLogger {
- public:
-  // append: keep an existing file whose header equals `columns` (resuming a run); otherwise truncate.
-  CsvLogger(const std::string& path, std::vector<std::string> columns, bool append = false);
-  void row(const std::vector<double>& values);
-  void row(const std::map<std::string, double>& values);  // every column must be present
-  const std::vector<std::string>& columns() const { return columns_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> columns_;
-  std::ofstream out_;
-};
 
 }  // namespace hf

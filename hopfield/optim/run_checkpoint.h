@@ -1,0 +1,42 @@
+// Resumable runs made of independent units (folds, ensemble members, datasets): a checkpoint directory holds
+// what the run is and every finished unit's result, so a run killed part-way continues where it stopped and
+// recomputes nothing that had finished.
+//
+//   DIR/run.json        the run's configuration (everything that changes its results), written first
+//   DIR/<unit>.json     one finished unit's result, written atomically (temporary file, fsync, rename) so a
+//                       crash leaves either the whole file or none
+//
+//   RunCheckpoint ckpt(dir, config, resume);              // config: nlohmann::json of the settings
+//   if (ckpt.has("fold_3")) result = from_json(ckpt.load("fold_3"));
+//   else { result = train(...); ckpt.save("fold_3", to_json(result)); }
+//
+// Doubles are written with enough digits to read back exactly, so a resumed run's final result equals the
+// uninterrupted run's bit for bit. Opening a directory that holds another run (a different run.json), or
+// that is damaged (unreadable run.json or unit), throws one hf::Error naming the file.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace hf {
+
+// Writes text to path through a temporary file in the same folder, fsync and rename.
+void write_file_atomic(const std::string& path, const std::string& text);
+
+class RunCheckpoint {
+ public:
+  // Without resume the directory must not hold a run yet (it is created if missing); with resume a missing
+  // or empty directory starts a new run, an existing run.json must equal `config`.
+  RunCheckpoint(std::string dir, const nlohmann::json& config, bool resume);
+  bool has(const std::string& unit) const;
+  nlohmann::json load(const std::string& unit) const;
+  void save(const std::string& unit, const nlohmann::json& result) const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string path(const std::string& unit) const;
+  std::string dir_;
+};
+
+}  // namespace hf
