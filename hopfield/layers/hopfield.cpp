@@ -303,40 +303,44 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
     k = normalize_hopfield_space(k);
   }
   const bool zero = options_.add_zero_association();
-
-  // 3.7 / 3.8 first association and update steps. Candidates are computed for every head (the
-  // computation is batched); a stopped head keeps its own last matrix through select_heads.
-  std::vector<Tensor> xis{association_probs(q, k, h, scaling_, masks, zero)};  // each (N, H, L, S')
-  std::vector<std::size_t> steps(h, 0);
-  const auto& max_steps = options_.update_steps_max();
-  std::vector<bool> active(h, !max_steps || *max_steps > 0);
-  for (std::size_t t = 1; std::find(active.begin(), active.end(), true) != active.end(); ++t) {
-    Tensor z = associate(xis.back(), k, h);  // new state xi K (N, L, H*hd)
-    xis.push_back(association_probs(z, k, h, scaling_, masks, zero));
-    const std::vector<double> d = association_change(xis[t], xis[t - 1]);  // control flow only
-    for (std::size_t i = 0; i < h; ++i) {
-      if (!active[i]) continue;
-      steps[i] = t;
-      active[i] = (!max_steps || static_cast<long long>(t) < *max_steps) && d[i] > options_.update_steps_eps();
+  HopfieldResult result;
+  Tensor out;
+  if (streams_association(n, q.size(1), k.size(1), q.dtype())) {
+    out = stream_association(q, k, v, masks, want_projected_patterns, result);
+  } else {
+    // 3.7 / 3.8 first association and update steps. Candidates are computed for every head (the
+    // computation is batched); a stopped head keeps its own last matrix through select_heads.
+    std::vector<Tensor> xis{association_probs(q, k, h, scaling_, masks, zero)};  // each (N, H, L, S')
+    std::vector<std::size_t> steps(h, 0);
+    const auto& max_steps = options_.update_steps_max();
+    std::vector<bool> active(h, !max_steps || *max_steps > 0);
+    for (std::size_t t = 1; std::find(active.begin(), active.end(), true) != active.end(); ++t) {
+      Tensor z = associate(xis.back(), k, h);  // new state xi K (N, L, H*hd)
+      xis.push_back(association_probs(z, k, h, scaling_, masks, zero));
+      const std::vector<double> d = association_change(xis[t], xis[t - 1]);  // control flow only
+      for (std::size_t i = 0; i < h; ++i) {
+        if (!active[i]) continue;
+        steps[i] = t;
+        active[i] = (!max_steps || static_cast<long long>(t) < *max_steps) && d[i] > options_.update_steps_eps();
+      }
     }
-  }
-  const bool uniform = std::all_of(steps.begin(), steps.end(), [&](std::size_t s) { return s == steps[0]; });
-  Tensor xi = uniform ? xis[steps[0]] : select_heads(xis, steps);  // (N, H, L, S')
+    const bool uniform = std::all_of(steps.begin(), steps.end(), [&](std::size_t s) { return s == steps[0]; });
+    Tensor xi = uniform ? xis[steps[0]] : select_heads(xis, steps);  // (N, H, L, S')
 
-  // 3.9 output.
-  Tensor xi_used = (is_training() && options_.dropout() > 0) ? dropout(xi, options_.dropout(), true, dropout_gen_) : xi;
-  Tensor out = associate(xi_used, v, h);  // (N, L, H*pd)
+    // 3.9 output.
+    Tensor xi_used = (is_training() && options_.dropout() > 0) ? dropout(xi, options_.dropout(), true, dropout_gen_) : xi;
+    out = associate(xi_used, v, h);  // (N, L, H*pd)
+    result.association_matrix = xi;
+    result.update_steps = steps;
+  }
   if (association_core->out_proj) out = association_core->out_proj->forward(out);
   out = activate(out);
-
-  HopfieldResult result;
   result.output = out;
-  result.association_matrix = xi;
-  result.update_steps = steps;
   if (want_projected_patterns) {
     Tensor vd = v.detach();
     Tensor pp = split_heads_copy(vd, h, zero ? 1 : 0);  // (Nv, H, S', pd)
-    if (pp.size(0) != xi.size(0)) pp = expand(pp, {xi.size(0), pp.size(1), pp.size(2), pp.size(3)}).detach();
+    const std::size_t nxi = result.association_matrix.size(0);
+    if (pp.size(0) != nxi) pp = expand(pp, {nxi, pp.size(1), pp.size(2), pp.size(3)}).detach();
     result.projected_patterns = pp;
   }
   return result;

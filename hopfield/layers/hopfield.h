@@ -80,6 +80,9 @@ class Hopfield : public UnaryModule {
   std::size_t output_dim() const;  // features per state pattern of the output (H*pd without out projection)
   double scaling() const { return scaling_; }
   bool packed_projection() const { return packed_; }
+  // Whether a forward pass over `states` state and `stored` stored patterns per batch entry takes the
+  // streaming association (options streaming / association_memory_budget).
+  bool streams_association(std::size_t batch, std::size_t states, std::size_t stored, Dtype dtype) const;
 
   std::shared_ptr<HopfieldCore> association_core;
   std::shared_ptr<LayerNorm> norm_stored_pattern, norm_state_pattern, norm_pattern_projection;  // or null
@@ -92,6 +95,10 @@ class Hopfield : public UnaryModule {
   Tensor project_projection(const Tensor& x) const;
   Tensor normalize_hopfield_space(const Tensor& p) const;
   Tensor activate(const Tensor& y) const;
+  // The association of projected q, k, v without the association matrix (hopfield_streaming.cpp); fills
+  // result.update_steps, and result.association_matrix when want_matrix.
+  Tensor stream_association(const Tensor& q, const Tensor& k, const Tensor& v, const AssociationMasks& masks,
+                            bool want_matrix, HopfieldResult& result) const;
 
   HopfieldOptions options_;
   std::size_t head_dim_ = 0, pattern_dim_ = 0, stored_dim_ = 0, projection_dim_ = 0;
