@@ -22,6 +22,7 @@
 #include "hopfield/layers/hopfield.h"
 #include "hopfield/layers/hopfield_layer.h"
 #include "hopfield/layers/hopfield_pooling.h"
+#include "hopfield/layers/memory.h"
 
 using namespace hf;
 
@@ -372,4 +373,31 @@ TEST_CASE("Hopfield chooses the streaming association by the memory budget, and 
   CHECK(drop.forward(x).shape() == Shape{1, 3, 4});  // no dropout in eval mode
   Hopfield dense_drop(HopfieldOptions(4).dropout(0.5).streaming(false));
   CHECK(dense_drop.forward(x).shape() == Shape{1, 3, 4});
+}
+
+TEST_CASE("AssociativeMemory::update streamed equals the dense update, with gradients into queries and patterns") {
+  for (Dtype dtype : {Dtype::Float64, Dtype::Float32}) {
+    INFO(std::string(dtype_name(dtype)));
+    std::vector<std::vector<double>> res[2];
+    for (int s = 0; s < 2; ++s) {
+      Tensor y = rnd({37, 6}, 61).to(dtype).requires_grad_(), xi = rnd({5, 6}, 62).to(dtype).requires_grad_();
+      AssociativeMemory mem(y, MemoryOptions().beta(1.7).streaming(s == 1));
+      Tensor out = mem.update(xi);
+      CHECK(out.shape() == Shape{5, 6});
+      out.backward(rnd(out.shape(), 63).to(dtype));
+      res[s] = {out.to_vector(), y.grad().to_vector(), xi.grad().to_vector()};
+    }
+    for (std::size_t i = 0; i < 3; ++i)
+      CHECK(rel_err(from_vector(res[1][i], {res[1][i].size()}, Dtype::Float64),
+                    from_vector(res[0][i], {res[0][i].size()}, Dtype::Float64)) <= tol_of(dtype));
+  }
+  // The automatic choice: (B, N) over the global budget streams; a single query (d) keeps its shape.
+  const std::size_t saved = default_association_memory_budget();
+  set_default_association_memory_budget(0);
+  Tensor y = rnd({9, 4}, 64);
+  Tensor one = AssociativeMemory(y, MemoryOptions().beta(2.0)).update(rnd({4}, 65));
+  set_default_association_memory_budget(saved);
+  Tensor dense = AssociativeMemory(y, MemoryOptions().beta(2.0).streaming(false)).update(rnd({4}, 65));
+  CHECK(one.shape() == Shape{4});
+  CHECK(rel_err(one, dense) <= 1e-12);
 }

@@ -374,6 +374,59 @@ Tensor association_streaming(const Tensor& q, const Tensor& k, const Tensor& v, 
 }
 
 // ----- association_change_streaming -----
+// One pass over the chunks: for the two states a and b, the online max and sum as in the forward pass, and
+// with them A2 = sum_j e_aj^2, B2 = sum_j e_bj^2 and AB = sum_j e_aj e_bj (e_j = e^(z_j - m), rescaled like
+// the sums when a max grows), all in double. Then ||p_a - p_b||^2 = A2 / l_a^2 + B2 / l_b^2 - 2 AB / (l_a l_b):
+// the terms are at most 1 and the stopping threshold is about 1e-4 on the norm (1e-8 on the square), far
+// above the double rounding of the difference.
+namespace {
+
+struct PairRow {
+  double la = 0, lb = 0, a2 = 0, b2 = 0, ab = 0;
+  double ma = -std::numeric_limits<double>::infinity(), mb = -std::numeric_limits<double>::infinity();
+};
+
+template <class T>
+void pair_chunk_row(const Stream<T>& st, T* za, T* zb, std::size_t c, PairRow& w) {
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  T mca = neg_inf, mcb = neg_inf;
+  for (std::size_t j = 0; j < c; ++j) {
+    mca = std::max(mca, za[j]);
+    mcb = std::max(mcb, zb[j]);
+  }
+  const double mna = std::max(w.ma, static_cast<double>(mca)), mnb = std::max(w.mb, static_cast<double>(mcb));
+  if (mna == -std::numeric_limits<double>::infinity() || mnb == -std::numeric_limits<double>::infinity()) return;
+  const double sa = w.ma == -std::numeric_limits<double>::infinity() ? 0.0 : std::exp(w.ma - mna);
+  const double sb = w.mb == -std::numeric_limits<double>::infinity() ? 0.0 : std::exp(w.mb - mnb);
+  w.la *= sa;
+  w.lb *= sb;
+  w.a2 *= sa * sa;
+  w.b2 *= sb * sb;
+  w.ab *= sa * sb;
+  w.ma = mna;
+  w.mb = mnb;
+  // The exponentials as the forward pass takes them (fast_expf for finite float input), then summed in double.
+  const T stat_a[2] = {static_cast<T>(mna), T(1)}, stat_b[2] = {static_cast<T>(mnb), T(1)};
+  st.probs_row(za, c, stat_a);
+  st.probs_row(zb, c, stat_b);
+  double la = 0, lb = 0, a2 = 0, b2 = 0, ab = 0;
+  for (std::size_t j = 0; j < c; ++j) {
+    const double ea = za[j], eb = zb[j];
+    la += ea;
+    lb += eb;
+    a2 += ea * ea;
+    b2 += eb * eb;
+    ab += ea * eb;
+  }
+  w.la += la;
+  w.lb += lb;
+  w.a2 += a2;
+  w.b2 += b2;
+  w.ab += ab;
+}
+
+}  // namespace
+
 std::vector<double> association_change_streaming(const Tensor& qa, const Tensor& qb, const Tensor& k,
                                                  std::size_t num_heads, double scaling, const AssociationMasks& masks,
                                                  bool add_zero_association, std::size_t chunk) {
@@ -392,39 +445,30 @@ std::vector<double> association_change_streaming(const Tensor& qa, const Tensor&
     Tensor zat = detail::alloc({rows * d.chunk}, dtype_of<T>()), zbt = detail::alloc({rows * d.chunk}, dtype_of<T>());
     T* za = ptr<T>(zat);
     T* zb = ptr<T>(zbt);
-    std::vector<T> stat_a(2 * rows), stat_b(2 * rows);
+    PairRow start;
+    if (d.zero) {  // the zero association: logit 0 in both, e = 1
+      start.ma = start.mb = 0;
+      start.la = start.lb = start.a2 = start.b2 = start.ab = 1;
+    }
+    std::vector<PairRow> w(rows);
     for (std::size_t hh = 0; hh < d.h; ++hh) {
       std::vector<double> sq(d.n, 0.0);  // per batch entry: squared Frobenius norm of the difference
       for (std::size_t b = 0; b < d.blocks(); ++b) {
-        st.forward(ptr<T>(qa), nullptr, nullptr, b, hh, za, stat_a.data());
-        st.forward(ptr<T>(qb), nullptr, nullptr, b, hh, zb, stat_b.data());
-        for (std::size_t r = 0; r < rows; ++r)
-          if (d.zero) {  // the zero-association column: e^(0 - m) / l
-            T pa = 0, pb = 0;
-            st.probs_row(&pa, 1, stat_a.data() + 2 * r);
-            st.probs_row(&pb, 1, stat_b.data() + 2 * r);
-            const double t = static_cast<double>(pa) - static_cast<double>(pb);
-            sq[d.batch_of(b, r)] += t * t;
-          }
+        std::fill(w.begin(), w.end(), start);
         for (std::size_t s0 = 0; s0 < d.s; s0 += d.chunk) {
           const std::size_t c = std::min(d.chunk, d.s - s0);
           st.scores(ptr<T>(qa), b, hh, s0, c, za);
           st.scores(ptr<T>(qb), b, hh, s0, c, zb);
-          for (std::size_t r = 0; r < rows; ++r) {
-            T* ar = za + r * c;
-            T* br = zb + r * c;
-            st.probs_row(ar, c, stat_a.data() + 2 * r);
-            st.probs_row(br, c, stat_b.data() + 2 * r);
-            double s = 0;
-            for (std::size_t j = 0; j < c; ++j) {
-              const double t = static_cast<double>(ar[j]) - static_cast<double>(br[j]);
-              s += t * t;
-            }
-            sq[d.batch_of(b, r)] += s;
-          }
+          for (std::size_t r = 0; r < rows; ++r) pair_chunk_row(st, za + r * c, zb + r * c, c, w[r]);
+        }
+        for (std::size_t r = 0; r < rows; ++r) {
+          const PairRow& x = w[r];
+          if (x.la == 0 || x.lb == 0) continue;  // fully masked: both rows are zeros
+          const double d2 = x.a2 / (x.la * x.la) + x.b2 / (x.lb * x.lb) - 2 * x.ab / (x.la * x.lb);
+          sq[d.batch_of(b, r)] += std::max(d2, 0.0);
         }
       }
-      for (double s : sq) change[hh] = std::max(change[hh], std::sqrt(s));
+      for (double s2 : sq) change[hh] = std::max(change[hh], std::sqrt(s2));
     }
   });
   return change;
