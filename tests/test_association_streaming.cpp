@@ -23,6 +23,7 @@
 #include "hopfield/layers/hopfield_layer.h"
 #include "hopfield/layers/hopfield_pooling.h"
 #include "hopfield/layers/memory.h"
+#include "hopfield/report/process.h"
 
 using namespace hf;
 
@@ -400,4 +401,29 @@ TEST_CASE("AssociativeMemory::update streamed equals the dense update, with grad
   Tensor dense = AssociativeMemory(y, MemoryOptions().beta(2.0).streaming(false)).update(rnd({4}, 65));
   CHECK(one.shape() == Shape{4});
   CHECK(rel_err(one, dense) <= 1e-12);
+}
+
+TEST_CASE("association_streaming: peak memory of forward and backward stays far below the association matrix") {
+  // L = 256 states, S = 100,000 stored patterns, float32: the dense path's matrix alone is 102 MB (and as
+  // much again for its gradient). The streaming step adds its chunk buffers, the output and the q/k/v
+  // gradients (2 x 6.4 MB for k and v): the peak rise must stay under 40 MB.
+  const std::size_t l = 256, s = 100000, hd = 16;
+  Generator gen(7);
+  Tensor q = randn({1, l, hd}, Dtype::Float32, gen).requires_grad_(), k = randn({1, s, hd}, Dtype::Float32, gen).requires_grad_();
+  Tensor v = randn({1, s, hd}, Dtype::Float32, gen).requires_grad_();
+  Tensor dout = randn({1, l, hd}, Dtype::Float32, gen);
+  const bool measured = reset_peak_rss();
+  const double before = peak_rss_mb();
+  Tensor out = association_streaming(q, k, v, 1, 0.25);
+  out.backward(dout);
+  const double rise = peak_rss_mb() - before;
+  const double matrix_mb = static_cast<double>(association_matrix_bytes(1, 1, l, s, false, Dtype::Float32)) / (1 << 20);
+  MESSAGE("streaming forward + backward over " << l << " x " << s << ": peak RSS rise " << rise << " MB; the association matrix "
+                                               << matrix_mb << " MB");
+  CHECK(k.grad().shape() == k.shape());
+#if defined(__SANITIZE_ADDRESS__)
+  MESSAGE("RSS bound not checked under AddressSanitizer (shadow memory and quarantine)");
+#else
+  if (measured) CHECK(rise < 40.0);
+#endif
 }
