@@ -427,3 +427,15 @@ TEST_CASE("association_streaming: peak memory of forward and backward stays far 
   if (measured) CHECK(rise < 40.0);
 #endif
 }
+
+TEST_CASE("association_streaming: a NaN in the queries gives NaN in its row, as the dense core does") {
+  for (Dtype dtype : {Dtype::Float32, Dtype::Float64}) {
+    Tensor q = rnd({1, 2, 4}, 71).to(dtype), k = rnd({1, 5, 4}, 72).to(dtype), v = rnd({1, 5, 3}, 73).to(dtype);
+    if (dtype == Dtype::Float32) q.data<float>()[1] = NAN;
+    else q.data<double>()[1] = NAN;
+    Tensor stream = association_streaming(q, k, v, 1, 1.0, AssociationMasks(), false, 2);
+    Tensor dense = associate(association_probs(q, k, 1, 1.0), v, 1);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(std::isnan(stream.flat(i)) == std::isnan(dense.flat(i)));
+    for (std::size_t i = 3; i < 6; ++i) CHECK(std::abs(stream.flat(i) - dense.flat(i)) <= 1e-5 * (1 + std::abs(dense.flat(i))));
+  }
+}

@@ -137,6 +137,17 @@ bool all_finite(const Tensor& t) {
   return probe == 0.0f;
 }
 
+// No NaN and no +inf (float32 only): a float association mask may hold -inf (masked entries), which the
+// vectorised exp maps to 0 like std::exp.
+bool no_nan_or_pos_inf(const Tensor& t) {
+  if (!t.defined() || t.dtype() != Dtype::Float32) return true;
+  const float* p = ptr<float>(t);
+  const float inf = std::numeric_limits<float>::infinity();
+  bool bad = false;
+  for (std::size_t i = 0, n = t.numel(); i < n; ++i) bad |= std::isnan(p[i]) || p[i] == inf;
+  return !bad;
+}
+
 // The read-only state of one streaming call: dims, masks, pointers, beta.
 template <class T>
 struct Stream {
@@ -299,7 +310,7 @@ Tensor association_streaming(const Tensor& q, const Tensor& k, const Tensor& v, 
   HF_CHECK(v.defined(), op, "v is undefined");
   const Dims d = make_dims(q, k, &v, num_heads, masks, add_zero_association, chunk, op);
   auto mv = std::make_shared<const MaskView>(masks_of(masks, d, q.dtype(), op));
-  const bool fast = all_finite(q) && all_finite(k) && all_finite(mv->additive);
+  const bool fast = all_finite(q) && all_finite(k) && no_nan_or_pos_inf(mv->additive);
   Tensor out = zeros({d.n, d.l, d.h * d.pd}, q.dtype());  // (N, L, H*pd)
   Tensor stats = detail::alloc({d.n, d.h, d.l, 2}, q.dtype());  // row (m, 1 / l), kept for the backward pass
   if (d.rows() > 0) {
@@ -435,7 +446,7 @@ std::vector<double> association_change_streaming(const Tensor& qa, const Tensor&
   detail::check_same_dtype(qa, qb, op);
   HF_CHECK(qa.shape() == qb.shape(), op, "states " << shape_str(qa.shape()) << " and " << shape_str(qb.shape()) << " differ");
   const MaskView mv = masks_of(masks, d, qa.dtype(), op);
-  const bool fast = all_finite(qa) && all_finite(qb) && all_finite(k) && all_finite(mv.additive);
+  const bool fast = all_finite(qa) && all_finite(qb) && all_finite(k) && no_nan_or_pos_inf(mv.additive);
   std::vector<double> change(d.h, 0.0);
   if (d.rows() == 0) return change;
   detail::dispatch_float(qa.dtype(), op, [&](auto tag) {

@@ -41,10 +41,14 @@ Tensor Hopfield::stream_association(const Tensor& q, const Tensor& k, const Tens
   std::vector<bool> active(h, !max_steps || *max_steps > 0);
   for (std::size_t t = 1; std::find(active.begin(), active.end(), true) != active.end(); ++t) {
     states.push_back(association_streaming(states.back(), k, k, h, scaling_, masks, zero));
-    Tensor previous = states[t - 1].detach();  // control flow only: the statistic has no gradient
-    if (previous.size(0) != states[t].size(0)) previous = expand(previous, states[t].shape()).detach();
-    const std::vector<double> d = association_change_streaming(states[t].detach(), previous, k.detach(), h, scaling_,
-                                                               masks, zero);
+    // The stopping statistic (control flow only, no gradient), unless the step limit stops every head
+    // anyway: it costs two more passes over the keys.
+    std::vector<double> d(h, 0.0);
+    if (!max_steps || static_cast<long long>(t) < *max_steps) {
+      Tensor previous = states[t - 1].detach();
+      if (previous.size(0) != states[t].size(0)) previous = expand(previous, states[t].shape()).detach();
+      d = association_change_streaming(states[t].detach(), previous, k.detach(), h, scaling_, masks, zero);
+    }
     for (std::size_t i = 0; i < h; ++i) {
       if (!active[i]) continue;
       steps[i] = t;
