@@ -144,28 +144,7 @@ void softmax_row(const T* z, T* y, std::size_t s, std::size_t sp, const std::uin
 Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads, double scaling,
                          const AssociationMasks& masks, bool add_zero_association) {
   const char* op = "association_probs";
-  detail::check_float(q, op, "q");
-  detail::check_same_dtype(q, k, op);
-  HF_CHECK(q.dim() == 3 && k.dim() == 3, op,
-           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be (N, L, H*hd) and (N, S, H*hd)");
-  HF_CHECK(num_heads > 0 && q.size(2) % num_heads == 0 && q.size(2) == k.size(2), op,
-           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " need equal feature sizes divisible by num_heads="
-                << num_heads);
-  ProbsDims d;
-  d.nq = q.size(0);
-  d.nk = k.size(0);
-  d.h = num_heads;
-  d.l = q.size(1);
-  d.s = k.size(1);
-  d.sp = d.s + (add_zero_association ? 1 : 0);
-  d.hd = q.size(2) / num_heads;
-  d.n = std::max(d.nq, d.nk);
-  if (masks.stored_pattern_padding_mask.defined() && masks.stored_pattern_padding_mask.dim() == 2)
-    d.n = std::max(d.n, masks.stored_pattern_padding_mask.size(0));
-  if (masks.association_mask.defined() && masks.association_mask.dim() == 3)
-    d.n = std::max(d.n, masks.association_mask.size(0) / num_heads);
-  HF_CHECK((d.nq == 1 || d.nq == d.n) && (d.nk == 1 || d.nk == d.n), op,
-           "batch sizes of q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be 1 or N=" << d.n);
+  const ProbsDims d = detail::association_dims(q, k, num_heads, masks, add_zero_association, op);
   const MaskView mv = read_masks(masks, d, q.dtype(), op);
 
   Tensor xi = detail::alloc({d.n, d.h, d.l, d.sp}, q.dtype());  // (N, H, L, S')

@@ -3,6 +3,7 @@
 // float exp. Not part of the public API.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +19,36 @@ namespace hf::detail {
 struct ProbsDims {
   std::size_t n = 1, nq = 1, nk = 1, h = 1, l = 0, s = 0, sp = 0, hd = 0;
 };
+
+// Validates q (Nq, L, H*hd) and k (Nk, S, H*hd) and returns the sizes: N is the largest leading size among
+// q, k, the masks and `also_batch` (another operand's leading size, e.g. the values'); Nq and Nk must be 1
+// or N. Throws naming op and the shapes.
+inline ProbsDims association_dims(const Tensor& q, const Tensor& k, std::size_t num_heads, const AssociationMasks& masks,
+                                  bool add_zero_association, const char* op, std::size_t also_batch = 1) {
+  check_float(q, op, "q");
+  check_same_dtype(q, k, op);
+  HF_CHECK(q.dim() == 3 && k.dim() == 3, op,
+           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be (N, L, H*hd) and (N, S, H*hd)");
+  HF_CHECK(num_heads > 0 && q.size(2) % num_heads == 0 && q.size(2) == k.size(2), op,
+           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " need equal feature sizes divisible by num_heads="
+                << num_heads);
+  ProbsDims d;
+  d.nq = q.size(0);
+  d.nk = k.size(0);
+  d.h = num_heads;
+  d.l = q.size(1);
+  d.s = k.size(1);
+  d.sp = d.s + (add_zero_association ? 1 : 0);
+  d.hd = q.size(2) / num_heads;
+  d.n = std::max({d.nq, d.nk, also_batch});
+  if (masks.stored_pattern_padding_mask.defined() && masks.stored_pattern_padding_mask.dim() == 2)
+    d.n = std::max(d.n, masks.stored_pattern_padding_mask.size(0));
+  if (masks.association_mask.defined() && masks.association_mask.dim() == 3)
+    d.n = std::max(d.n, masks.association_mask.size(0) / num_heads);
+  HF_CHECK((d.nq == 1 || d.nq == d.n) && (d.nk == 1 || d.nk == d.n), op,
+           "batch sizes of q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be 1 or N=" << d.n);
+  return d;
+}
 
 // Masks read once into flat per-element forms. bool_mask / float_mask index: ((n*H + h)*L + l)*S + s for 3-D
 // masks (per_entry), l*S + s for 2-D masks.

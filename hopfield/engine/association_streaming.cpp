@@ -49,8 +49,9 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha
              detail::blas_int(lda, op), b, detail::blas_int(ldb, op), beta, c, detail::blas_int(ldc, op));
 }
 
-struct Dims {
-  std::size_t n = 1, nq = 1, nk = 1, nv = 1, h = 1, l = 0, s = 0, hd = 0, pd = 0, chunk = 1;
+// The sizes of association_probs (n, nq, nk, h, l, s, sp, hd) and those of the values and the chunking.
+struct Dims : detail::ProbsDims {
+  std::size_t nv = 1, pd = 0, chunk = 1;
   bool zero = false;
   bool fold = false;  // K and V shared, Q per batch entry: one block of N*L rows per head
   std::size_t blocks() const { return fold ? 1 : n; }
@@ -72,38 +73,22 @@ struct Dims {
 
 Dims make_dims(const Tensor& q, const Tensor& k, const Tensor* v, std::size_t num_heads, const AssociationMasks& masks,
                bool zero, std::size_t chunk, const char* op) {
-  detail::check_float(q, op, "q");
-  detail::check_same_dtype(q, k, op);
-  HF_CHECK(q.dim() == 3 && k.dim() == 3, op,
-           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be (N, L, H*hd) and (N, S, H*hd)");
-  HF_CHECK(num_heads > 0 && q.size(2) % num_heads == 0 && q.size(2) == k.size(2) && q.size(2) > 0, op,
-           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape())
-                << " need equal positive feature sizes divisible by num_heads=" << num_heads);
-  Dims d;
-  d.nq = q.size(0);
-  d.nk = k.size(0);
-  d.h = num_heads;
-  d.l = q.size(1);
-  d.s = k.size(1);
-  d.hd = q.size(2) / num_heads;
-  d.zero = zero;
   if (v) {
+    detail::check_float(q, op, "q");
     detail::check_same_dtype(q, *v, op);
-    HF_CHECK(v->dim() == 3 && v->size(1) == d.s && v->size(2) % num_heads == 0 && v->size(2) > 0, op,
-             "v " << shape_str(v->shape()) << " must be (N, S, H*pd) with S=" << d.s << " and H=num_heads=" << num_heads);
-    d.nv = v->size(0);
-    d.pd = v->size(2) / num_heads;
-  } else {
-    d.nv = 1;
+    HF_CHECK(v->dim() == 3 && v->size(2) % std::max<std::size_t>(num_heads, 1) == 0 && v->size(2) > 0 &&
+                 (k.dim() != 3 || v->size(1) == k.size(1)),
+             op, "v " << shape_str(v->shape()) << " must be (N, S, H*pd) with S=" << (k.dim() == 3 ? k.size(1) : 0)
+                      << " and H=num_heads=" << num_heads);
   }
-  d.n = std::max({d.nq, d.nk, d.nv});
-  if (masks.stored_pattern_padding_mask.defined() && masks.stored_pattern_padding_mask.dim() == 2)
-    d.n = std::max(d.n, masks.stored_pattern_padding_mask.size(0));
-  if (masks.association_mask.defined() && masks.association_mask.dim() == 3)
-    d.n = std::max(d.n, masks.association_mask.size(0) / num_heads);
-  HF_CHECK((d.nq == 1 || d.nq == d.n) && (d.nk == 1 || d.nk == d.n) && (d.nv == 1 || d.nv == d.n), op,
-           "batch sizes of q " << shape_str(q.shape()) << ", k " << shape_str(k.shape())
-                               << (v ? ", v " + shape_str(v->shape()) : std::string()) << " must be 1 or N=" << d.n);
+  const detail::ProbsDims p = detail::association_dims(q, k, num_heads, masks, zero, op, v ? v->size(0) : 1);
+  HF_CHECK(p.hd > 0, op, "q " << shape_str(q.shape()) << " has no features");
+  Dims d;
+  static_cast<detail::ProbsDims&>(d) = p;
+  d.zero = zero;
+  d.nv = v ? v->size(0) : 1;
+  d.pd = v ? v->size(2) / num_heads : 0;
+  HF_CHECK(d.nv == 1 || d.nv == d.n, op, "batch size of v " << (v ? shape_str(v->shape()) : std::string()) << " must be 1 or N=" << d.n);
   d.fold = d.n > 1 && d.nq == d.n && d.nk == 1 && d.nv == 1;
   if (chunk == 0) chunk = g_chunk.load();
   if (chunk == 0) {
@@ -114,18 +99,6 @@ Dims make_dims(const Tensor& q, const Tensor& k, const Tensor* v, std::size_t nu
   return d;
 }
 
-MaskView masks_of(const AssociationMasks& masks, const Dims& d, Dtype dtype, const char* op) {
-  detail::ProbsDims pdims;
-  pdims.n = d.n;
-  pdims.nq = d.nq;
-  pdims.nk = d.nk;
-  pdims.h = d.h;
-  pdims.l = d.l;
-  pdims.s = d.s;
-  pdims.sp = d.s + (d.zero ? 1 : 0);
-  pdims.hd = d.hd;
-  return detail::read_masks(masks, pdims, dtype, op);
-}
 
 // Every element finite (float32 only: the vectorised exp assumes finite logits; a non-finite input takes
 // the std::exp path, which propagates NaN like the dense core).
@@ -309,7 +282,7 @@ Tensor association_streaming(const Tensor& q, const Tensor& k, const Tensor& v, 
   const char* op = "association_streaming";
   HF_CHECK(v.defined(), op, "v is undefined");
   const Dims d = make_dims(q, k, &v, num_heads, masks, add_zero_association, chunk, op);
-  auto mv = std::make_shared<const MaskView>(masks_of(masks, d, q.dtype(), op));
+  auto mv = std::make_shared<const MaskView>(detail::read_masks(masks, d, q.dtype(), op));
   const bool fast = all_finite(q) && all_finite(k) && no_nan_or_pos_inf(mv->additive);
   Tensor out = zeros({d.n, d.l, d.h * d.pd}, q.dtype());  // (N, L, H*pd)
   Tensor stats = detail::alloc({d.n, d.h, d.l, 2}, q.dtype());  // row (m, 1 / l), kept for the backward pass
@@ -445,7 +418,7 @@ std::vector<double> association_change_streaming(const Tensor& qa, const Tensor&
   const Dims d = make_dims(qa, k, nullptr, num_heads, masks, add_zero_association, chunk, op);
   detail::check_same_dtype(qa, qb, op);
   HF_CHECK(qa.shape() == qb.shape(), op, "states " << shape_str(qa.shape()) << " and " << shape_str(qb.shape()) << " differ");
-  const MaskView mv = masks_of(masks, d, qa.dtype(), op);
+  const MaskView mv = detail::read_masks(masks, d, qa.dtype(), op);
   const bool fast = all_finite(qa) && all_finite(qb) && all_finite(k) && no_nan_or_pos_inf(mv.additive);
   std::vector<double> change(d.h, 0.0);
   if (d.rows() == 0) return change;
