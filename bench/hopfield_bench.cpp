@@ -2,20 +2,26 @@
 // ../shared/bench/workloads.json (or --workloads FILE) one step is forward, loss mean(y^2), backward and an
 // Adam update (optim/adam.h). After warm-up steps, the median step time over `reps` steps is printed as
 // one JSON line per workload:
-//   {"workload": NAME, "threads": N, "ms": MEDIAN_STEP_MS, "peak_rss_mb": MB, "gemm_gflop_per_step": G,
-//    "gemm_gflops": G / ms, "sgemm_2048_gflops": a plain 2048^3 sgemm timed after the steps, "gemm_fraction"}
-// --threads N sets the OpenBLAS threads. peak_rss_mb is the process's peak resident set so far (getrusage),
-// so run one workload at a time (--only NAME) for per-workload memory. Compare against
-// the reference hflayers with bench/compare.sh (ratios from the same run, interleaved).
-#include <sys/resource.h>
-
+//   {"workload": NAME, "threads": N, "ms": MEDIAN_STEP_MS, "peak_rss_mb": MB, "association": "dense"|"streaming",
+//    "gemm_gflop_per_step": G, "gemm_gflops": G / ms, "sgemm_2048_gflops": a plain 2048^3 sgemm timed after the
+//    steps (so that it cannot change their state), "gemm_fraction": the ratio of the two rates}
+// --threads N sets the OpenBLAS threads. peak_rss_mb is the process's peak resident set so far (VmHWM of
+// /proc/self/status), so run one workload at a time (--only NAME) for per-workload memory. Compare against the
+// reference hflayers with bench/compare.sh (fresh processes, interleaved, median ratios).
+// A workload with "stored_length" (Hopfield only) gets separate inputs: stored = pattern projection
+// (batch, stored_length, input_size) and state (batch, length, input_size); ../shared/bench/workloads-scale.json
+// has such workloads with 10^6 stored patterns (compare bench/hflayers_scale_step.py).
+// --streaming auto|on|off picks the association path (HopfieldOptions::streaming); "both" times each
+// workload with the dense and the streaming path in turn and adds "streaming_over_dense" (time ratio).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +34,7 @@
 #include "hopfield/layers/hopfield_layer.h"
 #include "hopfield/layers/hopfield_pooling.h"
 #include "hopfield/optim/adam.h"
+#include "hopfield/report/process.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -52,18 +59,44 @@ std::string default_workloads() {
   return "../shared/bench/workloads.json";
 }
 
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
 HopfieldOptions options_of(const json& w) {
   HopfieldOptions o(w.at("input_size").get<std::size_t>());
   if (w.contains("hidden_size")) o.hidden_size(w.at("hidden_size").get<std::size_t>());
   if (w.contains("num_heads")) o.num_heads(w.at("num_heads").get<std::size_t>());
   if (w.contains("update_steps_max")) o.update_steps_max(w.at("update_steps_max").get<int>());
   return o;
+}
+
+struct StepTiming {
+  double median_ms = 0;
+  double gemm_gflop = 0;  // gemm work per timed step
+};
+
+// One step per call: forward, loss mean(y^2), backward, Adam update; median over reps after warm-up, in ms,
+// and the gemm work of a step (blas::flops over the timed steps).
+StepTiming time_steps(const std::function<Tensor()>& forward, Adam& opt, int warmup, int reps) {
+  std::vector<double> ms;
+  std::uint64_t flops = 0;
+  for (int i = 0; i < warmup + reps; ++i) {
+    const std::uint64_t f0 = blas::flops();
+    const auto t0 = std::chrono::steady_clock::now();
+    opt.zero_grad();
+    Tensor y = forward();
+    Tensor loss = mean(mul(y, y));
+    loss.backward();
+    opt.step();
+    const auto t1 = std::chrono::steady_clock::now();
+    if (i >= warmup) {
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      flops += blas::flops() - f0;
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  StepTiming t;
+  if (ms.empty()) return t;
+  t.median_ms = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  t.gemm_gflop = static_cast<double>(flops) / static_cast<double>(ms.size()) / 1e9;
+  return t;
 }
 
 // GFLOP/s of a plain 2048^3 sgemm (median of 3) with the current thread setting.
@@ -84,12 +117,14 @@ double reference_sgemm_gflops() {
 
 int main(int argc, char** argv) {
   CLI::App app{"Hopfield training-step benchmark (float32)"};
-  std::string path = default_workloads(), only;
+  std::string path = default_workloads(), only, streaming = "auto";
   int threads = 1, warmup = 2;
   app.add_option("--workloads", path, "workloads.json");
   app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::PositiveNumber);
   app.add_option("--only", only, "run only this workload");
   app.add_option("--warmup", warmup, "warm-up steps per workload")->check(CLI::NonNegativeNumber);
+  app.add_option("--streaming", streaming, "association path: auto, on, off, or both (dense then streaming)")
+      ->check(CLI::IsMember({"auto", "on", "off", "both"}));
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -104,49 +139,54 @@ int main(int argc, char** argv) {
       const std::size_t batch = w.at("batch").get<std::size_t>(), length = w.at("length").get<std::size_t>();
       const std::size_t input = w.at("input_size").get<std::size_t>();
       const std::size_t quantity = w.value("quantity", std::size_t{1});
+      const bool separate = w.contains("stored_length");
+      if (separate && kind != "Hopfield")
+        throw std::runtime_error("workload " + name + ": stored_length needs module Hopfield, not " + kind);
       const int reps = w.value("reps", 10);
-      manual_seed(1);
-      std::shared_ptr<UnaryModule> m;
-      if (kind == "Hopfield") m = std::make_shared<Hopfield>(options_of(w));
-      else if (kind == "HopfieldPooling")
-        m = std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(options_of(w)).quantity(quantity));
-      else if (kind == "HopfieldLayer")
-        m = std::make_shared<HopfieldLayer>(HopfieldLayerOptions(options_of(w)).quantity(quantity));
-      else throw std::runtime_error("workload " + name + ": unknown module " + kind);
-      Tensor x = randn({batch, length, input}, Dtype::Float32);
-      Adam opt(*m, AdamOptions(1e-3));
-      std::vector<double> ms;
-      std::uint64_t flops = 0;  // gemm work of the timed steps
-      for (int i = 0; i < warmup + reps; ++i) {
-        const std::uint64_t f0 = blas::flops();
-        const auto t0 = std::chrono::steady_clock::now();
-        opt.zero_grad();
-        Tensor y = m->forward(x);
-        Tensor loss = mean(mul(y, y));
-        loss.backward();
-        opt.step();
-        const auto t1 = std::chrono::steady_clock::now();
-        if (i >= warmup) {
-          ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-          flops += blas::flops() - f0;
-        }
+      std::vector<std::optional<bool>> modes;
+      if (streaming == "both") modes = {false, true};
+      else if (streaming == "on") modes = {true};
+      else if (streaming == "off") modes = {false};
+      else modes = {std::nullopt};
+      double dense_ms = -1;
+      for (const std::optional<bool>& mode : modes) {
+        manual_seed(1);
+        const HopfieldOptions o = options_of(w).streaming(mode);
+        std::shared_ptr<UnaryModule> m;
+        if (kind == "Hopfield") m = std::make_shared<Hopfield>(o);
+        else if (kind == "HopfieldPooling") m = std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(o).quantity(quantity));
+        else if (kind == "HopfieldLayer") m = std::make_shared<HopfieldLayer>(HopfieldLayerOptions(o).quantity(quantity));
+        else throw std::runtime_error("workload " + name + ": unknown module " + kind);
+        Tensor x = randn({batch, length, input}, Dtype::Float32);
+        Tensor stored = separate ? randn({batch, w.at("stored_length").get<std::size_t>(), input}, Dtype::Float32) : x;
+        std::function<Tensor()> forward = [&] { return separate ? std::static_pointer_cast<Hopfield>(m)->forward(stored, x, stored, Tensor(), Tensor()) : m->forward(x); };
+        // Which path ran: the module's own choice for the association it actually computes.
+        std::size_t states = length, n_stored = stored.size(1), n_batch = batch;
+        if (kind == "HopfieldPooling") states = quantity;
+        if (kind == "HopfieldLayer") n_stored = quantity;
+        const Hopfield& hop = kind == "Hopfield" ? *std::static_pointer_cast<Hopfield>(m)
+                              : kind == "HopfieldPooling" ? *std::static_pointer_cast<HopfieldPooling>(m)->hopfield
+                                                          : *std::static_pointer_cast<HopfieldLayer>(m)->hopfield;
+        const bool streams = hop.streams_association(n_batch, states, n_stored, Dtype::Float32);
+        Adam opt(*m, AdamOptions(1e-3));
+        const StepTiming t = time_steps(forward, opt, warmup, reps);
+        const double median = t.median_ms;
+        const double rss = peak_rss_mb();  // before the reference sgemm's buffers
+        const double step_gflops = median > 0 ? t.gemm_gflop / (median * 1e-3) : 0.0;
+        const double ref_gflops = reference_sgemm_gflops();
+        nlohmann::ordered_json out = {{"workload", name},
+                                      {"threads", threads},
+                                      {"ms", median},
+                                      {"peak_rss_mb", rss},
+                                      {"association", streams ? "streaming" : "dense"},
+                                      {"gemm_gflop_per_step", t.gemm_gflop},
+                                      {"gemm_gflops", step_gflops},
+                                      {"sgemm_2048_gflops", ref_gflops},
+                                      {"gemm_fraction", ref_gflops > 0 ? step_gflops / ref_gflops : 0.0}};
+        if (!streams) dense_ms = median;
+        if (streams && dense_ms > 0) out["streaming_over_dense"] = median / dense_ms;
+        std::cout << out.dump() << std::endl;
       }
-      std::sort(ms.begin(), ms.end());
-      const double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
-      // GEMM rate of the step (its gemm work over the median step time) beside a plain large sgemm timed
-      // after the steps, so that it cannot change their state.
-      const double rss = peak_rss_mb();
-      const double step_gflops = reps > 0 ? static_cast<double>(flops) / reps / (median * 1e6) : 0.0;
-      const double ref_gflops = reference_sgemm_gflops();
-      nlohmann::ordered_json out = {{"workload", name},
-                                    {"threads", threads},
-                                    {"ms", median},
-                                    {"peak_rss_mb", rss},
-                                    {"gemm_gflop_per_step", reps > 0 ? static_cast<double>(flops) / reps / 1e9 : 0.0},
-                                    {"gemm_gflops", step_gflops},
-                                    {"sgemm_2048_gflops", ref_gflops},
-                                    {"gemm_fraction", ref_gflops > 0 ? step_gflops / ref_gflops : 0.0}};
-      std::cout << out.dump() << std::endl;
     }
   } catch (const std::exception& e) {
     std::cerr << "hopfield_bench: " << e.what() << "\n";

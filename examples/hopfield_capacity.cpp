@@ -18,6 +18,13 @@
 //       ln N* = g^2 / (2 d)                        for beta >  g / (2 d)   (the largest xi.x_j reaches g)
 //     i.e. exponential in d, where the binary network is linear in d. The mean overweights rare large
 //     terms, so the estimate should land somewhat below the measurement.
+// --large-n N (e.g. 1000000) adds one large memory: N random +-1 patterns of size --large-d (64), one
+// update of --large-queries (1000) noisy queries for each of --large-betas, through the streaming
+// association (AssociativeMemory::update streams once the (B, N) association exceeds the memory budget),
+// printing the fraction retrieved, time and peak RSS, with our estimate and the paper's storage bound
+// (Theorem 3: patterns on the sphere of radius M = K sqrt(d - 1), failure probability p:
+//   a = 2/(d-1) (1 + ln(2 beta K^2 p (d-1))), b = 2 K^2 beta / 5, c = b / W0(exp(a + ln b)),
+//   valid when c >= (2/sqrt(p))^(4/(d-1)); then N >= sqrt(p) c^((d-1)/4) patterns can be stored).
 // Legend: N patterns, d neurons / pattern size, R repetitions (pattern sets) per point.
 #include <algorithm>
 #include <cmath>
@@ -28,6 +35,7 @@
 #include "examples/hopfield_experiment.h"
 #include "hopfield/layers/binary_hopfield.h"
 #include "hopfield/layers/memory.h"
+#include "hopfield/report/process.h"
 
 using namespace hf;
 
@@ -48,6 +56,46 @@ double fraction_retrieved(const std::vector<double>& s, const std::vector<double
     if (m / static_cast<double>(d) >= 0.95) ++ok;
   }
   return static_cast<double>(ok) / static_cast<double>(b);
+}
+
+// W0(x) for x > 0: Newton's method on w e^w = x.
+double lambert_w0(double x) {
+  double w = x < 1 ? x : std::log(x) - std::log(std::log(x) + 1);
+  for (int i = 0; i < 60; ++i) {
+    const double e = std::exp(w), step = (w * e - x) / (e * (w + 1));
+    w -= step;
+    if (std::abs(step) <= 1e-15 * std::max(1.0, std::abs(w))) break;
+  }
+  return w;
+}
+
+// The paper's Theorem 3 for patterns of norm M = K sqrt(d - 1): c, and the number of patterns that can be
+// stored with probability 1 - p (NaN when the theorem's condition on c fails).
+struct StorageBound {
+  double c = 0, n = 0;
+  bool valid = false;
+};
+StorageBound paper_storage_bound(double beta, double k, double d, double p) {
+  const double a = 2 / (d - 1) * (1 + std::log(2 * beta * k * k * p * (d - 1)));
+  const double b = 2 * k * k * beta / 5;
+  StorageBound r;
+  r.c = b / lambert_w0(std::exp(a + std::log(b)));
+  r.valid = r.c >= std::pow(2 / std::sqrt(p), 4 / (d - 1));
+  r.n = r.valid ? std::sqrt(p) * std::pow(r.c, (d - 1) / 4) : std::nan("");
+  return r;
+}
+
+// Queries: the first b rows of x (n, d), each with f distinct bits flipped (float64 values).
+std::vector<double> noisy_queries(const std::vector<double>& xv, std::size_t b, std::size_t d, std::size_t f, Generator& gen) {
+  std::vector<double> q = xv;
+  for (std::size_t r = 0; r < b; ++r)
+    for (std::size_t flipped = 0; flipped < f;) {
+      std::size_t pos = gen.below(d);
+      if (q[r * d + pos] != xv[r * d + pos]) continue;
+      q[r * d + pos] = -q[r * d + pos];
+      ++flipped;
+    }
+  return q;
 }
 
 // N where the fraction first falls below 1/2, interpolated in log N; the largest N tested (as ">")
@@ -78,6 +126,13 @@ int main(int argc, char** argv) try {
   app.add_option("--flip", flip, "fraction of flipped bits in each query")->check(hf::cli::between(0.0, 0.5))->capture_default_str();
   app.add_option("--reps", reps, "pattern sets per point")->check(CLI::Range(1, 10000))->capture_default_str();
   app.add_option("--max-queries", max_queries, "patterns queried per set (the first ones)")->check(CLI::Range(1, 100000))->capture_default_str();
+  std::size_t large_n = 0, large_d = 64, large_queries = 1000;
+  std::vector<double> large_betas = {0.05, 0.1, 1.0};
+  app.add_option("--large-n", large_n, "also one memory of this many patterns (e.g. 1000000; 0 = none), streamed")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100000000}))->capture_default_str();
+  app.add_option("--large-d", large_d, "pattern size of the large memory")->check(CLI::Range(2, 4096))->capture_default_str();
+  app.add_option("--large-queries", large_queries, "noisy queries of the large memory")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--large-betas", large_betas, "inverse temperatures for the large memory")->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
   if (const int rc = cli::parse(app, argc, argv, "hopfield-capacity"); rc >= 0) return rc;
   common.prepare();
   experiment::Timer timer;
@@ -103,14 +158,7 @@ int main(int argc, char** argv) try {
         const std::size_t b = std::min(n, max_queries);
         std::vector<double> xv = x.to_vector();
         xv.resize(b * d);
-        std::vector<double> q = xv;  // (B, d): the first B patterns with f distinct bits flipped
-        for (std::size_t r = 0; r < b; ++r)
-          for (std::size_t flipped = 0; flipped < f;) {
-            std::size_t pos = gen.below(d);
-            if (q[r * d + pos] != xv[r * d + pos]) continue;
-            q[r * d + pos] = -q[r * d + pos];
-            ++flipped;
-          }
+        std::vector<double> q = noisy_queries(xv, b, d, f, gen);  // (B, d)
         Tensor query = from_vector(q, {b, d}, Dtype::Float64);
         BinaryRetrieval br = BinaryHopfield(x).retrieve(query, BinaryRetrieveOptions().seed(rep).max_sweeps(100));
         frac[0][in] += fraction_retrieved(br.states.to_vector(), xv, b, d) / static_cast<double>(reps);
@@ -156,8 +204,39 @@ int main(int argc, char** argv) try {
   csv.close();
   std::printf("\nnetwork 0 = binary, 1 = modern (one update). N50_pred: 0.138 d for binary, the signal-to-noise\n"
               "estimate exp(ln N*) for modern; '>' = never fell below 1/2 up to N = 1024.\n");
-  std::printf("wrote %s/{capacity_summary.csv, capacity_curves.csv, capacity_d*.svg}\ntime %.2f s\n",
-              common.out.c_str(), timer.seconds());
+  if (large_n > 0) {
+    // One large memory in float32: N x d patterns (256 MB at 10^6 x 64), one update of every query.
+    const std::size_t d = large_d, n = large_n, b = std::min(large_queries, large_n);
+    const std::size_t f = static_cast<std::size_t>(std::lround(flip * static_cast<double>(d)));
+    const double dd = static_cast<double>(d), g = dd - 2.0 * static_cast<double>(f);
+    std::printf("\nLarge memory: N = %zu random +-1 patterns, d = %zu, %zu queries with %zu flipped bits, one update\n"
+                "(float32, streaming association); paper bound: Theorem 3 with K = sqrt(d / (d - 1)), p = 0.001\n\n",
+                n, d, b, f);
+    Tensor x = random_binary_patterns(n, d, gen.next_u64(), Dtype::Float32);  // (N, d)
+    std::vector<double> xv(b * d);
+    for (std::size_t i = 0; i < b * d; ++i) xv[i] = x.flat(i);
+    Tensor query = from_vector(noisy_queries(xv, b, d, f, gen), {b, d}, Dtype::Float32);
+    experiment::Table large(common.path("capacity_large.csv"),
+                            {"N", "d", "beta", "retrieved", "seconds", "peak_rss_MB", "N*_pred", "paper_c", "paper_N>="});
+    large.print_header();
+    for (double beta : large_betas) {
+      experiment::Timer t;
+      Tensor out = AssociativeMemory(x, MemoryOptions().beta(beta)).update(query);
+      const double secs = t.seconds();
+      const double frac_ok = fraction_retrieved(out.to_vector(), xv, b, d);
+      const StorageBound pb = paper_storage_bound(beta, std::sqrt(dd / (dd - 1)), dd, 0.001);
+      const double pred = std::exp(predicted_log_capacity(beta, dd, g));
+      large.row({static_cast<double>(n), dd, beta, frac_ok, secs, peak_rss_mb(), pred, pb.c, pb.n},
+                {"%.0f", "%.0f", "%.3g", "%.3f", "%.1f", "%.0f", "%.2e", "%.4f", pb.valid ? "%.3g" : "-"});
+    }
+    large.close();
+    std::printf("\nretrieved: fraction with overlap >= 0.95 after one update; N*_pred: our signal-to-noise estimate\n"
+                "(above); paper_N>=: the number of random patterns Theorem 3 guarantees storable ('-' where its\n"
+                "condition on c fails). The bound is for patterns uniform on the sphere and a looser notion of\n"
+                "retrieval, and far below what is measured.\n");
+  }
+  std::printf("wrote %s/{capacity_summary.csv, capacity_curves.csv, capacity_d*.svg%s}\ntime %.2f s\n",
+              common.out.c_str(), large_n > 0 ? ", capacity_large.csv" : "", timer.seconds());
   return 0;
 } catch (const std::exception& e) {
   return hf::experiment::fail("hopfield-capacity", e);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hopfield/engine/association_streaming.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/layers/hopfield.h"
 #include "hopfield/layers/hopfield_layer.h"
@@ -76,10 +78,11 @@ struct Built {
   Hopfield* hopfield = nullptr;
 };
 
-Built build(const json& c, bool reassociate, std::string& error) {
+Built build(const json& c, std::string& error, bool reassociate, std::optional<bool> streaming) {
   const std::string kind = c.at("module").get<std::string>();
   const json& args = c.at("constructor_args");
   HopfieldOptions o(args.at("input_size").get<std::size_t>());
+  o.streaming(streaming);
   std::size_t quantity = 1;
   bool trainable = true, separated = false, targets_trainable = true;
   for (const auto& [key, v] : args.items()) {
@@ -127,16 +130,19 @@ Built build(const json& c, bool reassociate, std::string& error) {
 }
 
 // Runs one case in one dtype; every comparison is a CHECK carrying the case, the tensor and the error.
-void run_case(const fs::path& dir, Dtype dtype, bool reassociate) {
+// reassociate: reassociate_projections forced; streaming: the association path (nullopt = the automatic choice,
+// true = forced streaming).
+void run_case(const fs::path& dir, Dtype dtype, bool reassociate, std::optional<bool> streaming = std::nullopt) {
   const double tol = dtype == Dtype::Float64 ? 1e-10 : 1e-4;
   std::ifstream f(dir / "case.json");
   const json c = json::parse(f);
   const std::string name = c.value("name", dir.filename().string());
   // Strings, not char pointers: INFO captures its operands and would print a char pointer as an address.
-  const std::string where = "case " + name + " in " + dtype_name(dtype) + (reassociate ? ", reassociate_projections" : "");
+  const std::string where = "case " + name + " in " + dtype_name(dtype) + (reassociate ? ", reassociate_projections" : "") +
+                            (streaming.value_or(false) ? " (streaming)" : "");
   INFO(where);
   std::string error;
-  Built b = build(c, reassociate, error);
+  Built b = build(c, error, reassociate, streaming);
   REQUIRE_MESSAGE(error.empty(), error);
   b.module->eval();
   b.module->to(dtype);
@@ -235,4 +241,20 @@ TEST_CASE("hopfield reference cases match hflayers in float64 and float32") {
     }
   MESSAGE("ran " << dirs.size() << " Hopfield reference cases in float64 and float32, each also with "
                  << "reassociate_projections, from " << *root);
+}
+
+// The same cases through the streaming association (issue 20), in chunks of 2 stored patterns so that
+// every case streams over several chunks; same tolerances.
+TEST_CASE("hopfield reference cases match hflayers through the streaming association") {
+  auto root = test::shared_dir("HOPFIELD_REFERENCE_DIR", "reference/hopfield", "Hopfield reference vectors");
+  if (!root) return;
+  const auto dirs = case_dirs(*root);
+  REQUIRE_MESSAGE(!dirs.empty(), "no case folders (with case.json) in " << *root);
+  set_default_association_chunk(2);
+  for (const fs::path& dir : dirs) {
+    run_case(dir, Dtype::Float64, false, true);
+    run_case(dir, Dtype::Float32, false, true);
+  }
+  set_default_association_chunk(0);
+  MESSAGE("ran " << dirs.size() << " Hopfield reference cases through the streaming association from " << *root);
 }

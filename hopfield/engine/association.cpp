@@ -18,6 +18,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "hopfield/engine/association_detail.h"
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/kernel.h"
 #include "hopfield/engine/parallel.h"
@@ -27,7 +28,11 @@ namespace hf {
 
 namespace {
 
+using detail::fast_expf;
+using detail::MaskView;
+using detail::ProbsDims;
 using detail::ptr;
+using detail::read_masks;
 
 // gemm on size_t dimensions, skipping empty products (OpenBLAS rejects some zero leading dimensions).
 template <class T>
@@ -49,73 +54,6 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha
 template <class T>
 Tensor scratch(std::size_t n) {
   return detail::alloc({n}, std::is_same_v<T, float> ? Dtype::Float32 : Dtype::Float64);
-}
-
-// Sizes shared by the forward and backward of association_probs.
-struct ProbsDims {
-  std::size_t n = 1, nq = 1, nk = 1, h = 1, l = 0, s = 0, sp = 0, hd = 0;
-};
-
-// Masks read once into flat per-element forms. bool_mask / float_mask index: ((n*H + h)*L + l)*S + s for 3-D
-// masks (per_entry), l*S + s for 2-D masks.
-struct MaskView {
-  std::vector<std::uint8_t> padding;  // (N, S) or empty
-  std::vector<std::uint8_t> forbid;   // association mask as bytes, or empty
-  Tensor additive;                    // float association mask converted to the data dtype, or undefined
-  bool per_entry = false;             // association mask is (N*H, L, S)
-};
-
-MaskView read_masks(const AssociationMasks& masks, const ProbsDims& d, Dtype dtype, const char* op) {
-  MaskView mv;
-  if (masks.stored_pattern_padding_mask.defined()) {
-    const Tensor& p = masks.stored_pattern_padding_mask;
-    HF_CHECK(p.dim() == 2 && p.size(0) == d.n && p.size(1) == d.s, op,
-             "stored_pattern_padding_mask " << shape_str(p.shape()) << " must be (N, S) = (" << d.n << ", " << d.s
-                                            << ")");
-    mv.padding = detail::mask_as_bytes(p, p.shape(), op);
-  }
-  if (masks.association_mask.defined()) {
-    const Tensor& a = masks.association_mask;
-    const bool two = a.dim() == 2 && a.size(0) == d.l && a.size(1) == d.s;
-    const bool three = a.dim() == 3 && a.size(0) == d.n * d.h && a.size(1) == d.l && a.size(2) == d.s;
-    HF_CHECK(two || three, op,
-             "association_mask " << shape_str(a.shape()) << " must be (L, S) = (" << d.l << ", " << d.s
-                                 << ") or (N*H, L, S) = (" << d.n * d.h << ", " << d.l << ", " << d.s << ")");
-    mv.per_entry = three;
-    if (is_floating(a.dtype())) {
-      NoGrad ng;
-      mv.additive = a.detach().to(dtype);
-    } else {
-      mv.forbid = detail::mask_as_bytes(a, a.shape(), op);
-    }
-  }
-  return mv;
-}
-
-// e^x for finite float x <= 0 without a libm call, so that a loop over it vectorises (glibc's vector expf
-// needs -ffast-math): x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), e^r from the Cephes expf
-// polynomial, 2^n through the exponent bits. Relative error at most 2 ulp (checked against std::exp over
-// every float in [-88, 0]); where e^x is no longer a normal float (about x < -87.3) the result is 0, as it
-// is for -inf. Float comparisons would keep the loop scalar (-ftrapping-math), so x is clamped at -88 on
-// its bit pattern: as unsigned integers, negative floats grow with their magnitude and sit above every
-// positive one. A NaN input does not come out as NaN: the caller checks its inputs.
-inline float fast_expf(float x) {
-  const std::uint32_t lim = std::bit_cast<std::uint32_t>(-88.0f);
-  const std::uint32_t ix = std::bit_cast<std::uint32_t>(x);
-  x = std::bit_cast<float>(ix < lim ? ix : lim);
-  const float big = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
-  const float n = (x * 1.44269504f + big) - big;
-  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  std::int32_t ni = static_cast<std::int32_t>(n);
-  ni = ni < -127 ? -127 : ni;  // 2^-127 -> a zero scale
-  return p * std::bit_cast<float>(static_cast<std::uint32_t>(ni + 127) << 23);
 }
 
 // The unmasked float row: the same steps as softmax_row below, with the max and the sum over eight
@@ -210,28 +148,7 @@ void softmax_row(const T* z, T* y, std::size_t s, std::size_t sp, const std::uin
 Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads, double scaling,
                          const AssociationMasks& masks, bool add_zero_association) {
   const char* op = "association_probs";
-  detail::check_float(q, op, "q");
-  detail::check_same_dtype(q, k, op);
-  HF_CHECK(q.dim() == 3 && k.dim() == 3, op,
-           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be (N, L, H*hd) and (N, S, H*hd)");
-  HF_CHECK(num_heads > 0 && q.size(2) % num_heads == 0 && q.size(2) == k.size(2), op,
-           "q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " need equal feature sizes divisible by num_heads="
-                << num_heads);
-  ProbsDims d;
-  d.nq = q.size(0);
-  d.nk = k.size(0);
-  d.h = num_heads;
-  d.l = q.size(1);
-  d.s = k.size(1);
-  d.sp = d.s + (add_zero_association ? 1 : 0);
-  d.hd = q.size(2) / num_heads;
-  d.n = std::max(d.nq, d.nk);
-  if (masks.stored_pattern_padding_mask.defined() && masks.stored_pattern_padding_mask.dim() == 2)
-    d.n = std::max(d.n, masks.stored_pattern_padding_mask.size(0));
-  if (masks.association_mask.defined() && masks.association_mask.dim() == 3)
-    d.n = std::max(d.n, masks.association_mask.size(0) / num_heads);
-  HF_CHECK((d.nq == 1 || d.nq == d.n) && (d.nk == 1 || d.nk == d.n), op,
-           "batch sizes of q " << shape_str(q.shape()) << " and k " << shape_str(k.shape()) << " must be 1 or N=" << d.n);
+  const ProbsDims d = detail::association_dims(q, k, num_heads, masks, add_zero_association, op);
   const MaskView mv = read_masks(masks, d, q.dtype(), op);
 
   Tensor xi = detail::alloc({d.n, d.h, d.l, d.sp}, q.dtype());  // (N, H, L, S')

@@ -353,7 +353,8 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
   // 3.3 projections, 3.4 Hopfield-space LayerNorm.
   Tensor q = project_state(r);  // (N, L, H*hd)
   const bool zero = options_.add_zero_association();
-  if (use_pooled_association(q, y, x)) {
+  const bool streaming = streams_association(n, q.size(1), y.size(1), q.dtype());
+  if (!streaming && use_pooled_association(q, y, x)) {
     // Same result as the steps below with update_steps_max 0, for few state patterns (see the option).
     HopfieldResult result;
     result.output = pooled_association_output(q, y, x, masks, &result.association_matrix);
@@ -370,35 +371,38 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
     q = normalize_hopfield_space(q);
     k = normalize_hopfield_space(k);
   }
-
-  // 3.7 / 3.8 first association and update steps. Candidates are computed for every head (the
-  // computation is batched); a stopped head keeps its own last matrix through select_heads.
-  std::vector<Tensor> xis{association_probs(q, k, h, scaling_, masks, zero)};  // each (N, H, L, S')
-  std::vector<std::size_t> steps(h, 0);
-  const auto& max_steps = options_.update_steps_max();
-  std::vector<bool> active(h, !max_steps || *max_steps > 0);
-  for (std::size_t t = 1; std::find(active.begin(), active.end(), true) != active.end(); ++t) {
-    Tensor z = associate(xis.back(), k, h);  // new state xi K (N, L, H*hd)
-    xis.push_back(association_probs(z, k, h, scaling_, masks, zero));
-    const std::vector<double> d = association_change(xis[t], xis[t - 1]);  // control flow only
-    for (std::size_t i = 0; i < h; ++i) {
-      if (!active[i]) continue;
-      steps[i] = t;
-      active[i] = (!max_steps || static_cast<long long>(t) < *max_steps) && d[i] > options_.update_steps_eps();
-    }
-  }
-  const bool uniform = std::all_of(steps.begin(), steps.end(), [&](std::size_t s) { return s == steps[0]; });
-  Tensor xi = uniform ? xis[steps[0]] : select_heads(xis, steps);  // (N, H, L, S')
-
-  // 3.9 output.
-  Tensor xi_used = (is_training() && options_.dropout() > 0) ? dropout(xi, options_.dropout(), true, dropout_gen_) : xi;
-  Tensor out = finish_output(associate(xi_used, v, h));  // (N, L, H*pd) -> output
-
   HopfieldResult result;
-  result.output = out;
-  result.association_matrix = xi;
-  result.update_steps = steps;
-  if (want_projected_patterns) result.projected_patterns = projected_patterns_of(v, xi.size(0));
+  Tensor out;
+  if (streaming) {
+    out = stream_association(q, k, v, masks, want_projected_patterns, result);
+  } else {
+    // 3.7 / 3.8 first association and update steps. Candidates are computed for every head (the
+    // computation is batched); a stopped head keeps its own last matrix through select_heads.
+    std::vector<Tensor> xis{association_probs(q, k, h, scaling_, masks, zero)};  // each (N, H, L, S')
+    std::vector<std::size_t> steps(h, 0);
+    const auto& max_steps = options_.update_steps_max();
+    std::vector<bool> active(h, !max_steps || *max_steps > 0);
+    for (std::size_t t = 1; std::find(active.begin(), active.end(), true) != active.end(); ++t) {
+      Tensor z = associate(xis.back(), k, h);  // new state xi K (N, L, H*hd)
+      xis.push_back(association_probs(z, k, h, scaling_, masks, zero));
+      const std::vector<double> d = association_change(xis[t], xis[t - 1]);  // control flow only
+      for (std::size_t i = 0; i < h; ++i) {
+        if (!active[i]) continue;
+        steps[i] = t;
+        active[i] = (!max_steps || static_cast<long long>(t) < *max_steps) && d[i] > options_.update_steps_eps();
+      }
+    }
+    const bool uniform = std::all_of(steps.begin(), steps.end(), [&](std::size_t s) { return s == steps[0]; });
+    Tensor xi = uniform ? xis[steps[0]] : select_heads(xis, steps);  // (N, H, L, S')
+
+    // 3.9 output.
+    Tensor xi_used = (is_training() && options_.dropout() > 0) ? dropout(xi, options_.dropout(), true, dropout_gen_) : xi;
+    out = associate(xi_used, v, h);  // (N, L, H*pd)
+    result.association_matrix = xi;
+    result.update_steps = steps;
+  }
+  result.output = finish_output(out);
+  if (want_projected_patterns) result.projected_patterns = projected_patterns_of(v, result.association_matrix.size(0));
   return result;
 }
 

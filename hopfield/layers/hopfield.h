@@ -86,6 +86,9 @@ class Hopfield : public UnaryModule {
   bool packed_projection() const { return packed_; }
   // The stream of the association dropout masks (e.g. to save and restore it in a checkpoint).
   Generator& dropout_generator() { return dropout_gen_; }
+  // Whether a forward pass over `states` state and `stored` stored patterns per batch entry takes the
+  // streaming association (options streaming / association_memory_budget).
+  bool streams_association(std::size_t batch, std::size_t states, std::size_t stored, Dtype dtype) const;
 
   std::shared_ptr<HopfieldCore> association_core;
   std::shared_ptr<LayerNorm> norm_stored_pattern, norm_state_pattern, norm_pattern_projection;  // or null
@@ -103,6 +106,10 @@ class Hopfield : public UnaryModule {
   Tensor projected_patterns_of(const Tensor& v, std::size_t n) const;
   Tensor pooled_association_output(const Tensor& q, const Tensor& y, const Tensor& x, const AssociationMasks& masks,
                                    Tensor* xi) const;
+  // The association of projected q, k, v without the association matrix (hopfield_streaming.cpp); fills
+  // result.update_steps, and result.association_matrix when want_matrix.
+  Tensor stream_association(const Tensor& q, const Tensor& k, const Tensor& v, const AssociationMasks& masks,
+                            bool want_matrix, HopfieldResult& result) const;
 
   HopfieldOptions options_;
   std::size_t head_dim_ = 0, pattern_dim_ = 0, stored_dim_ = 0, projection_dim_ = 0;

@@ -72,6 +72,14 @@ struct HopfieldOptions {
   // steps, no Hopfield-space LayerNorm, no static or connected patterns, no association dropout in
   // training); true = always where it applies; false = never.
   HF_ARG(std::optional<bool>, reassociate_projections);
+
+  // Not in hflayers: the streaming association (hopfield/engine/association_streaming.h), which never holds
+  // the (N, H, L, S') association matrix. nullopt = automatic: stream when that matrix would take more than
+  // association_memory_budget bytes (nullopt = default_association_memory_budget(), initially 64 MiB);
+  // true / false force it. Streaming rejects association dropout in training; forward_with_details then
+  // computes the association matrix separately (it is what the caller asked for).
+  HF_ARG(std::optional<bool>, streaming);
+  HF_ARG(std::optional<std::size_t>, association_memory_budget);
 };
 
 // HopfieldPooling: the state patterns are `quantity` trainable pooling patterns (1, quantity, D).

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "hopfield/engine/association_streaming.h"
 #include "hopfield/engine/check.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/tape.h"
@@ -65,7 +66,13 @@ Tensor AssociativeMemory::association(const Tensor& xi) const {
 
 Tensor AssociativeMemory::update(const Tensor& xi) const {
   Tensor xi2 = as_batch(xi, "AssociativeMemory::update");
-  Tensor out = matmul(softmax(logits(xi2), -1), patterns_);
+  const bool stream = options_.streaming().value_or(
+      association_matrix_bytes(1, 1, xi2.size(0), size(), false, xi2.dtype()) > default_association_memory_budget());
+  // Streaming: one head, the patterns as keys and values, (1, B, d) -> (1, B, d); equal to the dense form.
+  Tensor out = stream ? squeeze(association_streaming(unsqueeze(xi2, 0), unsqueeze(patterns_, 0), unsqueeze(patterns_, 0), 1,
+                                                      beta()),
+                                0)
+                      : matmul(softmax(logits(xi2), -1), patterns_);
   return xi.dim() == 1 ? squeeze(out, 0) : out;
 }
 

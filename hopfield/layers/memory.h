@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "hopfield/engine/arg.h"
@@ -29,6 +30,10 @@ namespace hf {
 
 struct MemoryOptions {
   HF_ARG(double, beta) = 1.0;  // inverse temperature; hflayers' `scaling`
+  // update() through the streaming association (hopfield/engine/association_streaming.h), which never holds
+  // the (B, N) association: nullopt = when B * N * element size exceeds default_association_memory_budget(),
+  // true / false force it. association(), energy() and retrieve() keep their (B, N) tensors.
+  HF_ARG(std::optional<bool>, streaming);
 };
 
 struct RetrieveOptions {
@@ -61,7 +66,7 @@ class AssociativeMemory {
 
   Tensor energy(const Tensor& xi) const;       // (B) or ()
   Tensor association(const Tensor& xi) const;  // softmax(beta Y xi): (B, N) or (N)
-  Tensor update(const Tensor& xi) const;       // (B, d) or (d)
+  Tensor update(const Tensor& xi) const;       // (B, d) or (d); streamed for large B * N (MemoryOptions)
   Trajectory retrieve(const Tensor& xi, const RetrieveOptions& options = RetrieveOptions()) const;
 
   // M^2 = max_i ||y_i||^2 as a 0-d tensor (differentiable in Y).
