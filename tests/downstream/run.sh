@@ -38,7 +38,11 @@ case "$mode" in
     ;;
   pkg-config)
     rm -rf "$3" && mkdir -p "$3"
-    flags=$(PKG_CONFIG_PATH="$(find "$2" -name hopfield.pc -printf '%h')" pkg-config --cflags --libs hopfield)
+    export PKG_CONFIG_PATH
+    PKG_CONFIG_PATH="$(find "$2" -name hopfield.pc -printf '%h')"
+    flags=$(pkg-config --cflags --libs hopfield)
+    # A shared libhopfield outside the loader's paths (a plain -L link records no rpath).
+    export LD_LIBRARY_PATH="$(pkg-config --variable=libdir hopfield)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     echo "$cxx $here/main.cpp $flags"
     # shellcheck disable=SC2086  # the flags are words
     "$cxx" -Wall -Wextra -Wpedantic -Werror "$here/main.cpp" $flags -o "$3/downstream"
