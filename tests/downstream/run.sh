@@ -5,6 +5,7 @@
 #   run.sh package      PREFIX WORK           find_package(hopfield) from PREFIX
 #   run.sh pkg-config   PREFIX WORK           one compiler line from `pkg-config --cflags --libs hopfield`
 #   run.sh subdirectory SOURCE_DIR WORK       add_subdirectory(SOURCE_DIR) as a shared library (recompiles it)
+#   run.sh umbrella     SOURCE_DIR            every header below hopfield/ is reached from hopfield/hopfield.h
 #   run.sh tutorial     PREFIX DOC.md WORK    the files of DOC.md's "<!-- file: NAME -->" blocks, then its
 #                                             "<!-- run -->" block run as written, with $HOME/.local = PREFIX
 # CXX (the compiler of the main build) is used throughout.
@@ -37,7 +38,11 @@ case "$mode" in
     ;;
   pkg-config)
     rm -rf "$3" && mkdir -p "$3"
-    flags=$(PKG_CONFIG_PATH="$(find "$2" -name hopfield.pc -printf '%h')" pkg-config --cflags --libs hopfield)
+    export PKG_CONFIG_PATH
+    PKG_CONFIG_PATH="$(find "$2" -name hopfield.pc -printf '%h')"
+    flags=$(pkg-config --cflags --libs hopfield)
+    # A shared libhopfield outside the loader's paths (a plain -L link records no rpath).
+    export LD_LIBRARY_PATH="$(pkg-config --variable=libdir hopfield)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     echo "$cxx $here/main.cpp $flags"
     # shellcheck disable=SC2086  # the flags are words
     "$cxx" -Wall -Wextra -Wpedantic -Werror "$here/main.cpp" $flags -o "$3/downstream"
@@ -46,6 +51,30 @@ case "$mode" in
   subdirectory)
     # No CMAKE_BUILD_TYPE: the consumer's CMakeLists checks that hopfield leaves it unset.
     consumer "$3" -DHOPFIELD_DOWNSTREAM_MODE=subdirectory -DHOPFIELD_SOURCE_DIR="$2" -DBUILD_SHARED_LIBS=ON
+    ;;
+  umbrella)
+    # Headers reached from the umbrella header through "hopfield/..." includes; internal ones are exempt.
+    internal="hopfield/engine/kernel.h hopfield/engine/tensor_xt.h"
+    cd "$2"
+    reached=" hopfield/hopfield.h " todo="hopfield/hopfield.h"
+    while [ -n "$todo" ]; do
+      next=""
+      for h in $todo; do
+        for inc in $(sed -n 's|^#include "\(hopfield/[^"]*\)".*|\1|p' "$h"); do
+          case "$reached" in *" $inc "*) ;; *) reached="$reached$inc "; next="$next $inc" ;; esac
+        done
+      done
+      todo=$next
+    done
+    missing=0
+    for h in $(find hopfield -name '*.h' -not -path '*/fuzz/*' | sort); do
+      case " $internal $reached" in *" $h "*) ;; *)
+        echo "run.sh: <hopfield/hopfield.h> does not bring $h: include it there (or, if it is internal, list it in" \
+             "'internal' in tests/downstream/run.sh)" >&2
+        missing=1 ;;
+      esac
+    done
+    exit $missing
     ;;
   tutorial)
     prefix=$(cd "$2" && pwd) doc=$3 work=$4
