@@ -12,10 +12,12 @@
 // engine: Tensor, every op and its backward, the tape, random numbers, .npy/.npz, gradcheck
 #include "hopfield/engine/arg.h"
 #include "hopfield/engine/association.h"
+#include "hopfield/engine/association_streaming.h"
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/check.h"
 #include "hopfield/engine/gradcheck.h"
 #include "hopfield/engine/npz.h"
+#include "hopfield/engine/parallel.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/random.h"
 #include "hopfield/engine/tape.h"
@@ -30,21 +32,27 @@
 #include "hopfield/layers/hopfield_pooling.h"
 #include "hopfield/layers/hopfield_transformer.h"
 #include "hopfield/layers/memory.h"
+#include "hopfield/layers/models/mil_net.h"
+#include "hopfield/layers/models/tabular_hopfield.h"
 #include "hopfield/layers/retrieval_classifier.h"
 
 // optim: optimizers, gradient clipping, learning-rate schedules, checkpoints, metrics, training helpers
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/checkpoint.h"
 #include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/jobs.h"
 #include "hopfield/optim/lr_scheduler.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/optimizer.h"
+#include "hopfield/optim/run_checkpoint.h"
 #include "hopfield/optim/sgd.h"
+#include "hopfield/optim/trainer.h"
 #include "hopfield/optim/training.h"
 
 // datasets: loaders (MIL, UCI, tables, repertoires), synthetic data, splits, batching, feature transforms
 #include "hopfield/datasets/bag_batch.h"
 #include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/data_loader.h"
 #include "hopfield/datasets/kmer_enrichment.h"
 #include "hopfield/datasets/mil.h"
 #include "hopfield/datasets/piecewise_linear.h"
@@ -56,5 +64,8 @@
 #include "hopfield/datasets/uci.h"
 
 // report: SVG plots and heatmaps, CSV tables, PGM images
+#include "hopfield/report/csv_log.h"
 #include "hopfield/report/image.h"
 #include "hopfield/report/plot.h"
+#include "hopfield/report/process.h"
+#include "hopfield/report/progress.h"

@@ -54,7 +54,7 @@ case "$mode" in
     ;;
   umbrella)
     # Headers reached from the umbrella header through "hopfield/..." includes; internal ones are exempt.
-    internal="hopfield/engine/kernel.h hopfield/engine/tensor_xt.h"
+    internal="hopfield/engine/kernel.h hopfield/engine/tensor_xt.h hopfield/engine/association_detail.h"
     cd "$2"
     reached=" hopfield/hopfield.h " todo="hopfield/hopfield.h"
     while [ -n "$todo" ]; do
