@@ -126,4 +126,14 @@ Labels to_labels(const Tensor& t) {
   return out;
 }
 
+MeanStd mean_and_std(const std::vector<double>& v) {
+  HF_CHECK(!v.empty(), "mean_and_std", "no values");
+  MeanStd r;
+  for (double x : v) r.mean += x;
+  r.mean /= static_cast<double>(v.size());
+  for (double x : v) r.std += (x - r.mean) * (x - r.mean);
+  r.std = v.size() > 1 ? std::sqrt(r.std / static_cast<double>(v.size() - 1)) : 0.0;
+  return r;
+}
+
 }  // namespace hf

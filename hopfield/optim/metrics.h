@@ -33,6 +33,13 @@ std::vector<std::vector<std::int64_t>> confusion_matrix(const Labels& y_pred, co
 // Accuracies must lie in [0, 1] and n > 0.
 std::vector<bool> within_one_standard_error(const std::vector<double>& accuracies, std::size_t n);
 
+// Mean and sample standard deviation (divisor n - 1; 0 for one value) of per-fold results, as the papers
+// report "mean +/- std" over folds. Throws for an empty list.
+struct MeanStd {
+  double mean = 0, std = 0;
+};
+MeanStd mean_and_std(const std::vector<double>& values);
+
 // Tensor conversions: labels from an Int64/Bool/float tensor (rounded), scores from any float tensor.
 Labels to_labels(const Tensor& t);
 
