@@ -14,20 +14,16 @@
 //
 // Legend: B bags in a batch, N instances (padded), d features, w embedding width, H heads.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -35,22 +31,19 @@
 
 #include "hopfield/datasets/bag_batch.h"
 #include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/data_loader.h"
 #include "hopfield/datasets/mil.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/check.h"
 #include "hopfield/engine/ops.h"
-#include "hopfield/engine/random.h"
-#include "hopfield/layers/activation.h"
-#include "hopfield/layers/dropout.h"
-#include "hopfield/layers/hopfield_pooling.h"
-#include "hopfield/layers/linear.h"
-#include "hopfield/layers/sequential.h"
+#include "hopfield/layers/models/mil_net.h"
 #include "hopfield/optim/adam.h"
-#include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/jobs.h"
 #include "hopfield/optim/lr_scheduler.h"
 #include "hopfield/optim/metrics.h"
-#include "hopfield/optim/training.h"
+#include "hopfield/optim/run_checkpoint.h"
+#include "hopfield/optim/trainer.h"
 #include "hopfield/report/csv_log.h"
 #include "hopfield/report/progress.h"
 #include "cli_checks.h"
@@ -86,49 +79,17 @@ struct MilConfig {
       << " lr=" << lr << " wd=" << weight_decay << " batch=" << batch_size;
     return s.str();
   }
-};
-
-std::shared_ptr<UnaryModule> make_activation(const std::string& name) {
-  if (name == "relu") return std::make_shared<ReLU>();
-  if (name == "selu") return std::make_shared<SELU>();
-  if (name == "gelu") return std::make_shared<GELU>();
-  if (name == "tanh") return std::make_shared<Tanh>();
-  HF_FAIL("hopfield-mil", "unknown activation '" << name << "' (relu, selu, gelu, tanh)");
-}
-
-// Instance embedding -> Hopfield pooling -> output logit.
-class MilNet : public Module {
- public:
-  MilNet(std::size_t d, const MilConfig& c, std::uint64_t seed) {
-    Generator gen(seed);
-    embedding = register_module("embedding", std::make_shared<Sequential>());
-    std::size_t in = d;
-    for (std::size_t l = 0; l < c.depth; ++l) {
-      embedding->push_back(std::make_shared<Linear>(LinearOptions(in, c.width), gen));
-      embedding->push_back(make_activation(c.activation));
-      if (c.dropout > 0) embedding->push_back(std::make_shared<Dropout>(DropoutOptions(c.dropout).seed(gen.next_u64())));
-      in = c.width;
-    }
-    HopfieldOptions ho(in);
-    ho.num_heads(c.heads).hidden_size(c.hidden).dropout(c.pool_dropout);
-    if (c.scaling > 0) ho.scaling(c.scaling);
-    pooling = register_module("pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho), gen));
-    act = make_activation(c.activation);
-    output = register_module("output", std::make_shared<Linear>(LinearOptions(in, 1), gen));
+  MilNetOptions net(std::size_t d, std::uint64_t seed) const {
+    return MilNetOptions(d).width(width).depth(depth).activation(activation).dropout(dropout).num_heads(heads)
+        .hidden_size(hidden).scaling(scaling).pool_dropout(pool_dropout).seed(seed);
   }
-  // x (B, N, d), mask (B, N) -> logits (B).
-  Tensor forward(const Tensor& x, const Tensor& mask) {
-    Tensor h = embedding->forward(x);
-    Tensor pooled = pooling->forward(h, mask);  // (B, w)
-    Tensor z = output->forward(act->forward(pooled));  // (B, 1)
-    return flatten(z);
+  nlohmann::json json() const {
+    return {{"width", width}, {"depth", depth}, {"activation", activation}, {"dropout", dropout}, {"heads", heads},
+            {"hidden", hidden}, {"scaling", scaling}, {"pool_dropout", pool_dropout}, {"lr", lr},
+            {"weight_decay", weight_decay}, {"lr_decay", lr_decay}, {"batch_size", batch_size}, {"epochs", epochs},
+            {"patience", patience}, {"val_fraction", val_fraction}, {"clip", clip}, {"ensemble", ensemble},
+            {"stop_on", stop_on}};
   }
-  std::string name() const override { return "MilNet"; }
-
-  std::shared_ptr<Sequential> embedding;
-  std::shared_ptr<HopfieldPooling> pooling;
-  std::shared_ptr<UnaryModule> act;
-  std::shared_ptr<Linear> output;
 };
 
 std::vector<std::size_t> pick(const std::vector<std::size_t>& from, const std::vector<std::size_t>& positions) {
@@ -157,25 +118,6 @@ struct FitResult {
   std::vector<EpochRow> history;
 };
 
-// Batches of similar bag sizes, so that a bag of 1000 instances (Musk2) is not padded together with bags
-// of 2: the bags are shuffled, cut into windows of 8 batches, sorted by size inside a window, batched, and
-// the batch order is shuffled again. Seeded per epoch.
-std::vector<std::vector<std::size_t>> bucketed_batches(const MilDataset& ds, const std::vector<std::size_t>& bags,
-                                                       std::size_t batch_size, std::uint64_t seed, std::uint64_t epoch) {
-  std::vector<std::size_t> order = shuffled(bags, seed, epoch);
-  const std::size_t window = 8 * batch_size;
-  for (std::size_t s = 0; s < order.size(); s += window) {
-    const auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + window));
-    std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(s), end,
-                     [&](std::size_t a, std::size_t b) { return ds.bag_size(a) < ds.bag_size(b); });
-  }
-  std::vector<std::vector<std::size_t>> batches = make_batches(order, batch_size);
-  const std::vector<std::size_t> perm = shuffled(iota_indices(batches.size()), seed ^ 0x5bd1e995ULL, epoch);
-  std::vector<std::vector<std::size_t>> out;
-  for (std::size_t i : perm) out.push_back(std::move(batches[i]));
-  return out;
-}
-
 // Scores of `bags` under the model (eval mode, no tape), as probabilities; mean BCE in *loss.
 std::vector<double> predict(MilNet& net, const BagBatch& batch, double* loss) {
   NoGrad ng;
@@ -200,43 +142,37 @@ FitResult fit_and_predict(const MilDataset& ds, const std::vector<std::size_t>& 
   const BagBatch test_batch = make_bag_batch(ds, test, &st);
   const Labels val_y = labels_of(ds, val);
 
-  MilNet net(ds.num_features, c, seed);
+  MilNet net(c.net(ds.num_features, seed));
   AdamW opt(net, AdamWOptions(c.lr).weight_decay(c.weight_decay));
   ExponentialLR sched(opt, c.lr_decay);
-  const std::vector<Tensor> params = net.parameters();
-
-  FitResult r;
+  // Batches of similar bag sizes (bucket_by), so that a bag of 1000 instances (Musk2) is not padded together
+  // with bags of 2; seeded per epoch.
+  DataLoader<BagBatch> loader(fit, BagBatchCollate(ds, &st),
+                              DataLoaderOptions(c.batch_size).seed(seed).bucket_by(bag_sizes(ds)));
   // Early-stopping criterion: validation AUC, ties broken by the validation loss (the AUC of ~20
   // validation bags moves in coarse steps; among equal AUCs the better-calibrated epoch wins).
-  EarlyStopping stop(EarlyStoppingOptions().patience(static_cast<std::int64_t>(c.patience)).mode("max"));
-  std::int64_t step = 0;
-  for (std::size_t epoch = 1; epoch <= c.epochs; ++epoch) {
-    net.train();
-    double loss_sum = 0;
-    std::size_t nb = 0;
-    for (const auto& chunk : bucketed_batches(ds, fit, c.batch_size, seed, epoch)) {
-      BagBatch b = make_bag_batch(ds, chunk, &st);
-      Tensor loss = binary_cross_entropy_with_logits(net.forward(b.x, b.mask), b.labels);
-      check_finite(loss, step);
-      opt.zero_grad();
-      loss.backward();
-      if (c.clip > 0) clip_grad_norm(params, c.clip);
-      opt.step();
-      loss_sum += loss.item();
-      ++nb;
-      ++step;
-    }
-    const double lr_now = opt.lr();
-    sched.step();
-    double val_loss = 0;
-    const std::vector<double> vp = predict(net, val_batch, &val_loss);
-    const double val_auc = roc_auc(vp, val_y);
-    r.history.push_back({epoch, loss_sum / static_cast<double>(nb), val_loss, val_auc, lr_now});
-    const double score = c.stop_on == "loss" ? -val_loss : val_auc - 1e-3 * std::min(val_loss, 10.0);
-    if (stop.step(score, net)) break;
-  }
-  stop.restore_best(net);
-  r.best_epoch = static_cast<std::size_t>(stop.best_epoch()) + 1;
+  Trainer trainer(net, opt,
+                  TrainerOptions()
+                      .epochs(static_cast<std::int64_t>(c.epochs))
+                      .patience(static_cast<std::int64_t>(c.patience))
+                      .mode("max")
+                      .clip_grad_norm(c.clip));
+  trainer.scheduler(&sched);
+  const TrainResult t = trainer.fit(
+      loader,
+      [&](const BagBatch& b, const StepInfo&) {
+        return BatchLoss{binary_cross_entropy_with_logits(net.forward(b.x, b.mask), b.labels)};
+      },
+      [&](std::int64_t) {
+        double val_loss = 0;
+        const double val_auc = roc_auc(predict(net, val_batch, &val_loss), val_y);
+        const double score = c.stop_on == "loss" ? -val_loss : val_auc - 1e-3 * std::min(val_loss, 10.0);
+        return EpochMetrics{score, {{"val_loss", val_loss}, {"val_auc", val_auc}}};
+      });
+  FitResult r;
+  for (const EpochRecord& e : t.history)
+    r.history.push_back({static_cast<std::size_t>(e.epoch), e.train_loss, e.values[0], e.values[1], e.lr});
+  r.best_epoch = static_cast<std::size_t>(t.best_epoch);
   r.best_val_loss = r.history[r.best_epoch - 1].val_loss;
   r.best_val_auc = r.history[r.best_epoch - 1].val_auc;
   r.test_prob = predict(net, test_batch, nullptr);
@@ -342,23 +278,48 @@ FoldOutcome run_fold(const MilDataset& ds, const Fold& fold, const MilConfig& ba
   return out;
 }
 
-void mean_std(const std::vector<double>& v, double& m, double& s) {
-  m = 0;
-  for (double x : v) m += x;
-  m /= static_cast<double>(v.size());
-  s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  s = v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
+// A finished fold for the checkpoint directory (doubles round-trip exactly).
+nlohmann::json to_json(const FoldOutcome& o) {
+  nlohmann::json h = nlohmann::json::array();
+  for (const auto& member : o.histories) {
+    nlohmann::json m = nlohmann::json::array();
+    for (const EpochRow& e : member) m.push_back({e.epoch, e.train_loss, e.val_loss, e.val_auc, e.lr});
+    h.push_back(m);
+  }
+  return {{"repeat", o.repeat}, {"fold", o.fold}, {"auc", o.auc}, {"accuracy", o.accuracy},
+          {"best_epochs", o.best_epochs}, {"config", o.config.json()}, {"histories", h}, {"seconds", o.seconds}};
 }
+
+FoldOutcome fold_from_json(const nlohmann::json& j, const MilConfig& base) {
+  FoldOutcome o;
+  o.repeat = j.at("repeat");
+  o.fold = j.at("fold");
+  o.auc = j.at("auc");
+  o.accuracy = j.at("accuracy");
+  o.best_epochs = j.at("best_epochs").get<std::vector<std::size_t>>();
+  o.config = base;
+  const nlohmann::json& c = j.at("config");
+  o.config.width = c.at("width");
+  o.config.scaling = c.at("scaling");
+  o.config.lr = c.at("lr");
+  for (const auto& m : j.at("histories")) {
+    std::vector<EpochRow> rows;
+    for (const auto& e : m) rows.push_back({e.at(0), e.at(1), e.at(2), e.at(3), e.at(4)});
+    o.histories.push_back(std::move(rows));
+  }
+  o.seconds = j.at("seconds");
+  return o;
+}
+
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"hopfield-mil: multiple-instance learning with Hopfield pooling, k-fold cross-validated ROC AUC"};
-  std::string data_path, out_dir;
+  std::string data_path, out_dir, checkpoint_dir;
   std::size_t folds = 10, repeats = 1, threads = 2, inner_folds = 3, synthetic_bags = 200;
   std::uint64_t seed = 1;
-  bool json = false, search = false;
+  bool json = false, search = false, resume = false;
   MilConfig c;
   app.add_option("--data", data_path, "unified MIL CSV (bag_id,label,f1..fd); default: synthetic planted bags");
   app.add_option("--synthetic-bags", synthetic_bags, "bags of the synthetic set (without --data)")->check(CLI::Range(4, 100000));
@@ -390,6 +351,10 @@ int main(int argc, char** argv) {
   app.add_option("--inner-folds", inner_folds, "inner folds of --search")->check(CLI::Range(2, 20));
   app.add_option("--threads", threads, "folds trained in parallel")->check(CLI::Range(1, 256));
   app.add_option("--out", out_dir, "directory for metrics.csv (per epoch) and results.csv/json");
+  app.add_option("--checkpoint-dir", checkpoint_dir,
+                 "keep every finished fold in this directory (a killed run continues with --resume)");
+  app.add_flag("--resume", resume, "continue the run in --checkpoint-dir: finished folds are loaded, not trained again")
+      ->needs("--checkpoint-dir");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   if (const int rc = cli::parse(app, argc, argv, "hopfield-mil"); rc >= 0) return rc;
 
@@ -431,18 +396,36 @@ int main(int argc, char** argv) {
       fold_log = std::make_unique<CsvLogger>(
           out_dir + "/results.csv", std::vector<std::string>{"repeat", "fold", "auc", "accuracy", "mean_best_epoch", "seconds"});
     }
+    // --checkpoint-dir: every finished fold is kept; --resume loads those and trains only the others.
+    std::optional<RunCheckpoint> ckpt;
+    if (!checkpoint_dir.empty()) {
+      nlohmann::json run = {{"program", "hopfield-mil"}, {"data", data_path.empty() ? "synthetic" : data_path},
+                            {"synthetic_bags", synthetic_bags}, {"folds", folds}, {"repeats", repeats},
+                            {"seed", seed}, {"search", search}, {"inner_folds", inner_folds}, {"model", c.json()}};
+      ckpt.emplace(checkpoint_dir, run, resume);
+    }
     Progress progress(static_cast<std::int64_t>(jobs.size()), "folds");
     std::vector<FoldOutcome> results(jobs.size());
-    std::atomic<std::size_t> next{0};
-    std::mutex io;
-    std::exception_ptr failure;
-    auto worker = [&]() {
-      for (std::size_t j; (j = next++) < jobs.size();) {
-        try {
+    run_jobs(
+        jobs.size(), threads,
+        [&](std::size_t j) {
+          const std::string unit = "fold_r" + std::to_string(jobs[j].repeat + 1) + "_f" + std::to_string(jobs[j].fold + 1);
+          if (ckpt && ckpt->has(unit)) {
+            try {
+              results[j] = fold_from_json(ckpt->load(unit), c);
+            } catch (const nlohmann::json::exception&) {
+              HF_FAIL("--resume", ckpt->dir() << "/" << unit << ".json is damaged (not a fold result of hopfield-mil)");
+            }
+            return;
+          }
           FoldOutcome o = run_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
           o.repeat = jobs[j].repeat;
           o.fold = jobs[j].fold;
-          std::lock_guard<std::mutex> lock(io);
+          if (ckpt) ckpt->save(unit, to_json(o));
+          results[j] = std::move(o);
+        },
+        [&](std::size_t j) {
+          const FoldOutcome& o = results[j];
           const double rf[2] = {static_cast<double>(o.repeat + 1), static_cast<double>(o.fold + 1)};
           double mean_best = 0;
           std::string epochs;
@@ -463,18 +446,7 @@ int main(int argc, char** argv) {
           std::ostringstream info;
           info << "AUC " << o.auc;
           progress.update(1, info.str());
-          results[j] = std::move(o);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(io);
-          if (!failure) failure = std::current_exception();
-          next = jobs.size();
-        }
-      }
-    };
-    std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < std::min(threads, jobs.size()); ++t) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
+        });
     progress.finish();
 
     std::vector<double> aucs, accs;
@@ -482,9 +454,8 @@ int main(int argc, char** argv) {
       aucs.push_back(o.auc);
       accs.push_back(o.accuracy);
     }
-    double auc_m, auc_s, acc_m, acc_s;
-    mean_std(aucs, auc_m, auc_s);
-    mean_std(accs, acc_m, acc_s);
+    const MeanStd auc = mean_and_std(aucs), acc = mean_and_std(accs);
+    const double auc_m = auc.mean, auc_s = auc.std, acc_m = acc.mean, acc_s = acc.std;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("%s: ROC AUC %.4f +/- %.4f, accuracy %.4f +/- %.4f over %zu folds x %zu repeat(s), %.1f s\n",
                 ds.name.c_str(), auc_m, auc_s, acc_m, acc_s, folds, repeats, seconds);

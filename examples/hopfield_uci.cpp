@@ -18,7 +18,6 @@
 // Legend: B rows in a batch, d features, w embedding width, q prototypes, S stored training rows,
 // C classes.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,10 +25,9 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -44,7 +42,8 @@
 #include "hopfield/report/plot.h"
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/metrics.h"
-#include "hopfield/optim/training.h"
+#include "hopfield/optim/jobs.h"
+#include "hopfield/optim/run_checkpoint.h"
 #include "hopfield/report/progress.h"
 #include "uci_members.h"
 #include "cli_checks.h"
@@ -128,9 +127,49 @@ std::vector<bool> ensemble_members(const std::string& rule, const std::vector<Sp
   return keep;
 }
 
+// A finished member for the checkpoint directory (doubles round-trip exactly).
+nlohmann::json to_json(const SplitResult& r) {
+  nlohmann::json h = nlohmann::json::array();
+  for (const MemberEpoch& e : r.history) h.push_back({e.epoch, e.train_loss, e.val_loss, e.val_accuracy});
+  return {{"test_accuracy", r.test_accuracy}, {"val_accuracy", r.val_accuracy}, {"val_loss", r.val_loss},
+          {"history", h}, {"beta", r.beta}, {"best_epoch", r.best_epoch}, {"val_prob", r.val_prob},
+          {"test_prob", r.test_prob}};
+}
+
+SplitResult split_from_json(const nlohmann::json& j) {
+  SplitResult r;
+  r.test_accuracy = j.at("test_accuracy");
+  r.val_accuracy = j.at("val_accuracy");
+  r.val_loss = j.at("val_loss");
+  for (const auto& e : j.at("history")) r.history.push_back({e.at(0), e.at(1), e.at(2), e.at(3)});
+  r.beta = j.at("beta");
+  r.best_epoch = j.at("best_epoch");
+  r.val_prob = j.at("val_prob").get<std::vector<double>>();
+  r.test_prob = j.at("test_prob").get<std::vector<double>>();
+  return r;
+}
+
+// One member (split k, candidate g), or its saved result when the checkpoint directory holds it.
+SplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const UciConfig& cg, bool trained,
+                       std::uint64_t seed, const RunCheckpoint* ckpt) {
+  const std::string unit = ds.name + ".split" + std::to_string(k + 1) + ".member" + std::to_string(g + 1);
+  if (ckpt && ckpt->has(unit)) {
+    try {
+      return split_from_json(ckpt->load(unit));
+    } catch (const nlohmann::json::exception&) {
+      HF_FAIL("--resume", ckpt->dir() << "/" << unit << ".json is damaged (not a member result of hopfield-uci)");
+    }
+  }
+  // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
+  SplitResult r = trained ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k);
+  if (ckpt) ckpt->save(unit, to_json(r));
+  return r;
+}
+
 // progress (optional): advanced once per trained candidate and split (--data: a long split is otherwise silent).
 DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std::vector<Candidate>& grid,
-                          std::uint64_t seed, bool verbose, Progress* progress = nullptr) {
+                          std::uint64_t seed, bool verbose, Progress* progress = nullptr,
+                          const RunCheckpoint* ckpt = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   const UciDataset ds = load_uci(dir);
   DatasetResult r;
@@ -147,8 +186,7 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
       cg.weight_decay = grid[g].weight_decay;
       cg.model = grid[g].model;
       cg.bins = grid[g].bins;
-      // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
-      trials.push_back(grid[g].trained() ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k));
+      trials.push_back(run_member(ds, k, g, cg, grid[g].trained(), seed, ckpt));
       if (progress) {
         char info[96];
         std::snprintf(info, sizeof info, "split %zu %s: validation %.4f", k + 1, grid[g].model.c_str(),
@@ -216,7 +254,7 @@ void write_trials(const std::string& dir, const std::vector<DatasetResult>& resu
       const Labels& y = r.test_labels[k];
       for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
         const SplitResult& t = r.trials[k][g];
-        for (const EpochRecord& e : t.history)
+        for (const MemberEpoch& e : t.history)
           metrics << r.name << ',' << k + 1 << ',' << g << ',' << grid[g].model << ',' << grid[g].bins << ','
                   << grid[g].dropout << ',' << e.epoch << ',' << e.train_loss << ',' << e.val_loss << ','
                   << e.val_accuracy << '\n';
@@ -242,10 +280,10 @@ void write_trials(const std::string& dir, const std::vector<DatasetResult>& resu
 
 int main(int argc, char** argv) {
   CLI::App app{"hopfield-uci: Hopfield-layer classifier on the UCI benchmark (4 splits with validation rows)"};
-  std::string data_dir, all_dir, csv_path, out_dir;
+  std::string data_dir, all_dir, csv_path, out_dir, checkpoint_dir;
   std::uint64_t seed = 1;
   std::size_t threads = 2, max_n = 0;
-  bool json = false;
+  bool json = false, resume = false;
   Grid grid;
   UciConfig c;
   auto* data_opt = app.add_option("--data", data_dir, "one dataset folder (<name>/<name>_py.dat, labels_py.dat, ...)");
@@ -294,6 +332,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of initialisation, shuffling and dropout");
   app.add_option("--threads", threads, "datasets trained in parallel (--all)")->check(CLI::Range(1, 256));
   app.add_option("--out", out_dir, "directory for results: metrics.csv (per epoch of every trained member), uci_trials.csv, results.json, ...");
+  app.add_option("--checkpoint-dir", checkpoint_dir,
+                 "keep every finished member (split x candidate) in this directory (a killed run continues with --resume)");
+  app.add_flag("--resume", resume, "continue the run in --checkpoint-dir: finished members are loaded, not trained again")
+      ->needs("--checkpoint-dir");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   if (const int rc = cli::parse(app, argc, argv, "hopfield-uci"); rc >= 0) return rc;
   if (data_dir.empty() && all_dir.empty()) {
@@ -310,10 +352,24 @@ int main(int argc, char** argv) {
     if (candidates.size() > 1)
       for (const Candidate& cd : candidates) model_desc += (model_desc.back() == ':' ? " " : "; ") + cd.label();
     if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+    // --checkpoint-dir: every finished member (split x candidate) is kept; --resume loads those.
+    std::optional<RunCheckpoint> ckpt;
+    if (!checkpoint_dir.empty()) {
+      nlohmann::json grid_json = nlohmann::json::array();
+      for (const Candidate& cd : candidates) grid_json.push_back(cd.label());
+      const nlohmann::json run = {
+          {"program", "hopfield-uci"}, {"data", data_dir}, {"all", all_dir}, {"max_n", max_n}, {"seed", seed},
+          {"grid", grid_json}, {"ensemble", c.ensemble},
+          {"model", {{"width", c.width}, {"heads", c.heads}, {"hidden", c.hidden}, {"prototypes", c.prototypes},
+                     {"memory_size", c.memory_size}, {"scaling", c.scaling}, {"batch_size", c.batch_size},
+                     {"epochs", c.epochs}, {"patience", c.patience}, {"max_steps", c.max_steps},
+                     {"min_epoch_rows", c.min_epoch_rows}}}};
+      ckpt.emplace(checkpoint_dir, run, resume);
+    }
     nlohmann::json j;
     if (!data_dir.empty()) {
       Progress progress(static_cast<std::int64_t>(UciDataset::num_splits * candidates.size()), "members");
-      const DatasetResult r = run_dataset(data_dir, c, candidates, seed, true, &progress);
+      const DatasetResult r = run_dataset(data_dir, c, candidates, seed, true, &progress, ckpt ? &*ckpt : nullptr);
       progress.finish();
       if (!out_dir.empty()) write_trials(out_dir, {r}, candidates);
       std::printf("%s: mean test accuracy %.4f over 4 splits (n=%zu, d=%zu, C=%zu, %.1f s)\n", r.name.c_str(),
@@ -336,31 +392,19 @@ int main(int argc, char** argv) {
       }
       HF_CHECK(!names.empty(), "hopfield-uci", "no UCI dataset folders below " << all_dir);
       std::vector<DatasetResult> results(names.size());
-      std::atomic<std::size_t> next{0};
-      std::mutex io;
-      std::exception_ptr failure;
       Progress progress(static_cast<std::int64_t>(names.size()), "datasets");
-      auto worker = [&]() {
-        for (std::size_t i; (i = next++) < names.size();) {
-          try {
-            DatasetResult r = run_dataset(all_dir + "/" + names[i], c, candidates, seed, false);
-            std::lock_guard<std::mutex> lock(io);
+      run_jobs(
+          names.size(), threads,
+          [&](std::size_t i) {
+            results[i] = run_dataset(all_dir + "/" + names[i], c, candidates, seed, false, nullptr, ckpt ? &*ckpt : nullptr);
+          },
+          [&](std::size_t i) {
+            const DatasetResult& r = results[i];
             std::printf("%-40s n=%6zu d=%4zu C=%3zu  accuracy %.4f  (%.1f s)\n", r.name.c_str(), r.n, r.d, r.classes,
                         r.accuracy_mean, r.seconds);
             std::fflush(stdout);
             progress.update(1, r.name);
-            results[i] = std::move(r);
-          } catch (...) {
-            std::lock_guard<std::mutex> lock(io);
-            if (!failure) failure = std::current_exception();
-            next = names.size();
-          }
-        }
-      };
-      std::vector<std::thread> pool;
-      for (std::size_t t = 0; t < std::min(threads, names.size()); ++t) pool.emplace_back(worker);
-      for (auto& t : pool) t.join();
-      if (failure) std::rethrow_exception(failure);
+          });
       progress.finish();
       if (csv_path.empty()) csv_path = out_dir.empty() ? "uci_results.csv" : out_dir + "/uci_results.csv";
       std::ofstream f(csv_path);

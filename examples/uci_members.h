@@ -41,14 +41,12 @@
 #include "hopfield/engine/check.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/random.h"
-#include "hopfield/layers/dropout.h"
-#include "hopfield/layers/hopfield.h"
-#include "hopfield/layers/hopfield_layer.h"
-#include "hopfield/layers/linear.h"
+#include "hopfield/datasets/data_loader.h"
+#include "hopfield/layers/models/tabular_hopfield.h"
 #include "hopfield/layers/retrieval_classifier.h"
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/metrics.h"
-#include "hopfield/optim/training.h"
+#include "hopfield/optim/trainer.h"
 
 namespace hf::uci_demo {
 
@@ -72,47 +70,17 @@ struct UciConfig {
   std::string ensemble = "se";      // which grid candidates are averaged: se, all or K (ensemble_members)
 };
 
-class UciNet : public Module {
- public:
-  UciNet(std::size_t d, std::size_t classes, const UciConfig& c, std::uint64_t seed) : memory_mode_(c.model == "memory") {
-    Generator gen(seed);
-    embed = register_module("embed", std::make_shared<Linear>(LinearOptions(d, c.width), gen));
-    drop = register_module("drop", std::make_shared<Dropout>(DropoutOptions(c.dropout).seed(gen.next_u64())));
-    HopfieldOptions ho(c.width);
-    ho.num_heads(c.heads).hidden_size(c.hidden);
-    if (c.scaling > 0) ho.scaling(c.scaling);
-    if (memory_mode_) {
-      memory = register_module("memory", std::make_shared<Hopfield>(ho, gen));
-    } else {
-      prototypes = register_module("prototypes", std::make_shared<HopfieldLayer>(HopfieldLayerOptions(ho).quantity(c.prototypes), gen));
-    }
-    head = register_module("head", std::make_shared<Linear>(LinearOptions(c.width, classes), gen));
-  }
-  Tensor embed_rows(const Tensor& x) { return drop->forward(selu(embed->forward(x))); }
-  // x (B, d) -> logits (B, C). Model memory: stored (S, d) training rows, self_mask (B, S) true where the
-  // query is that stored row (or undefined).
-  Tensor forward(const Tensor& x, const Tensor& stored = Tensor(), const Tensor& self_mask = Tensor()) {
-    Tensor h = embed_rows(x);  // (B, w)
-    Tensor r;
-    if (memory_mode_) {
-      Tensor m = unsqueeze(embed_rows(stored), 0);  // (1, S, w)
-      Tensor assoc = self_mask.defined() ? self_mask : Tensor();
-      r = squeeze(memory->forward(m, unsqueeze(h, 0), m, Tensor(), assoc), 0);  // (B, w)
-    } else {
-      r = squeeze(prototypes->forward(unsqueeze(h, 1)), 1);  // (B, w)
-    }
-    return head->forward(add(h, r));
-  }
-  std::string name() const override { return "UciNet"; }
-
-  std::shared_ptr<Linear> embed, head;
-  std::shared_ptr<Dropout> drop;
-  std::shared_ptr<HopfieldLayer> prototypes;
-  std::shared_ptr<Hopfield> memory;
-
- private:
-  bool memory_mode_;
-};
+inline TabularHopfieldNetOptions net_options(std::size_t d, std::size_t classes, const UciConfig& c, std::uint64_t seed) {
+  return TabularHopfieldNetOptions(d, classes)
+      .memory(c.model)
+      .width(c.width)
+      .num_heads(c.heads)
+      .hidden_size(c.hidden)
+      .prototypes(c.prototypes)
+      .scaling(c.scaling)
+      .dropout(c.dropout)
+      .seed(seed);
+}
 
 // rows of feats (n, d) as a (rows, d) tensor: float32 for the trained models, float64 for the retrieval.
 inline Tensor rows_tensor(const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows,
@@ -142,7 +110,7 @@ inline Labels labels_of(const UciDataset& ds, const std::vector<std::size_t>& ro
 }
 
 // Evaluation in chunks (no tape): predicted classes and the mean loss. feats is (n, d), d the encoded width.
-inline Labels predict(UciNet& net, const UciDataset& ds, const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows,
+inline Labels predict(TabularHopfieldNet& net, const UciDataset& ds, const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows,
                const Tensor& memory_rows, double* loss, std::vector<double>* probs = nullptr) {
   NoGrad ng;
   net.eval();
@@ -167,14 +135,14 @@ inline Labels predict(UciNet& net, const UciDataset& ds, const std::vector<doubl
 }
 
 // One epoch of a trained member: mean training loss over its steps, then loss and accuracy on the validation rows.
-struct EpochRecord {
+struct MemberEpoch {
   std::size_t epoch;
   double train_loss, val_loss, val_accuracy;
 };
 
 struct SplitResult {
   double test_accuracy = 0, val_accuracy = 0, val_loss = 0;
-  std::vector<EpochRecord> history;  // per epoch trained (empty for the retrieval member, which does not train)
+  std::vector<MemberEpoch> history;  // per epoch trained (empty for the retrieval member, which does not train)
   double beta = 0;  // the retrieval member's b (0 for trained members)
   std::size_t best_epoch = 0;
   std::vector<double> val_prob, test_prob;  // (rows, C) class probabilities, row-major
@@ -192,9 +160,8 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
     feats = enc.apply(feats);
     d = enc.output_dim();
   }
-  UciNet net(d, ds.num_classes, c, seed);
+  TabularHopfieldNet net(net_options(d, ds.num_classes, c, seed));
   Adam opt(net, AdamOptions(c.lr).weight_decay(c.weight_decay));
-  EarlyStopping stop(EarlyStoppingOptions().patience(static_cast<std::int64_t>(c.patience)).mode("max"));
   const Labels val_y = labels_of(ds, sp.validation), test_y = labels_of(ds, sp.test);
   const bool mem = c.model == "memory";
   // Fixed memory for evaluation: a seeded sample of training rows (all of them if few).
@@ -204,48 +171,44 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
     return r;
   }();
   const Tensor eval_mem = mem ? rows_tensor(feats, d, eval_mem_rows) : Tensor();
-  Generator gen(seed ^ 0xabcdef);
+  // On tiny training sets (lenses: 12 rows) one pass is a single step; an epoch of at least min_epoch_rows rows
+  // keeps the number of steps per validation check (and per patience epoch) sane. Batches are row indices.
+  DataLoader<std::vector<std::size_t>> loader(
+      sp.train, [](const std::vector<std::size_t>& rows) { return rows; },
+      DataLoaderOptions(c.batch_size).seed(seed).min_epoch_size(c.min_epoch_rows));
+  Trainer trainer(net, opt,
+                  TrainerOptions()
+                      .epochs(static_cast<std::int64_t>(c.epochs))
+                      .max_steps(static_cast<std::int64_t>(c.max_steps))
+                      .patience(static_cast<std::int64_t>(c.patience))
+                      .mode("max"));
+  const TrainResult t = trainer.fit(
+      loader,
+      [&](const std::vector<std::size_t>& batch, const StepInfo& at) {
+        Tensor stored, self_mask;
+        if (mem) {
+          // Stored rows: a random sample of training rows; a query never sees itself.
+          std::vector<std::size_t> m =
+              shuffled(sp.train, seed + 7, static_cast<std::uint64_t>(at.epoch) * 100003 + static_cast<std::uint64_t>(at.step));
+          m.resize(std::min(m.size(), c.memory_size));
+          stored = rows_tensor(feats, d, m);
+          self_mask = zeros({batch.size(), m.size()}, Dtype::Bool);
+          auto* p = self_mask.data<std::uint8_t>();
+          for (std::size_t i = 0; i < batch.size(); ++i)
+            for (std::size_t j = 0; j < m.size(); ++j) p[i * m.size() + j] = batch[i] == m[j];
+        }
+        Tensor loss = cross_entropy(net.forward(rows_tensor(feats, d, batch), stored, self_mask), labels_tensor(ds, batch));
+        return BatchLoss{loss, static_cast<double>(batch.size())};
+      },
+      [&](std::int64_t) {
+        double val_loss = 0;
+        const double val_acc = accuracy(predict(net, ds, feats, d, sp.validation, eval_mem, &val_loss), val_y);
+        return EpochMetrics{val_acc - 1e-3 * std::min(val_loss, 10.0), {{"val_loss", val_loss}, {"val_accuracy", val_acc}}};
+      });
   SplitResult res;
-  std::size_t steps = 0;
-  for (std::size_t epoch = 1; epoch <= c.epochs && steps < c.max_steps; ++epoch) {
-    net.train();
-    // On tiny training sets (lenses: 12 rows) one pass is a single step; an epoch of at least
-    // min_epoch_rows rows keeps the number of steps per validation check (and per patience epoch) sane.
-    std::vector<std::size_t> order;
-    for (std::uint64_t pass = 0; order.empty() || order.size() < c.min_epoch_rows; ++pass) {
-      const std::vector<std::size_t> o = shuffled(sp.train, seed, epoch * 1000003 + pass);
-      order.insert(order.end(), o.begin(), o.end());
-    }
-    double train_loss_sum = 0;
-    std::size_t train_rows = 0;
-    for (const auto& batch : make_batches(order, c.batch_size)) {
-      Tensor stored, self_mask;
-      if (mem) {
-        // Stored rows: a random sample of training rows; a query never sees itself.
-        std::vector<std::size_t> m = shuffled(sp.train, seed + 7, epoch * 100003 + steps);
-        m.resize(std::min(m.size(), c.memory_size));
-        stored = rows_tensor(feats, d, m);
-        self_mask = zeros({batch.size(), m.size()}, Dtype::Bool);
-        auto* p = self_mask.data<std::uint8_t>();
-        for (std::size_t i = 0; i < batch.size(); ++i)
-          for (std::size_t j = 0; j < m.size(); ++j) p[i * m.size() + j] = batch[i] == m[j];
-      }
-      Tensor loss = cross_entropy(net.forward(rows_tensor(feats, d, batch), stored, self_mask), labels_tensor(ds, batch));
-      check_finite(loss, static_cast<std::int64_t>(steps));
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-      train_loss_sum += loss.item() * static_cast<double>(batch.size());
-      train_rows += batch.size();
-      if (++steps >= c.max_steps) break;
-    }
-    double val_loss = 0;
-    const double val_acc = accuracy(predict(net, ds, feats, d, sp.validation, eval_mem, &val_loss), val_y);
-    res.history.push_back({epoch, train_loss_sum / static_cast<double>(train_rows), val_loss, val_acc});
-    if (stop.step(val_acc - 1e-3 * std::min(val_loss, 10.0), net)) break;
-  }
-  stop.restore_best(net);
-  res.best_epoch = static_cast<std::size_t>(stop.best_epoch()) + 1;
+  for (const EpochRecord& e : t.history)
+    res.history.push_back({static_cast<std::size_t>(e.epoch), e.train_loss, e.values[0], e.values[1]});
+  res.best_epoch = static_cast<std::size_t>(t.best_epoch);
   double unused = 0;
   res.val_accuracy = accuracy(predict(net, ds, feats, d, sp.validation, eval_mem, &res.val_loss, &res.val_prob), val_y);
   res.test_accuracy = accuracy(predict(net, ds, feats, d, sp.test, eval_mem, &unused, &res.test_prob), test_y);

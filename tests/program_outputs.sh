@@ -63,17 +63,9 @@ for p in hopfield-mil hopfield-uci hopfield-repertoire hopfield-bit-pattern hopf
 check_run mil "$tmp/mil" "repeat,fold," dataset folds repeats auc_mean auc_std seconds -- \
   hopfield-mil --synthetic-bags 24 --folds 2 --epochs 2 --ensemble 1 --threads 1
 
-# A tiny dataset in the uci121 layout: 40 rows, 2 features, 2 classes; in split k row i is a test row when
-# i % 4 == k and a validation row when (i + 1) % 4 == k.
+# A tiny dataset in the uci121 layout (make_uci in programs_common.sh): 40 rows, 2 features, 2 classes.
 uci="$tmp/uci/tiny"
-mkdir -p "$uci"
-for i in $(seq 0 39); do
-  echo "$((i % 7)).5,$((i % 3)).25" >>"$uci/tiny_py.dat"
-  echo "$((i % 2))" >>"$uci/labels_py.dat"
-  t=$((i % 4)) v=$(((i + 1) % 4))
-  echo "$([ $t = 0 ] && echo 1 || echo 0),$([ $t = 1 ] && echo 1 || echo 0),$([ $t = 2 ] && echo 1 || echo 0),$([ $t = 3 ] && echo 1 || echo 0)" >>"$uci/folds_py.dat"
-  echo "$([ $v = 0 ] && echo 1 || echo 0),$([ $v = 1 ] && echo 1 || echo 0),$([ $v = 2 ] && echo 1 || echo 0),$([ $v = 3 ] && echo 1 || echo 0)" >>"$uci/validation_folds_py.dat"
-done
+make_uci "$uci" 40
 check_run uci "$tmp/uci_out" "dataset,split,candidate," dataset accuracy_mean -- \
   hopfield-uci --data "$uci" --no-grid --epochs 2 --threads 1
 [ -s "$tmp/uci_out/results.json" ] || fail "uci: no results.json in --out"

@@ -10,11 +10,16 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <set>
 #include <stdexcept>
 
 #include "hopfield/datasets/cv_split.h"
 #include "hopfield/datasets/data_loader.h"
+#include "hopfield/datasets/mil.h"
+#include "hopfield/datasets/synthetic.h"
+#include "hopfield/engine/tape.h"
+#include "hopfield/optim/metrics.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/random.h"
 #include "hopfield/layers/hopfield_pooling.h"
@@ -391,4 +396,70 @@ TEST_CASE("models: TabularHopfieldNet classifies rows through learned prototypes
   CHECK(max_abs_diff(a, b) > 0.0);
   CHECK_THROWS_WITH_AS(mem.forward(x), doctest::Contains("stored rows"), Error);
   CHECK_THROWS_WITH_AS(TabularHopfieldNet(TabularHopfieldNetOptions(4, 3).memory("lookup")), doctest::Contains("lookup"), Error);
+}
+
+TEST_CASE("models: the README's MIL program trains on a user's CSV, resumes, and beats chance on planted bags") {
+  const fs::path dir = temp_path("readme");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {  // the user's file: planted bags written as bag_id,label,f1..f4
+    const MilDataset src = planted_mil_bags(PlantedMilOptions(60, 4).signal(4.0).seed(3));
+    std::ofstream f(dir / "my_bags.csv");
+    f << "bag_id,label,f1,f2,f3,f4\n" << std::setprecision(17);
+    for (std::size_t b = 0; b < src.num_bags(); ++b)
+      for (std::size_t i = src.bag_offsets[b]; i < src.bag_offsets[b + 1]; ++i) {
+        f << b << ',' << src.bag_labels[b];
+        for (std::size_t k = 0; k < 4; ++k) f << ',' << src.instance(i)[k];
+        f << '\n';
+      }
+  }
+  const fs::path old = fs::current_path();
+  fs::current_path(dir);
+  const auto readme = [&]() {
+    // ---- the README's code, verbatim (epochs 100 -> 15 to keep the test short)
+    MilDataset ds = load_mil_csv("my_bags.csv");
+    Fold split = stratified_kfold(ds.bag_labels, 5, /*seed*/ 1)[0];  // train 4/5, validate on 1/5
+    Standardizer st = fit_standardizer(ds, split.train);
+    BagBatch val = make_bag_batch(ds, split.test, &st);
+    Labels val_y;
+    for (std::size_t b : split.test) val_y.push_back(ds.bag_labels[b]);
+
+    MilNet net(MilNetOptions(ds.num_features).width(64).num_heads(4).seed(1));
+    AdamW opt(net, AdamWOptions(1e-3).weight_decay(1e-4));
+    DataLoader<BagBatch> loader(split.train, BagBatchCollate(ds, &st), DataLoaderOptions(8).seed(1).bucket_by(bag_sizes(ds)));
+    Trainer trainer(net, opt, TrainerOptions().epochs(15).patience(20).clip_grad_norm(1.0)
+                                  .metrics_csv("metrics.csv").checkpoint("run.ckpt.npz").resume(true));
+    TrainResult r = trainer.fit(loader,
+        [&](const BagBatch& b, const StepInfo&) {
+          return BatchLoss{binary_cross_entropy_with_logits(net.forward(b.x, b.mask), b.labels)};
+        },
+        [&](std::int64_t) {
+          NoGrad no_tape;
+          net.eval();
+          const double auc = roc_auc(sigmoid(net.forward(val.x, val.mask)).to_vector(), val_y);
+          return EpochMetrics{auc, {{"val_auc", auc}}};
+        });
+    net.save("mil_net.npz");  // the best epoch's weights (r.best_epoch)
+    // ----
+    return r;
+  };
+  const TrainResult first = readme();
+  CHECK_FALSE(first.resumed);
+  CHECK(first.best_score > 0.75);
+  CHECK(fs::exists("mil_net.npz"));
+  const TrainResult again = readme();  // finished run in the checkpoint: nothing trained again, same answer
+  CHECK(again.resumed);
+  CHECK(again.best_epoch == first.best_epoch);
+  CHECK(again.best_score == first.best_score);
+  fs::current_path(old);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("metrics: mean_and_std over folds uses the sample standard deviation") {
+  // (1 + 2 + 3 + 4) / 4 = 2.5; squared deviations 2.25 + 0.25 + 0.25 + 2.25 = 5, 5 / 3 under the root.
+  const MeanStd m = mean_and_std({1, 2, 3, 4});
+  CHECK(m.mean == 2.5);
+  CHECK(m.std == doctest::Approx(1.2909944487358056).epsilon(1e-15));
+  CHECK(mean_and_std({0.7}).std == 0.0);
+  CHECK_THROWS_WITH_AS(mean_and_std({}), "mean_and_std: no values", Error);
 }

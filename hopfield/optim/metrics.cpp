@@ -135,5 +135,4 @@ Labels to_labels(const Tensor& t) {
   for (double v : t.to_vector()) out.push_back(static_cast<std::int64_t>(std::llround(v)));
   return out;
 }
-
 }  // namespace hf
