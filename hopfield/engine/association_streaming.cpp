@@ -121,6 +121,21 @@ bool no_nan_or_pos_inf(const Tensor& t) {
   return !bad;
 }
 
+// max_j z[j] (-inf for an empty or fully masked row); eight partial maxima so that the float loop vectorises.
+template <class T>
+T row_max(const T* z, std::size_t c) {
+  constexpr std::size_t W = 8;
+  T mx[W];
+  for (std::size_t t = 0; t < W; ++t) mx[t] = -std::numeric_limits<T>::infinity();
+  std::size_t j = 0;
+  for (; j + W <= c; j += W)
+    for (std::size_t t = 0; t < W; ++t) mx[t] = mx[t] < z[j + t] ? z[j + t] : mx[t];
+  for (; j < c; ++j) mx[0] = mx[0] < z[j] ? z[j] : mx[0];
+  T m = mx[0];
+  for (std::size_t t = 1; t < W; ++t) m = m < mx[t] ? mx[t] : m;
+  return m;
+}
+
 // The read-only state of one streaming call: dims, masks, pointers, beta.
 template <class T>
 struct Stream {
@@ -161,20 +176,7 @@ struct Stream {
   // Returns e^(m - m'), the factor for the row's earlier output (0 while the row had no entry yet).
   T online_row(T* z, std::size_t c, T& m, double& sum) const {
     const T neg_inf = -std::numeric_limits<T>::infinity();
-    T mc = neg_inf;
-    if constexpr (std::is_same_v<T, float>) {
-      constexpr std::size_t W = 8;
-      float mx[W];
-      for (std::size_t t = 0; t < W; ++t) mx[t] = neg_inf;
-      std::size_t j = 0;
-      for (; j + W <= c; j += W)
-        for (std::size_t t = 0; t < W; ++t) mx[t] = mx[t] < z[j + t] ? z[j + t] : mx[t];
-      for (; j < c; ++j) mx[0] = mx[0] < z[j] ? z[j] : mx[0];
-      for (std::size_t t = 0; t < W; ++t) mc = mc < mx[t] ? mx[t] : mc;
-    } else {
-      for (std::size_t j = 0; j < c; ++j) mc = std::max(mc, z[j]);
-    }
-    const T mn = std::max(m, mc);
+    const T mn = std::max(m, row_max(z, c));
     if (mn == neg_inf) {  // nothing unmasked so far
       std::fill(z, z + c, T(0));
       return T(0);
@@ -372,12 +374,7 @@ struct PairRow {
 
 template <class T>
 void pair_chunk_row(const Stream<T>& st, T* za, T* zb, std::size_t c, PairRow& w) {
-  const T neg_inf = -std::numeric_limits<T>::infinity();
-  T mca = neg_inf, mcb = neg_inf;
-  for (std::size_t j = 0; j < c; ++j) {
-    mca = std::max(mca, za[j]);
-    mcb = std::max(mcb, zb[j]);
-  }
+  const T mca = row_max(za, c), mcb = row_max(zb, c);
   const double mna = std::max(w.ma, static_cast<double>(mca)), mnb = std::max(w.mb, static_cast<double>(mcb));
   if (mna == -std::numeric_limits<double>::infinity() || mnb == -std::numeric_limits<double>::infinity()) return;
   const double sa = w.ma == -std::numeric_limits<double>::infinity() ? 0.0 : std::exp(w.ma - mna);
@@ -393,20 +390,34 @@ void pair_chunk_row(const Stream<T>& st, T* za, T* zb, std::size_t c, PairRow& w
   const T stat_a[2] = {static_cast<T>(mna), T(1)}, stat_b[2] = {static_cast<T>(mnb), T(1)};
   st.probs_row(za, c, stat_a);
   st.probs_row(zb, c, stat_b);
-  double la = 0, lb = 0, a2 = 0, b2 = 0, ab = 0;
-  for (std::size_t j = 0; j < c; ++j) {
+  // Eight partial sums per quantity, so that the loop vectorises.
+  constexpr std::size_t W = 8;
+  double la[W] = {}, lb[W] = {}, a2[W] = {}, b2[W] = {}, ab[W] = {};
+  std::size_t j = 0;
+  for (; j + W <= c; j += W)
+    for (std::size_t t = 0; t < W; ++t) {
+      const double ea = za[j + t], eb = zb[j + t];
+      la[t] += ea;
+      lb[t] += eb;
+      a2[t] += ea * ea;
+      b2[t] += eb * eb;
+      ab[t] += ea * eb;
+    }
+  for (; j < c; ++j) {
     const double ea = za[j], eb = zb[j];
-    la += ea;
-    lb += eb;
-    a2 += ea * ea;
-    b2 += eb * eb;
-    ab += ea * eb;
+    la[0] += ea;
+    lb[0] += eb;
+    a2[0] += ea * ea;
+    b2[0] += eb * eb;
+    ab[0] += ea * eb;
   }
-  w.la += la;
-  w.lb += lb;
-  w.a2 += a2;
-  w.b2 += b2;
-  w.ab += ab;
+  for (std::size_t t = 0; t < W; ++t) {
+    w.la += la[t];
+    w.lb += lb[t];
+    w.a2 += a2[t];
+    w.b2 += b2[t];
+    w.ab += ab[t];
+  }
 }
 
 }  // namespace
