@@ -439,3 +439,35 @@ TEST_CASE("association_streaming: a NaN in the queries gives NaN in its row, as 
     for (std::size_t i = 3; i < 6; ++i) CHECK(std::abs(stream.flat(i) - dense.flat(i)) <= 1e-5 * (1 + std::abs(dense.flat(i))));
   }
 }
+
+TEST_CASE("association_streaming_update: the new state and the stopping statistic of one pass equal the separate ones") {
+  for (const CoreCase& c : core_cases())
+    for (Dtype dtype : {Dtype::Float64, Dtype::Float32}) {
+      INFO(c.name << " in " << std::string(dtype_name(dtype)));
+      const std::size_t n = std::max(c.q[0], c.k[0]);
+      Tensor k = rnd(c.k, 82).to(dtype).requires_grad_();
+      Tensor q = expand(rnd(c.q, 81), {n, c.q[1], c.q[2]}).to(dtype).requires_grad_();
+      Tensor prev = add(q.detach(), rnd(q.shape(), 83, 0.05).to(dtype));
+      AssociationMasks m = masks_for(c, n, c.q[1], c.k[1]);
+      if (m.association_mask.defined() && is_floating(m.association_mask.dtype()))
+        m.association_mask = m.association_mask.to(dtype);
+      std::vector<double> change;
+      Tensor fused = association_streaming_update(q, prev, k, c.heads, c.beta, m, c.zero, change, 3);
+      const auto dense = association_change(association_probs(q.detach(), k.detach(), c.heads, c.beta, m, c.zero),
+                                            association_probs(prev, k.detach(), c.heads, c.beta, m, c.zero));
+      Tensor separate = associate(association_probs(q, k, c.heads, c.beta, m, c.zero), k, c.heads);
+      CHECK(rel_err(fused.detach(), separate.detach()) <= tol_of(dtype));
+      REQUIRE(change.size() == dense.size());
+      for (std::size_t h = 0; h < dense.size(); ++h)
+        CHECK(std::abs(change[h] - dense[h]) <= (dtype == Dtype::Float64 ? 1e-13 : 1e-6) * std::max(1.0, dense[h]));
+      if (dtype == Dtype::Float64) {
+        GradcheckResult r = gradcheck(
+            [&](const std::vector<Tensor>& t) {
+              std::vector<double> ch;
+              return association_streaming_update(t[0], prev, t[1], c.heads, std::min(c.beta, 2.0), m, c.zero, ch, 2);
+            },
+            {q, k});
+        CHECK_MESSAGE(r.ok, r.report);
+      }
+    }
+}
