@@ -349,7 +349,7 @@ TEST_CASE("HopfieldPooling and HopfieldLayer with streaming forced equal the den
   set_default_association_chunk(0);
 }
 
-TEST_CASE("Hopfield chooses the streaming association by the memory budget, and rejects association dropout there") {
+TEST_CASE("Hopfield chooses the streaming association by the memory budget, and not for association dropout") {
   Hopfield m(HopfieldOptions(4));
   // 2 x 1 head x 3 states x 1000 stored patterns x 4 bytes = 24,000 bytes.
   CHECK(m.streams_association(2, 3, 1000, Dtype::Float32) == (24000 > default_association_memory_budget()));
@@ -367,11 +367,17 @@ TEST_CASE("Hopfield chooses the streaming association by the memory budget, and 
   CHECK_FALSE(m.streams_association(1, 1, 25, Dtype::Float32));
   set_default_association_memory_budget(saved);
 
-  Hopfield drop(HopfieldOptions(4).dropout(0.5).association_memory_budget(0));
   Tensor x = rnd({1, 3, 4}, 1).to(Dtype::Float32);
+  Hopfield drop(HopfieldOptions(4).dropout(0.5).streaming(true));
   CHECK_THROWS_WITH_AS(drop.forward(x), doctest::Contains("dropout=0.5"), Error);
   drop.eval();
   CHECK(drop.forward(x).shape() == Shape{1, 3, 4});  // no dropout in eval mode
+  // Over the budget, the automatic choice stays dense while dropout is active, and streams in eval mode.
+  Hopfield auto_drop(HopfieldOptions(4).dropout(0.5).association_memory_budget(0));
+  CHECK_FALSE(auto_drop.streams_association(1, 3, 3, Dtype::Float32));
+  CHECK(auto_drop.forward(x).shape() == Shape{1, 3, 4});
+  auto_drop.eval();
+  CHECK(auto_drop.streams_association(1, 3, 3, Dtype::Float32));
   Hopfield dense_drop(HopfieldOptions(4).dropout(0.5).streaming(false));
   CHECK(dense_drop.forward(x).shape() == Shape{1, 3, 4});
 }

@@ -81,7 +81,8 @@ class Hopfield : public UnaryModule {
   double scaling() const { return scaling_; }
   bool packed_projection() const { return packed_; }
   // Whether a forward pass over `states` state and `stored` stored patterns per batch entry takes the
-  // streaming association (options streaming / association_memory_budget).
+  // streaming association (options streaming / association_memory_budget; the automatic choice keeps the
+  // dense path while association dropout is active in training).
   bool streams_association(std::size_t batch, std::size_t states, std::size_t stored, Dtype dtype) const;
 
   std::shared_ptr<HopfieldCore> association_core;

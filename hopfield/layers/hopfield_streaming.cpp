@@ -20,6 +20,8 @@ namespace hf {
 
 bool Hopfield::streams_association(std::size_t batch, std::size_t states, std::size_t stored, Dtype dtype) const {
   if (options_.streaming()) return *options_.streaming();
+  // Association dropout needs the matrix: the automatic choice keeps the dense path while it is active.
+  if (is_training() && options_.dropout() > 0) return false;
   const std::size_t budget = options_.association_memory_budget().value_or(default_association_memory_budget());
   return association_matrix_bytes(batch, options_.num_heads(), states, stored, options_.add_zero_association(), dtype) >
          budget;
@@ -31,8 +33,7 @@ Tensor Hopfield::stream_association(const Tensor& q, const Tensor& k, const Tens
   HF_CHECK(!(is_training() && options_.dropout() > 0), op,
            "dropout=" << options_.dropout()
                       << " (on the association matrix) is not supported by the streaming association, which never "
-                         "holds that matrix: set dropout(0), call eval(), or set streaming(false) (the association is "
-                         "streamed when streaming(true) or when the matrix exceeds association_memory_budget)");
+                         "holds that matrix: set dropout(0), call eval(), or leave streaming unset or false");
   const std::size_t h = options_.num_heads(), hd = head_dim_;
   const bool zero = options_.add_zero_association();
   std::vector<Tensor> states{q};  // z_0 = q, z_t = xi_{t-1} K: each (N or 1, L, H*hd)
