@@ -121,6 +121,31 @@ bool no_nan_or_pos_inf(const Tensor& t) {
   return !bad;
 }
 
+// max_j z[j] (-inf for an empty or fully masked row); eight partial maxima so that the float loop vectorises.
+template <class T>
+T row_max(const T* z, std::size_t c) {
+  constexpr std::size_t W = 8;
+  T mx[W];
+  for (std::size_t t = 0; t < W; ++t) mx[t] = -std::numeric_limits<T>::infinity();
+  std::size_t j = 0;
+  for (; j + W <= c; j += W)
+    for (std::size_t t = 0; t < W; ++t) mx[t] = mx[t] < z[j + t] ? z[j + t] : mx[t];
+  for (; j < c; ++j) mx[0] = mx[0] < z[j] ? z[j] : mx[0];
+  T m = mx[0];
+  for (std::size_t t = 1; t < W; ++t) m = m < mx[t] ? mx[t] : m;
+  return m;
+}
+
+// The stopping statistic ||p_a - p_b|| of two states a, b streamed together (association_change_streaming):
+// the a side is the row's own online softmax (max m, sum l); this holds the b side's max and sum and, in
+// double, A2 = sum_j e_aj^2, B2 = sum_j e_bj^2, AB = sum_j e_aj e_bj (e_j = e^(z_j - m), rescaled like the
+// sums when a max grows). Then ||p_a - p_b||^2 = A2 / l_a^2 + B2 / l_b^2 - 2 AB / (l_a l_b): the terms are
+// at most 1 and the stopping threshold is about 1e-4 on the norm (1e-8 on the square), far above the
+// double rounding of the difference.
+struct PairRow {
+  double mb = -std::numeric_limits<double>::infinity(), lb = 0, a2 = 0, b2 = 0, ab = 0;
+};
+
 // The read-only state of one streaming call: dims, masks, pointers, beta.
 template <class T>
 struct Stream {
@@ -161,20 +186,7 @@ struct Stream {
   // Returns e^(m - m'), the factor for the row's earlier output (0 while the row had no entry yet).
   T online_row(T* z, std::size_t c, T& m, double& sum) const {
     const T neg_inf = -std::numeric_limits<T>::infinity();
-    T mc = neg_inf;
-    if constexpr (std::is_same_v<T, float>) {
-      constexpr std::size_t W = 8;
-      float mx[W];
-      for (std::size_t t = 0; t < W; ++t) mx[t] = neg_inf;
-      std::size_t j = 0;
-      for (; j + W <= c; j += W)
-        for (std::size_t t = 0; t < W; ++t) mx[t] = mx[t] < z[j + t] ? z[j + t] : mx[t];
-      for (; j < c; ++j) mx[0] = mx[0] < z[j] ? z[j] : mx[0];
-      for (std::size_t t = 0; t < W; ++t) mc = mc < mx[t] ? mx[t] : mc;
-    } else {
-      for (std::size_t j = 0; j < c; ++j) mc = std::max(mc, z[j]);
-    }
-    const T mn = std::max(m, mc);
+    const T mn = std::max(m, row_max(z, c));
     if (mn == neg_inf) {  // nothing unmasked so far
       std::fill(z, z + c, T(0));
       return T(0);
@@ -222,26 +234,84 @@ struct Stream {
     for (std::size_t j = 0; j < c; ++j) z[j] = z[j] == -std::numeric_limits<T>::infinity() ? T(0) : std::exp(z[j] - m) * inv;
   }
 
+  // One row of a chunk for the stopping statistic: ea = the a side's e^(z - m) after online_row (which
+  // returned sa), zb = the b side's scores (overwritten by its exponentials).
+  void pair_row(const T* ea, T sa, T* zb, std::size_t c, PairRow& w) const {
+    const double neg_inf = -std::numeric_limits<double>::infinity();
+    const double mnb = std::max(w.mb, static_cast<double>(row_max(zb, c)));
+    if (mnb == neg_inf) return;  // nothing unmasked so far (the masks of a and b are the same)
+    const double sad = static_cast<double>(sa), sb = w.mb == neg_inf ? 0.0 : std::exp(w.mb - mnb);
+    w.lb *= sb;
+    w.a2 *= sad * sad;
+    w.b2 *= sb * sb;
+    w.ab *= sad * sb;
+    w.mb = mnb;
+    const T stat_b[2] = {static_cast<T>(mnb), T(1)};
+    probs_row(zb, c, stat_b);
+    // Eight partial sums per quantity, so that the loop vectorises.
+    constexpr std::size_t W = 8;
+    double lb[W] = {}, a2[W] = {}, b2[W] = {}, ab[W] = {};
+    std::size_t j = 0;
+    for (; j + W <= c; j += W)
+      for (std::size_t t = 0; t < W; ++t) {
+        const double ea_ = ea[j + t], eb = zb[j + t];
+        lb[t] += eb;
+        a2[t] += ea_ * ea_;
+        b2[t] += eb * eb;
+        ab[t] += ea_ * eb;
+      }
+    for (; j < c; ++j) {
+      const double ea_ = ea[j], eb = zb[j];
+      lb[0] += eb;
+      a2[0] += ea_ * ea_;
+      b2[0] += eb * eb;
+      ab[0] += ea_ * eb;
+    }
+    for (std::size_t t = 0; t < W; ++t) {
+      w.lb += lb[t];
+      w.a2 += a2[t];
+      w.b2 += b2[t];
+      w.ab += ab[t];
+    }
+  }
+
   // Row statistics of block b, head hh for queries q: stat[2r], stat[2r+1] = m, 1 / l (0, 0 when the row
   // is fully masked). When v and out are given, also out rows = softmax-weighted sums of v (out must hold
-  // zeros).
-  void forward(const T* q, const T* v, T* out, std::size_t b, std::size_t hh, T* z, T* stat) const {
+  // zeros). When qb is given (a second state, same layout as q; zb a second chunk buffer), also
+  // d2[r] = ||softmax row r of q - that of qb||^2 over the stored patterns and the zero association.
+  void forward(const T* q, const T* v, T* out, std::size_t b, std::size_t hh, T* z, T* stat, const T* qb = nullptr,
+               T* zb = nullptr, double* d2 = nullptr) const {
     const std::size_t rows = d.rows(), ldv = d.ldv();
     const T neg_inf = -std::numeric_limits<T>::infinity();
     std::vector<T> m(rows, d.zero ? T(0) : neg_inf);
     std::vector<double> sum(rows, d.zero ? 1.0 : 0.0);
+    PairRow start;
+    if (d.zero) {  // the zero association: logit 0 in both states, e = 1
+      start.mb = 0;
+      start.lb = start.a2 = start.b2 = start.ab = 1;
+    }
+    std::vector<PairRow> pairs(qb ? rows : 0, start);
     T* o = out ? out + d.out_at(b, hh) : nullptr;
     for (std::size_t s0 = 0; s0 < d.s; s0 += d.chunk) {
       const std::size_t c = std::min(d.chunk, d.s - s0);
       scores(q, b, hh, s0, c, z);
+      if (qb) scores(qb, b, hh, s0, c, zb);
       for (std::size_t r = 0; r < rows; ++r) {
         const bool had = m[r] != neg_inf;
         const T scale = online_row(z + r * c, c, m[r], sum[r]);
+        if (qb) pair_row(z + r * c, scale, zb + r * c, c, pairs[r]);
         if (o && had && scale != T(1))
           for (std::size_t p = 0; p < d.pd; ++p) o[r * ldv + p] *= scale;
       }
       if (o) gemm<T>(false, false, rows, d.pd, c, T(1), z, c, v + d.v_at(b, hh) + s0 * ldv, ldv, T(1), o, ldv);
     }
+    if (qb)
+      for (std::size_t r = 0; r < rows; ++r) {
+        const PairRow& x = pairs[r];
+        const double la = sum[r];
+        d2[r] = la == 0 || x.lb == 0 ? 0.0  // fully masked: both rows are zeros
+                                     : std::max(0.0, x.a2 / (la * la) + x.b2 / (x.lb * x.lb) - 2 * x.ab / (la * x.lb));
+      }
     for (std::size_t r = 0; r < rows; ++r) {
       if (sum[r] == 0) {
         stat[2 * r] = stat[2 * r + 1] = T(0);
@@ -277,13 +347,23 @@ std::size_t association_matrix_bytes(std::size_t batch, std::size_t heads, std::
 }
 
 // ----- association_streaming -----
-Tensor association_streaming(const Tensor& q, const Tensor& k, const Tensor& v, std::size_t num_heads, double scaling,
-                             const AssociationMasks& masks, bool add_zero_association, std::size_t chunk) {
-  const char* op = "association_streaming";
+namespace {
+
+// association_streaming, and with previous (a state of q's shape, no gradient) also change[h] = the
+// stopping statistic between the association of q and that of previous, from the same pass over the keys.
+Tensor stream_op(const Tensor& q, const Tensor& k, const Tensor& v, std::size_t num_heads, double scaling,
+                 const AssociationMasks& masks, bool add_zero_association, std::size_t chunk, const char* op,
+                 const Tensor* previous = nullptr, std::vector<double>* change = nullptr) {
   HF_CHECK(v.defined(), op, "v is undefined");
   const Dims d = make_dims(q, k, &v, num_heads, masks, add_zero_association, chunk, op);
+  if (previous) {
+    detail::check_same_dtype(q, *previous, op);
+    HF_CHECK(previous->shape() == q.shape(), op,
+             "states " << shape_str(q.shape()) << " and " << shape_str(previous->shape()) << " differ");
+    change->assign(d.h, 0.0);
+  }
   auto mv = std::make_shared<const MaskView>(detail::read_masks(masks, d, q.dtype(), op));
-  const bool fast = all_finite(q) && all_finite(k) && no_nan_or_pos_inf(mv->additive);
+  const bool fast = all_finite(q) && all_finite(k) && no_nan_or_pos_inf(mv->additive) && (!previous || all_finite(*previous));
   Tensor out = zeros({d.n, d.l, d.h * d.pd}, q.dtype());  // (N, L, H*pd)
   Tensor stats = detail::alloc({d.n, d.h, d.l, 2}, q.dtype());  // row (m, 1 / l), kept for the backward pass
   if (d.rows() > 0) {
@@ -291,13 +371,22 @@ Tensor association_streaming(const Tensor& q, const Tensor& k, const Tensor& v, 
       using T = decltype(tag);
       const Stream<T> st{d, *mv, ptr<T>(k), T(scaling), fast};
       Tensor zt = detail::alloc({d.rows() * d.chunk}, dtype_of<T>());
+      Tensor zbt = detail::alloc({previous ? d.rows() * d.chunk : 0}, dtype_of<T>());
       std::vector<T> row_stat(2 * d.rows());
-      for (std::size_t hh = 0; hh < d.h; ++hh)
+      std::vector<double> d2(previous ? d.rows() : 0);
+      for (std::size_t hh = 0; hh < d.h; ++hh) {
+        std::vector<double> sq(d.n, 0.0);  // per batch entry: squared Frobenius norm of the difference
         for (std::size_t b = 0; b < d.blocks(); ++b) {
-          st.forward(ptr<T>(q), ptr<T>(v), ptr<T>(out), b, hh, ptr<T>(zt), row_stat.data());
-          for (std::size_t r = 0; r < d.rows(); ++r)
+          st.forward(ptr<T>(q), ptr<T>(v), ptr<T>(out), b, hh, ptr<T>(zt), row_stat.data(),
+                     previous ? ptr<T>(*previous) : nullptr, ptr<T>(zbt), d2.data());
+          for (std::size_t r = 0; r < d.rows(); ++r) {
             std::copy_n(row_stat.data() + 2 * r, 2, ptr<T>(stats) + d.stat_at(b, hh, r));
+            if (previous) sq[d.batch_of(b, r)] += d2[r];
+          }
         }
+        if (previous)
+          for (double s2 : sq) (*change)[hh] = std::max((*change)[hh], std::sqrt(s2));
+      }
     });
   }
   return record(out, op, {q, k, v}, [q, k, v, stats, o = out.detach(), d, mv, scaling, fast, op](const Tensor& g) {
@@ -357,60 +446,23 @@ Tensor association_streaming(const Tensor& q, const Tensor& k, const Tensor& v, 
   });
 }
 
-// ----- association_change_streaming -----
-// One pass over the chunks: for the two states a and b, the online max and sum as in the forward pass, and
-// with them A2 = sum_j e_aj^2, B2 = sum_j e_bj^2 and AB = sum_j e_aj e_bj (e_j = e^(z_j - m), rescaled like
-// the sums when a max grows), all in double. Then ||p_a - p_b||^2 = A2 / l_a^2 + B2 / l_b^2 - 2 AB / (l_a l_b):
-// the terms are at most 1 and the stopping threshold is about 1e-4 on the norm (1e-8 on the square), far
-// above the double rounding of the difference.
-namespace {
-
-struct PairRow {
-  double la = 0, lb = 0, a2 = 0, b2 = 0, ab = 0;
-  double ma = -std::numeric_limits<double>::infinity(), mb = -std::numeric_limits<double>::infinity();
-};
-
-template <class T>
-void pair_chunk_row(const Stream<T>& st, T* za, T* zb, std::size_t c, PairRow& w) {
-  const T neg_inf = -std::numeric_limits<T>::infinity();
-  T mca = neg_inf, mcb = neg_inf;
-  for (std::size_t j = 0; j < c; ++j) {
-    mca = std::max(mca, za[j]);
-    mcb = std::max(mcb, zb[j]);
-  }
-  const double mna = std::max(w.ma, static_cast<double>(mca)), mnb = std::max(w.mb, static_cast<double>(mcb));
-  if (mna == -std::numeric_limits<double>::infinity() || mnb == -std::numeric_limits<double>::infinity()) return;
-  const double sa = w.ma == -std::numeric_limits<double>::infinity() ? 0.0 : std::exp(w.ma - mna);
-  const double sb = w.mb == -std::numeric_limits<double>::infinity() ? 0.0 : std::exp(w.mb - mnb);
-  w.la *= sa;
-  w.lb *= sb;
-  w.a2 *= sa * sa;
-  w.b2 *= sb * sb;
-  w.ab *= sa * sb;
-  w.ma = mna;
-  w.mb = mnb;
-  // The exponentials as the forward pass takes them (fast_expf for finite float input), then summed in double.
-  const T stat_a[2] = {static_cast<T>(mna), T(1)}, stat_b[2] = {static_cast<T>(mnb), T(1)};
-  st.probs_row(za, c, stat_a);
-  st.probs_row(zb, c, stat_b);
-  double la = 0, lb = 0, a2 = 0, b2 = 0, ab = 0;
-  for (std::size_t j = 0; j < c; ++j) {
-    const double ea = za[j], eb = zb[j];
-    la += ea;
-    lb += eb;
-    a2 += ea * ea;
-    b2 += eb * eb;
-    ab += ea * eb;
-  }
-  w.la += la;
-  w.lb += lb;
-  w.a2 += a2;
-  w.b2 += b2;
-  w.ab += ab;
-}
-
 }  // namespace
 
+Tensor association_streaming(const Tensor& q, const Tensor& k, const Tensor& v, std::size_t num_heads, double scaling,
+                             const AssociationMasks& masks, bool add_zero_association, std::size_t chunk) {
+  return stream_op(q, k, v, num_heads, scaling, masks, add_zero_association, chunk, "association_streaming");
+}
+
+Tensor association_streaming_update(const Tensor& q, const Tensor& previous, const Tensor& k, std::size_t num_heads,
+                                    double scaling, const AssociationMasks& masks, bool add_zero_association,
+                                    std::vector<double>& change, std::size_t chunk) {
+  HF_CHECK(previous.defined(), "association_streaming_update", "previous is undefined");
+  const Tensor prev = previous.detach();
+  return stream_op(q, k, k, num_heads, scaling, masks, add_zero_association, chunk, "association_streaming_update", &prev,
+                   &change);
+}
+
+// ----- association_change_streaming -----
 std::vector<double> association_change_streaming(const Tensor& qa, const Tensor& qb, const Tensor& k,
                                                  std::size_t num_heads, double scaling, const AssociationMasks& masks,
                                                  bool add_zero_association, std::size_t chunk) {
@@ -427,35 +479,19 @@ std::vector<double> association_change_streaming(const Tensor& qa, const Tensor&
     const Stream<T> st{d, mv, ptr<T>(k), T(scaling), fast};
     const std::size_t rows = d.rows();
     Tensor zat = detail::alloc({rows * d.chunk}, dtype_of<T>()), zbt = detail::alloc({rows * d.chunk}, dtype_of<T>());
-    T* za = ptr<T>(zat);
-    T* zb = ptr<T>(zbt);
-    PairRow start;
-    if (d.zero) {  // the zero association: logit 0 in both, e = 1
-      start.ma = start.mb = 0;
-      start.la = start.lb = start.a2 = start.b2 = start.ab = 1;
-    }
-    std::vector<PairRow> w(rows);
+    std::vector<T> stat(2 * rows);
+    std::vector<double> d2(rows);
     for (std::size_t hh = 0; hh < d.h; ++hh) {
       std::vector<double> sq(d.n, 0.0);  // per batch entry: squared Frobenius norm of the difference
       for (std::size_t b = 0; b < d.blocks(); ++b) {
-        std::fill(w.begin(), w.end(), start);
-        for (std::size_t s0 = 0; s0 < d.s; s0 += d.chunk) {
-          const std::size_t c = std::min(d.chunk, d.s - s0);
-          st.scores(ptr<T>(qa), b, hh, s0, c, za);
-          st.scores(ptr<T>(qb), b, hh, s0, c, zb);
-          for (std::size_t r = 0; r < rows; ++r) pair_chunk_row(st, za + r * c, zb + r * c, c, w[r]);
-        }
-        for (std::size_t r = 0; r < rows; ++r) {
-          const PairRow& x = w[r];
-          if (x.la == 0 || x.lb == 0) continue;  // fully masked: both rows are zeros
-          const double d2 = x.a2 / (x.la * x.la) + x.b2 / (x.lb * x.lb) - 2 * x.ab / (x.la * x.lb);
-          sq[d.batch_of(b, r)] += std::max(d2, 0.0);
-        }
+        st.forward(ptr<T>(qa), nullptr, nullptr, b, hh, ptr<T>(zat), stat.data(), ptr<T>(qb), ptr<T>(zbt), d2.data());
+        for (std::size_t r = 0; r < rows; ++r) sq[d.batch_of(b, r)] += d2[r];
       }
       for (double s2 : sq) change[hh] = std::max(change[hh], std::sqrt(s2));
     }
   });
   return change;
 }
+
 
 }  // namespace hf

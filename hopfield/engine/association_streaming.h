@@ -31,9 +31,17 @@ Tensor association_streaming(const Tensor& q, const Tensor& k, const Tensor& v, 
                              const AssociationMasks& masks = AssociationMasks(), bool add_zero_association = false,
                              std::size_t chunk = 0);
 
+// One update step of the retrieval loop and its stopping statistic in one pass over the keys:
+// returns association_streaming(q, k, k, ...) (the new state xi K, differentiable in q and k) and sets
+// change = association_change_streaming(q, previous, k, ...) (previous: the state before q, q's shape; no
+// gradient).
+Tensor association_streaming_update(const Tensor& q, const Tensor& previous, const Tensor& k, std::size_t num_heads,
+                                    double scaling, const AssociationMasks& masks, bool add_zero_association,
+                                    std::vector<double>& change, std::size_t chunk = 0);
+
 // association_change(association_probs(qa, k, ...), association_probs(qb, k, ...)) without either matrix:
 // d[h] = max over n of the Frobenius norm over (l, s') of the difference (zero association column
-// included). Two streaming passes (the row log-sum-exps, then the differences); no gradient.
+// included). One streaming pass (online sums of p_a^2, p_b^2 and p_a p_b); no gradient.
 std::vector<double> association_change_streaming(const Tensor& qa, const Tensor& qb, const Tensor& k,
                                                  std::size_t num_heads, double scaling,
                                                  const AssociationMasks& masks = AssociationMasks(),

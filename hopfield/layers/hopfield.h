@@ -87,7 +87,8 @@ class Hopfield : public UnaryModule {
   // The stream of the association dropout masks (e.g. to save and restore it in a checkpoint).
   Generator& dropout_generator() { return dropout_gen_; }
   // Whether a forward pass over `states` state and `stored` stored patterns per batch entry takes the
-  // streaming association (options streaming / association_memory_budget).
+  // streaming association (options streaming / association_memory_budget; the automatic choice keeps the
+  // dense path while association dropout is active in training).
   bool streams_association(std::size_t batch, std::size_t states, std::size_t stored, Dtype dtype) const;
 
   std::shared_ptr<HopfieldCore> association_core;

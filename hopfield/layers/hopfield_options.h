@@ -76,8 +76,9 @@ struct HopfieldOptions {
   // Not in hflayers: the streaming association (hopfield/engine/association_streaming.h), which never holds
   // the (N, H, L, S') association matrix. nullopt = automatic: stream when that matrix would take more than
   // association_memory_budget bytes (nullopt = default_association_memory_budget(), initially 64 MiB);
-  // true / false force it. Streaming rejects association dropout in training; forward_with_details then
-  // computes the association matrix separately (it is what the caller asked for).
+  // true / false force it. Association dropout needs the matrix: in training with dropout > 0 the automatic
+  // choice stays dense and streaming(true) throws. forward_with_details computes the association matrix
+  // apart when streaming (it is what the caller asked for).
   HF_ARG(std::optional<bool>, streaming);
   HF_ARG(std::optional<std::size_t>, association_memory_budget);
 };
