@@ -3,22 +3,24 @@
 # fixed epoch count and no early stopping, timed against bench/mil_hflayers.py (the same procedure in PyTorch
 # with the real hflayers.HopfieldPooling), interleaved, per thread budget, median of the per-round ratios.
 #
-#   bench/mil_e2e.sh [--data CSV] [--epochs E] [--rounds R] [--threads "1 2"] [--build DIR]
+#   bench/mil_e2e.sh [--data CSV] [--epochs E] [--rounds R] [--threads "1 2"] [--build DIR] [--intra]
 #
 # Thread budget N, both sides: N folds trained at a time, each on one thread (hopfield-mil --threads N: N fold
 # threads, OpenBLAS and intra-op loops at 1; mil_hflayers.py --threads N: N worker processes with
-# torch.set_num_threads(1)). For N > 1 hflayers also runs its folds in turn with torch.set_num_threads(N)
-# (column "hflayers intra-op"); the ratio is taken against the faster of its two modes.
+# torch.set_num_threads(1)). With --intra, for N > 1 hflayers also runs its folds in turn with
+# torch.set_num_threads(N) (torch's intra-op threads) and the ratio is taken against the faster of its two modes;
+# off by default: on a loaded 2-core machine that mode was > 10x slower than N processes (spinning threads).
 # Wall time = the whole process (start to exit: loading, torch import, training, scoring), as a user sees it.
 # The machine's speed drifts, so only the interleaved ratios mean something; the load (uptime) is printed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 data="$root/../shared/data/mil/csv/elephant.csv"
-epochs=3
+epochs=5
 rounds=3
 threads="1 2"
 build="$root/build"
+intra=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --data) data="$2"; shift 2 ;;
@@ -26,6 +28,7 @@ while [[ $# -gt 0 ]]; do
     --rounds) rounds="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
+    --intra) intra=1; shift ;;
     *) echo "mil_e2e.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -56,7 +59,7 @@ for r in $(seq 1 "$rounds"); do
   for n in $threads; do
     run "ours/$n/$r" "$ours" --data "$data" --no-early-stopping --epochs "$epochs" --threads "$n" --json
     run "hflayers/$n/$r" "$py" "$here/mil_hflayers.py" --data "$data" --epochs "$epochs" --threads "$n"
-    if [[ "$n" -gt 1 ]]; then
+    if [[ "$n" -gt 1 && "$intra" -eq 1 ]]; then
       run "hflayers-intra/$n/$r" "$py" "$here/mil_hflayers.py" --data "$data" --epochs "$epochs" --threads "$n" --workers 1
     fi
   done

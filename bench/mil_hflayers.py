@@ -52,6 +52,12 @@ workers = a.threads if a.workers is None else a.workers
 if workers < 1 or workers > a.threads:
     sys.exit(f"mil_hflayers.py: --workers {workers} must be in 1..--threads ({a.threads})")
 
+# The thread budget covers every pool in the process: torch's (set below / in the workers) and that of the
+# OpenBLAS that Debian's torch calls for its GEMMs, which torch.set_num_threads does not govern and which would
+# otherwise start one thread per core (as hopfield-mil sets OpenBLAS to 1 thread per fold worker).
+per_process = a.threads if workers == 1 else 1
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ[var] = str(per_process)
 sys.path.insert(0, os.path.abspath(a.hflayers))
 import numpy as np
 import torch
