@@ -3,7 +3,8 @@
 //   instances of a bag x (B, N, d) --[Linear -> act -> Dropout] x depth--> h (B, N, w)
 //   --HopfieldPooling over the N instances (padding mask (B, N), true = padded slot)--> (B, 1, w)
 //   --act -> Linear(w, 1)--> one logit per bag;  loss: BCE with logits; AdamW + weight decay,
-//   exponential lr decay, gradient clipping, early stopping on an inner validation split.
+//   exponential lr decay, gradient clipping, early stopping on an inner validation split
+//   (--no-early-stopping: exactly --epochs epochs, no validation work; what bench/mil_e2e.sh times).
 //
 // Evaluation: stratified k-fold cross-validation over bags (repeated `--repeats` times with new folds);
 // features are standardised with the statistics of each outer training fold only. ROC AUC and accuracy
@@ -20,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -71,6 +73,7 @@ struct MilConfig {
   double clip = 1.0;             // gradient norm clip; 0 = off
   std::size_t ensemble = 5;      // members of the cross-validation ensemble (<= round(1 / val_fraction))
   std::string stop_on = "auc";   // early-stopping metric on the validation bags: auc or loss
+  bool early_stopping = true;    // false: exactly `epochs` epochs, the last epoch's parameters, no validation
 
   std::string summary() const {
     std::ostringstream s;
@@ -88,7 +91,7 @@ struct MilConfig {
             {"hidden", hidden}, {"scaling", scaling}, {"pool_dropout", pool_dropout}, {"lr", lr},
             {"weight_decay", weight_decay}, {"lr_decay", lr_decay}, {"batch_size", batch_size}, {"epochs", epochs},
             {"patience", patience}, {"val_fraction", val_fraction}, {"clip", clip}, {"ensemble", ensemble},
-            {"stop_on", stop_on}};
+            {"stop_on", stop_on}, {"early_stopping", early_stopping}};
   }
 };
 
@@ -132,7 +135,9 @@ std::vector<double> predict(MilNet& net, const BagBatch& batch, double* loss) {
 
 
 // Trains on `fit` bags with early stopping on `val` bags (both standardised with statistics of fit+val),
-// returns probabilities for `test` bags from the best epoch's parameters.
+// returns probabilities for `test` bags from the best epoch's parameters. Without early stopping
+// (c.early_stopping false) it trains exactly c.epochs epochs, never scores `val` (its history values are NaN)
+// and predicts with the last epoch's parameters: a fixed amount of work, as a timing comparison needs.
 FitResult fit_and_predict(const MilDataset& ds, const std::vector<std::size_t>& fit, const std::vector<std::size_t>& val,
                           const std::vector<std::size_t>& test, const MilConfig& c, std::uint64_t seed) {
   std::vector<std::size_t> all_train = fit;
@@ -154,7 +159,7 @@ FitResult fit_and_predict(const MilDataset& ds, const std::vector<std::size_t>& 
   Trainer trainer(net, opt,
                   TrainerOptions()
                       .epochs(static_cast<std::int64_t>(c.epochs))
-                      .patience(static_cast<std::int64_t>(c.patience))
+                      .patience(c.early_stopping ? static_cast<std::int64_t>(c.patience) : 0)
                       .mode("max")
                       .clip_grad_norm(c.clip));
   trainer.scheduler(&sched);
@@ -164,6 +169,10 @@ FitResult fit_and_predict(const MilDataset& ds, const std::vector<std::size_t>& 
         return BatchLoss{binary_cross_entropy_with_logits(net.forward(b.x, b.mask), b.labels)};
       },
       [&](std::int64_t) {
+        if (!c.early_stopping) {
+          const double nan = std::numeric_limits<double>::quiet_NaN();
+          return EpochMetrics{0.0, {{"val_loss", nan}, {"val_auc", nan}}};
+        }
         double val_loss = 0;
         const double val_auc = roc_auc(predict(net, val_batch, &val_loss), val_y);
         const double score = c.stop_on == "loss" ? -val_loss : val_auc - 1e-3 * std::min(val_loss, 10.0);
@@ -172,7 +181,8 @@ FitResult fit_and_predict(const MilDataset& ds, const std::vector<std::size_t>& 
   FitResult r;
   for (const EpochRecord& e : t.history)
     r.history.push_back({static_cast<std::size_t>(e.epoch), e.train_loss, e.values[0], e.values[1], e.lr});
-  r.best_epoch = static_cast<std::size_t>(t.best_epoch);
+  // Without early stopping the Trainer reports no best epoch: the last one is the one predicted with.
+  r.best_epoch = t.best_epoch > 0 ? static_cast<std::size_t>(t.best_epoch) : r.history.size();
   r.best_val_loss = r.history[r.best_epoch - 1].val_loss;
   r.best_val_auc = r.history[r.best_epoch - 1].val_auc;
   r.test_prob = predict(net, test_batch, nullptr);
@@ -328,6 +338,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of folds, initialisation, shuffling and dropout");
   app.add_option("--epochs", c.epochs, "maximum epochs per training")->check(CLI::Range(1, 100000));
   app.add_option("--patience", c.patience, "early stopping: epochs without validation improvement")->check(CLI::Range(1, 100000));
+  bool no_early_stopping = false;
+  app.add_flag("--no-early-stopping", no_early_stopping,
+               "train exactly --epochs epochs and predict with the last epoch (no validation work; for timings)")
+      ->excludes("--patience");
   app.add_option("--val-fraction", c.val_fraction, "fraction of the training bags used for early stopping")
       ->check(hf::cli::between(0.05, 0.5));
   app.add_option("--lr", c.lr, "learning rate (AdamW)")->check(hf::cli::kPositive);
@@ -349,7 +363,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auc", "loss"}));
   app.add_flag("--search", search, "nested hyperparameter search on inner folds of every outer training fold");
   app.add_option("--inner-folds", inner_folds, "inner folds of --search")->check(CLI::Range(2, 20));
-  app.add_option("--threads", threads, "folds trained in parallel")->check(CLI::Range(1, 256));
+  app.add_option("--threads", threads, "folds trained in parallel (the whole thread budget: BLAS and intra-op loops run on 1 thread per fold)")->check(CLI::Range(1, 256));
   app.add_option("--out", out_dir, "directory for metrics.csv (per epoch) and results.csv/json");
   app.add_option("--checkpoint-dir", checkpoint_dir,
                  "keep every finished fold in this directory (a killed run continues with --resume)");
@@ -357,6 +371,7 @@ int main(int argc, char** argv) {
       ->needs("--checkpoint-dir");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   if (const int rc = cli::parse(app, argc, argv, "hopfield-mil"); rc >= 0) return rc;
+  c.early_stopping = !no_early_stopping;
 
   try {
     const auto t0 = std::chrono::steady_clock::now();

@@ -34,6 +34,7 @@ done
 expect_error "--lr" hopfield-mil --lr 0
 expect_error "--dropout" hopfield-mil --dropout nan
 expect_error "--folds" hopfield-mil --folds 1
+expect_error "--patience" hopfield-mil --no-early-stopping --patience 5
 expect_error "--dropout" hopfield-uci --dropout nan
 expect_error "--grid-lr" hopfield-uci --grid-lr 0.001 -1
 expect_error "--data or --all" hopfield-uci

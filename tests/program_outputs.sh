@@ -62,6 +62,14 @@ for p in hopfield-mil hopfield-uci hopfield-repertoire hopfield-bit-pattern hopf
 
 check_run mil "$tmp/mil" "repeat,fold," dataset folds repeats auc_mean auc_std seconds -- \
   hopfield-mil --synthetic-bags 24 --folds 2 --epochs 2 --ensemble 1 --threads 1
+# --no-early-stopping: every member trains exactly --epochs epochs (2 folds x 2 members x 3 epochs = 12 rows),
+# with no validation work (its columns are nan).
+check_run mil-fixed "$tmp/mil_fixed" "repeat,fold," auc_mean seconds -- \
+  hopfield-mil --synthetic-bags 24 --folds 2 --epochs 3 --ensemble 2 --threads 1 --no-early-stopping
+cases=$((cases + 1))
+rows=$(tail -n +2 "$tmp/mil_fixed/metrics.csv" | wc -l)
+[ "$rows" -eq 12 ] || fail "mil-fixed: metrics.csv has $rows epoch rows, expected 12 (no early stopping)"
+grep -qi nan "$tmp/mil_fixed/metrics.csv" || fail "mil-fixed: validation columns computed although there is no early stopping"
 
 # A tiny dataset in the uci121 layout (make_uci in programs_common.sh): 40 rows, 2 features, 2 classes.
 uci="$tmp/uci/tiny"
