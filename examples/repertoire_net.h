@@ -75,7 +75,7 @@ struct RepConfig {
 
   std::string summary() const {
     std::ostringstream s;
-    s << "conv " << kernels << "x" << kernel_size << (kmer_init ? (train_conv ? " (3-mer init, trained)" : " (3-mer init, fixed)") : "")
+    s << "conv " << kernels << "x" << kernel_size << (kmer_init ? (train_conv ? " (k-mer init, trained)" : " (k-mer init, fixed)") : "")
       << " SELU max, HopfieldPooling ";
     if (key_network) s << "keys SELU(Linear(h)), ";
     if (static_attention) s << "static attention";
@@ -185,23 +185,28 @@ class RepertoireNet : public Module {
 
 // Filters 3j, 3j+1, 3j+2 detect k-mer j with its first tap at window offset 0, 3 and min(6, K - span)
 // (for K = 9 the three offsets together reach every start position of a sequence of length >= 12 once
-// windows past the end are masked): weight 1 on the k-mer's letters, bias -2.5, so a filter fires only when all three letters match.
-// The remaining filters start at zero weights (a constant output that the gradient can grow), because
-// random filters gave the network room to memorise the training repertoires.
+// windows past the end are masked): weight 1 on the k-mer's n letters and bias 0.5 - n, so a filter is
+// positive only when all n letters match (one mismatch leaves it at -0.5).
+// The remaining filters start at zero weights and bias -2.5 (a constant output that the gradient can grow),
+// because random filters gave the network room to memorise the training repertoires.
 inline void init_kmer_filters(Linear& conv, const std::vector<Kmer>& kmers, std::size_t K) {
   init::zeros_(conv.weight);
   init::constant_(conv.bias, -2.5);
   const std::size_t F = conv.weight.size(0), AK = conv.weight.size(1);
+  auto set = [](Tensor& t, std::size_t i, double v) {
+    if (t.dtype() == Dtype::Float32) t.data<float>()[i] = static_cast<float>(v);
+    else t.data<double>()[i] = v;
+  };
   for (std::size_t j = 0; j < kmers.size(); ++j)
     for (std::size_t o = 0; o < 3; ++o) {
-      const std::size_t span = Kmer::kKmerShapes[kmers[j].shape][2] + 1;
+      const std::size_t span = kmers[j].span();
       if (span > K) continue;
       const std::size_t f = 3 * j + o, off = std::min(3 * o, K - span);
       if (f >= F) continue;
-      for (std::size_t t = 0; t < 3; ++t) {
-        const std::size_t c = static_cast<std::size_t>(kmers[j].letters[t]), k = off + Kmer::kKmerShapes[kmers[j].shape][t];
-        if (conv.weight.dtype() == Dtype::Float32) conv.weight.data<float>()[f * AK + c * K + k] = 1.0f;
-        else conv.weight.data<double>()[f * AK + c * K + k] = 1.0;
+      set(conv.bias, f, 0.5 - static_cast<double>(kmers[j].letters.size()));
+      for (std::size_t t = 0; t < kmers[j].letters.size(); ++t) {
+        const std::size_t c = static_cast<std::size_t>(kmers[j].letters[t]), k = off + kmers[j].offsets[t];
+        set(conv.weight, f * AK + c * K + k, 1.0);
       }
     }
 }
