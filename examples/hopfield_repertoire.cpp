@@ -16,23 +16,28 @@
 // first --warmup-epochs (3) train on the whole subsample, so the attention can find the motif sequences
 // before the reduction to the top 10% can drop them.
 //
-// Initialisation of the convolution (--no-kmer-init turns it off): before training, each fold counts on its
-// training repertoires which gapped 3-mers (shapes XYZ, XY_Z, X_YZ) occur in more positive than negative
-// repertoires, keeps those significant after a Bonferroni correction (one-sided Fisher test), and starts
-// filters as detectors of them; the other filters start at zero, and the convolution stays fixed
-// (--train-conv fine-tunes it: 5-fold AUC 0.978 +/- 0.034 instead of 0.990 +/- 0.014 on
-// repertoire-implanted, 0.884 instead of 0.944 on the generated default, where the zero filters grew into
-// features that memorise the training repertoires). Why the initialisation: from a random initialisation the
-// network memorised the 96 training repertoires of repertoire-implanted (train AUC 1, test ~0.5, attention
-// never on the motif sequences), and PyTorch with the same model does the same (bench/repertoire_torch.py,
-// also with DeepRC's attention network, mean pooling, kernel 3 or L1). With 0.5% motif sequences a motif
-// letter's enrichment is below the repertoire-to-repertoire sampling noise, so the gradient has no
-// first-order signal towards a 3-letter conjunction; both learn at 5% motif sequences, both fail at 2%.
-// Known limit: on the generated default (5 motif sequences per positive) the misranked test positives
-// carry only GSA: training positives nearly all carry K?YV as well, so the attention learns to use one motif.
+// Initialisation of the convolution (--no-kmer-init turns it off): before training, each fold screens its
+// training repertoires for gapped k-mers (3-6 letters over a span of 3-6 with up to 2 gaps, e.g. GSA, K_YV,
+// R_D_WK) held by more positive than negative repertoires, keeps those significant after Tarone's correction
+// (one-sided Fisher test; datasets/kmer_enrichment.h), one per motif, and starts filters as detectors of them;
+// the other filters start at zero, and the convolution stays fixed (--train-conv fine-tunes it). The screen
+// used to know only gapped 3-mers, and a motif of 4+ letters with 2 gaps was not a shape it had (issue 21).
+// Why the initialisation: from a random initialisation the network memorised the 96 training repertoires of
+// repertoire-implanted (train AUC 1, test ~0.5, attention never on the motif sequences), and PyTorch with the
+// same model does the same (bench/repertoire_torch.py). With 0.5% motif sequences a motif letter's
+// enrichment is below the repertoire-to-repertoire sampling noise, so the gradient has no first-order signal
+// towards a 3-letter conjunction; both learn at 5% motif sequences, both fail at 2%.
+// The attention then starts on the detectors (--no-attention-init: random): with uniform attention over ~2000
+// sequences the pooled embedding hardly differs between repertoires, the loss sits at ln 2 and the gradient
+// towards the attention is tiny, a saddle on which whole folds stayed for all epochs (see
+// init_attention_on_detectors in repertoire_net.h). A fold whose training loss never moves is reported as
+// STALLED (stdout and JSON stalled_folds), never retried. For every positive test repertoire the share of its
+// 10 most attended sequences that carry a motif is printed (JSON top10_motif_fraction); with w motif
+// sequences in a repertoire it cannot exceed w / 10.
 //
 // Without --data the program writes generated repertoires with implanted motifs (datasets/synthetic.h)
-// to a temporary folder and reads them back through the same loader.
+// to a temporary folder and reads them back through the same loader; --cohort SEED generates a cohort with
+// random motifs instead (random_motif_cohort) and marks its motifs.
 //
 // Legend: S sequences of a repertoire (after subsampling), F filters.
 #include <algorithm>
@@ -160,6 +165,7 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
       v << " none significant, random initialisation, convolution trained";  // zero filters would see nothing
     } else {
       init_kmer_filters(*net.conv, kmers, c.kernel_size);
+      if (c.attention_init) init_attention_on_detectors(net, std::min(3 * kmers.size(), c.kernels));
       fixed_conv = !c.train_conv;
     }
     out.kmers = v.str();
@@ -398,6 +404,10 @@ int main(int argc, char** argv) {
                                                "significantly enriched in the positive training repertoires");
   app.add_flag("--no-key-network", no_key_network, "the embeddings themselves as attention keys instead of "
                                                    "SELU(Linear(embedding)) (DeepRC's attention network)");
+  bool no_attention_init = false;
+  app.add_flag("--no-attention-init", no_attention_init,
+               "with the k-mer initialisation: random attention (key network, pooling pattern) instead of an attention "
+               "that starts on the k-mer detectors (repertoire_net.h init_attention_on_detectors)");
   app.add_flag("--train-conv", c.train_conv, "with the 3-mer initialisation: fine-tune the convolution as well (default: "
                                             "it stays fixed, only the attention and the readout train)");
   bool unbalanced = false;
@@ -424,6 +434,7 @@ int main(int argc, char** argv) {
 
   c.static_attention = !projected;
   c.kmer_init = !no_kmer_init;
+  c.attention_init = !no_attention_init;
   c.key_network = !no_key_network;
   c.balanced = !unbalanced;
   try {

@@ -3,7 +3,7 @@
 // Counting: a pattern is a 64-bit code (shape index from bit 40, 5 bits per letter below). The distinct patterns of a
 // few hundred repertoires run into tens of millions, nearly all held by one or two repertoires, so they are
 // counted in two passes: the first adds every repertoire's distinct codes to a count-min sketch (two hashed
-// rows of saturating 16-bit counters; a code's estimate is never below its true number of holders), the
+// rows of saturating 8-bit counters; a code's estimate is never below its true number of holders), the
 // second counts exactly, per class, only the codes whose estimate reaches n_min, the fewest holders with
 // which a pattern could be significant at all. Codes below n_min cannot be testable in Tarone's sense, so
 // the correction is exact although they were never counted.
@@ -126,11 +126,13 @@ std::vector<Kmer> enriched(const std::function<const std::vector<std::string>&(s
     codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
   };
 
-  // Pass 1: count-min sketch of the number of holders.
+  // Pass 1: count-min sketch of the number of holders. A repertoire of 2000 sequences holds ~500,000
+  // distinct codes; 2^26 slots per row keep the mean load of a slot near 1 for 128 of them, so few rare
+  // codes reach n_min by collisions in both rows (8-bit counters: 2 x 64 MB).
   std::size_t slots = std::size_t{1} << 16;
-  while (slots < (std::size_t{1} << 24) && slots < train.size() * 65536) slots <<= 1;
-  std::vector<std::uint16_t> sketch(2 * slots, 0);
-  auto bump = [](std::uint16_t& c) { c = c < 0xffff ? static_cast<std::uint16_t>(c + 1) : c; };
+  while (slots < (std::size_t{1} << 26) && slots < train.size() * (std::size_t{1} << 19)) slots <<= 1;
+  std::vector<std::uint8_t> sketch(2 * slots, 0);
+  auto bump = [](std::uint8_t& c) { c = c < 0xff ? static_cast<std::uint8_t>(c + 1) : c; };
   auto estimate = [&](std::uint64_t h) { return std::min(sketch[h & (slots - 1)], sketch[slots + ((h >> 32) & (slots - 1))]); };
   for (std::size_t i : train) {
     collect(i);
@@ -159,7 +161,7 @@ std::vector<Kmer> enriched(const std::function<const std::vector<std::string>&(s
     collect(i);
     const std::size_t cls = y[i] == 1 ? 0 : 1;
     for (std::uint64_t c : codes)
-      if (estimate(mix(c)) >= n_min) count[c][cls] += 1;
+      if (estimate(mix(c)) >= std::min<std::size_t>(n_min, 0xff)) count[c][cls] += 1;
   }
   std::vector<std::size_t> hist(ntrain + 1, 0);
   for (const auto& [c, pn] : count) hist[pn[0] + pn[1]] += 1;
