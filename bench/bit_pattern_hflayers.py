@@ -33,7 +33,6 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
 from torch.utils.data import DataLoader
 from torch.utils.data.sampler import SubsetRandomSampler
 
@@ -43,35 +42,18 @@ sys.path.insert(0, HERE)
 
 from hflayers import Hopfield, HopfieldLayer, HopfieldPooling  # noqa: E402  the real package
 from hflayers.auxiliary.data import BitPatternSet, LatchSequenceSet  # noqa: E402
-from bit_pattern_torch import VARIANTS, ADAPTED, eval_accuracy, train_epoch  # noqa: E402  loop only
+import bit_pattern_torch  # noqa: E402  the notebook's networks and loop, built here from hflayers' modules
+from bit_pattern_torch import VARIANTS, eval_accuracy, train_epoch  # noqa: E402
 
 assert Hopfield.__module__ == 'hflayers', Hopfield.__module__
 
 
 def build(variant, features, instances, samples_unique, seed):
-    """The notebooks' networks, with hflayers' modules; torch.manual_seed(seed) first, as the notebook's set_seed."""
-    torch.manual_seed(seed)
-    adapted = ADAPTED if variant.endswith('adapted') else {}
-    if variant in ('hopfield', 'hopfield_adapted'):
-        hopfield = Hopfield(input_size=features, **adapted)
-        output_projection = nn.Linear(in_features=hopfield.output_size * instances, out_features=1)
-        network = nn.Sequential(hopfield, nn.Flatten(), output_projection, nn.Flatten(start_dim=0))
-    elif variant in ('hopfield_pooling', 'hopfield_pooling_adapted'):
-        pooling = HopfieldPooling(input_size=features, **adapted)
-        output_projection = nn.Linear(in_features=pooling.output_size, out_features=1)
-        network = nn.Sequential(pooling, output_projection, nn.Flatten(start_dim=0))
-    else:
-        if variant == 'hopfield_lookup':
-            lookup = HopfieldLayer(input_size=features, quantity=len(samples_unique))
-        else:
-            lookup = HopfieldLayer(input_size=features, quantity=len(samples_unique), lookup_weights_as_separated=True,
-                                   lookup_targets_as_trainable=False, normalize_stored_pattern_affine=True,
-                                   normalize_pattern_projection_affine=True)
-            with torch.no_grad():
-                lookup.lookup_weights[:] = samples_unique.unsqueeze(dim=0)
-        output_projection = nn.Linear(in_features=lookup.output_size * instances, out_features=1)
-        network = nn.Sequential(lookup, nn.Flatten(start_dim=1), output_projection, nn.Flatten(start_dim=0))
-    return network, torch.optim.AdamW(params=network.parameters(), lr=1e-3)
+    """The notebooks' networks (bench/bit_pattern_torch.build) made of hflayers' modules; torch.manual_seed(seed)
+    first, in place of the notebook's set_seed() = torch.manual_seed(42)."""
+    bit_pattern_torch.SEED = seed
+    return bit_pattern_torch.build(variant, features, instances, samples_unique,
+                                   modules=(Hopfield, HopfieldPooling, HopfieldLayer))
 
 
 def data(demo):

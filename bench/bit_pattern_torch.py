@@ -364,11 +364,14 @@ def set_seed():
     torch.manual_seed(SEED)
 
 
-def build(variant, bits, instances, samples_unique, embedding=0):
+def build(variant, bits, instances, samples_unique, embedding=0, modules=None):
     """Constructor arguments, networks and optimiser exactly as in the notebook's cells. embedding > 0 (not in the
     notebook, as --embedding of examples/hopfield_bit_pattern.cpp): Linear(bits, embedding) + ReLU per instance in
     front of the Hopfield module, which then sees `embedding` features; the adapted lookup keeps its random stored
-    patterns (the raw instances have the wrong width)."""
+    patterns (the raw instances have the wrong width). modules: the (Hopfield, HopfieldPooling, HopfieldLayer)
+    classes to build from, default this file's (bench/bit_pattern_hflayers.py passes hflayers' own)."""
+    Hopfield, HopfieldPooling, HopfieldLayer = modules or (globals()['Hopfield'], globals()['HopfieldPooling'],
+                                                           globals()['HopfieldLayer'])
     set_seed()
     prefix = [nn.Linear(bits, embedding), nn.ReLU()] if embedding > 0 else []
     raw_bits, bits = bits, (embedding if embedding > 0 else bits)

@@ -70,12 +70,14 @@ struct RepConfig {
   bool kmer_init = true;          // conv filters start as detectors of significantly enriched gapped 3-mers
   bool key_network = true;        // keys = SELU(Linear(h)) (DeepRC's attention network) instead of h itself
   bool train_conv = false;        // with kmer_init: fine-tune the convolution too (else only attention and readout)
+  bool attention_init = true;     // with kmer_init: the attention starts on the detectors (init_attention_on_detectors)
   bool verbose = false;           // per-epoch diagnostics on stderr
   std::size_t eval_every = 0;     // with verbose: test AUC every this many epochs (diagnostic only)
 
   std::string summary() const {
     std::ostringstream s;
-    s << "conv " << kernels << "x" << kernel_size << (kmer_init ? (train_conv ? " (3-mer init, trained)" : " (3-mer init, fixed)") : "")
+    s << "conv " << kernels << "x" << kernel_size << (kmer_init ? (train_conv ? " (k-mer init, trained)" : " (k-mer init, fixed)") : "")
+      << (kmer_init && attention_init ? ", attention on the detectors" : "")
       << " SELU max, HopfieldPooling ";
     if (key_network) s << "keys SELU(Linear(h)), ";
     if (static_attention) s << "static attention";
@@ -185,25 +187,57 @@ class RepertoireNet : public Module {
 
 // Filters 3j, 3j+1, 3j+2 detect k-mer j with its first tap at window offset 0, 3 and min(6, K - span)
 // (for K = 9 the three offsets together reach every start position of a sequence of length >= 12 once
-// windows past the end are masked): weight 1 on the k-mer's letters, bias -2.5, so a filter fires only when all three letters match.
-// The remaining filters start at zero weights (a constant output that the gradient can grow), because
-// random filters gave the network room to memorise the training repertoires.
+// windows past the end are masked): weight 1 on the k-mer's n letters and bias 0.5 - n, so a filter is
+// positive only when all n letters match (one mismatch leaves it at -0.5).
+// The remaining filters start at zero weights and bias -2.5 (a constant output that the gradient can grow),
+// because random filters gave the network room to memorise the training repertoires.
 inline void init_kmer_filters(Linear& conv, const std::vector<Kmer>& kmers, std::size_t K) {
   init::zeros_(conv.weight);
   init::constant_(conv.bias, -2.5);
   const std::size_t F = conv.weight.size(0), AK = conv.weight.size(1);
+  auto set = [](Tensor& t, std::size_t i, double v) {
+    if (t.dtype() == Dtype::Float32) t.data<float>()[i] = static_cast<float>(v);
+    else t.data<double>()[i] = v;
+  };
   for (std::size_t j = 0; j < kmers.size(); ++j)
     for (std::size_t o = 0; o < 3; ++o) {
-      const std::size_t span = Kmer::kKmerShapes[kmers[j].shape][2] + 1;
+      const std::size_t span = kmers[j].span();
       if (span > K) continue;
       const std::size_t f = 3 * j + o, off = std::min(3 * o, K - span);
       if (f >= F) continue;
-      for (std::size_t t = 0; t < 3; ++t) {
-        const std::size_t c = static_cast<std::size_t>(kmers[j].letters[t]), k = off + Kmer::kKmerShapes[kmers[j].shape][t];
-        if (conv.weight.dtype() == Dtype::Float32) conv.weight.data<float>()[f * AK + c * K + k] = 1.0f;
-        else conv.weight.data<double>()[f * AK + c * K + k] = 1.0;
+      set(conv.bias, f, 0.5 - static_cast<double>(kmers[j].letters.size()));
+      for (std::size_t t = 0; t < kmers[j].letters.size(); ++t) {
+        const std::size_t c = static_cast<std::size_t>(kmers[j].letters[t]), k = off + kmers[j].offsets[t];
+        set(conv.weight, f * AK + c * K + k, 1.0);
       }
     }
+}
+
+// The attention starts on the detectors: with uniform attention over S ~ 2000 sequences a repertoire's pooled
+// embedding moves by (motif sequences / S) of a detector's swing, ~1e-3, so the readout sees the same input
+// for every repertoire, its loss sits at ln 2, and the gradient towards the attention is that 1e-3 times
+// a readout weight near zero: a saddle (issue 21: a fold whose loss stayed at 0.693147 for all 20 epochs).
+// So the key network starts as `gain` times the identity on the first `detectors` filters (zero elsewhere)
+// and the pooling pattern as their indicator: the attention logit of a sequence is then beta * LN(p) .
+// SELU(gain * h), which is ~10 higher for a sequence on which a detector fires (h = +0.5) than for one on
+// which none does (h <= -0.5); the attention lands on the motif sequences from the first step and all of it
+// stays trainable. Needs the key network and the static attention (else a no-op).
+inline void init_attention_on_detectors(RepertoireNet& net, std::size_t detectors, double gain = 8.0) {
+  if (!net.key || detectors == 0) return;
+  Tensor& p = net.pooling->pooling_weights;  // (1, 1, F) with static attention
+  const std::size_t F = net.key->weight.size(0);
+  if (p.numel() != F || net.key->weight.size(1) != F) return;
+  init::zeros_(net.key->weight);
+  init::zeros_(net.key->bias);
+  init::zeros_(p);
+  auto set = [](Tensor& t, std::size_t i, double v) {
+    if (t.dtype() == Dtype::Float32) t.data<float>()[i] = static_cast<float>(v);
+    else t.data<double>()[i] = v;
+  };
+  for (std::size_t f = 0; f < std::min(detectors, F); ++f) {
+    set(net.key->weight, f * F + f, gain);
+    set(p, f, 1.0);
+  }
 }
 
 // Indices of the k largest values (ties: lower index first).

@@ -352,3 +352,44 @@ TEST_CASE("implanted repertoires: motifs only in positives, at the witness rate 
   CHECK(contains_motif("CAKAYVF", "K?YV"));
   CHECK_FALSE(contains_motif("CAKAYWF", "K?YV"));
 }
+
+TEST_CASE("random_motif_cohort: 1-3 motifs of length 3-6 with 0-2 inner gaps, witness rate 0.1%-1%") {
+  std::set<std::size_t> lengths, gap_counts, counts;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    const ImplantedRepertoireOptions o = random_motif_cohort(seed);
+    CHECK(o.num_repertoires() == 160);
+    CHECK(o.min_sequences() == 1600);
+    CHECK(o.max_sequences() == 2400);
+    CHECK(o.seed() == seed);
+    CHECK(o.witness_rate() >= 0.001);
+    CHECK(o.witness_rate() <= 0.01);
+    CHECK(o.letter_weights().size() == kAminoAcids.size());
+    counts.insert(o.motifs().size());
+    CHECK(std::set<std::string>(o.motifs().begin(), o.motifs().end()).size() == o.motifs().size());
+    for (const std::string& m : o.motifs()) {
+      const auto gaps = static_cast<std::size_t>(std::count(m.begin(), m.end(), '?'));
+      lengths.insert(m.size());
+      gap_counts.insert(gaps);
+      CHECK(m.size() - gaps >= 3);
+      CHECK(m.front() != '?');
+      CHECK(m.back() != '?');
+    }
+    CHECK(random_motif_cohort(seed).motifs() == o.motifs());  // a seed names one cohort
+  }
+  CHECK(counts == std::set<std::size_t>{1, 2, 3});
+  CHECK(lengths == std::set<std::size_t>{3, 4, 5, 6});
+  CHECK(gap_counts == std::set<std::size_t>{0, 1, 2});
+  // The drawn cohort: the motifs only in positives, every positive holds one.
+  ImplantedRepertoireOptions small = random_motif_cohort(3, 8);
+  small.min_sequences(300).max_sequences(300);
+  for (const ImplantedRepertoire& r : implanted_repertoires(small)) {
+    std::size_t with = 0;
+    for (const std::string& s : r.repertoire.sequences)
+      with += std::any_of(small.motifs().begin(), small.motifs().end(),
+                          [&](const std::string& m) { return contains_motif(s, m); }) ? 1 : 0;
+    CHECK(with == r.witnesses);
+    CHECK((r.label == 1) == (with > 0));
+  }
+  CHECK_THROWS_WITH_AS(implanted_repertoires(ImplantedRepertoireOptions(4).letter_weights({1, 2})),
+                       doctest::Contains("letter_weights"), Error);
+}

@@ -1,5 +1,6 @@
-// Gapped 3-mer enrichment screen (datasets/kmer_enrichment.h): the Fisher tail against scipy, recovery of
-// planted motifs, no false finding under random labels, and bad input.
+// Gapped k-mer enrichment screen (datasets/kmer_enrichment.h): the Fisher tail against scipy, the shapes,
+// recovery of planted motifs (3-mers, and longer motifs with two gaps), no false finding under random labels,
+// and bad input.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -60,7 +61,9 @@ TEST_CASE("enriched_kmers finds the planted motifs and only them") {
   const auto reps = planted(40, y, 7);
   std::vector<std::size_t> train;
   for (std::size_t i = 0; i < reps.size(); ++i) train.push_back(i);
-  const std::vector<Kmer> found = enriched_kmers(reps, train, y, 10);
+  // The gapped 3-mers only (the screen's shapes before issue 21).
+  const std::vector<Kmer> found =
+      enriched_kmers(reps, train, y, 10, KmerScreenOptions().max_span(4).max_gaps(1).max_letters(3));
   // Every positive holds GSA, KQYV and KAYV and no negative holds G, S, K, Y or V, so the patterns held by
   // all 20 positives and no negative are exactly the 3-mers inside the motifs: GSA, K_YV and the ones the two
   // fixed K?YV variants add (KQY, KAY, QYV, AYV, KQ_V, KA_V). Patterns mixing a motif letter with a random
@@ -80,6 +83,60 @@ TEST_CASE("enriched_kmers finds the planted motifs and only them") {
   CHECK(gsa);
   CHECK(kyv);
   CHECK(found.size() == allowed.size());
+}
+
+TEST_CASE("kmer_shapes: spans 3..6, at most 2 inner gaps, at least 3 letters") {
+  const auto shapes = kmer_shapes();
+  // span 3: 1; span 4: 1 + 2 (one gap); span 5: 1 + 3 + 3; span 6: 1 + 4 + 6 (two gaps).
+  CHECK(shapes.size() == 22);
+  CHECK(shapes.front() == std::vector<std::size_t>{0, 1, 2});
+  for (const auto& s : shapes) {
+    CHECK(s.front() == 0);
+    CHECK(s.size() >= 3);
+    CHECK(s.back() + 1 - s.size() <= 2);
+    CHECK(std::is_sorted(s.begin(), s.end()));
+  }
+  CHECK(kmer_shapes(KmerScreenOptions().max_span(4).max_gaps(1).max_letters(3)) ==
+        std::vector<std::vector<std::size_t>>{{0, 1, 2}, {0, 1, 3}, {0, 2, 3}});
+  CHECK_THROWS_WITH_AS(kmer_shapes(KmerScreenOptions().max_span(2)), doctest::Contains("max_span"), Error);
+}
+
+TEST_CASE("enriched_kmers finds longer motifs with two gaps, one k-mer per motif") {
+  // Positives carry G?SK?Y (4 letters over 6 positions) and VY?G twice each; each gap holds a random background
+  // letter, as in the generated cohorts, so only the motif's fixed letters are shared by the positives.
+  Generator g(5);
+  std::vector<std::vector<std::string>> reps(40);
+  std::vector<std::int64_t> y(40, 0);
+  for (std::size_t r = 0; r < reps.size(); ++r) {
+    for (std::size_t s = 0; s < 60; ++s) reps[r].push_back(background(g, 12 + g.next_u64() % 6));
+    if (r < 20) {
+      y[r] = 1;
+      auto fill = [&](std::string m) {
+        for (char& ch : m)
+          if (ch == '?') ch = background(g, 1)[0];
+        return m;
+      };
+      reps[r][2].replace(3, 6, fill("G?SK?Y"));
+      reps[r][9].replace(5, 6, fill("G?SK?Y"));
+      reps[r][14].replace(4, 4, fill("VY?G"));
+      reps[r][30].replace(2, 4, fill("VY?G"));
+    }
+  }
+  std::vector<std::size_t> train;
+  for (std::size_t i = 0; i < reps.size(); ++i) train.push_back(i);
+  const std::vector<Kmer> found = enriched_kmers(reps, train, y, 10);
+  REQUIRE(found.size() == 2);  // every other significant pattern is a part of one of the two
+  std::vector<std::string> texts = {found[0].text(), found[1].text()};
+  std::sort(texts.begin(), texts.end());
+  CHECK(texts == std::vector<std::string>{"G_SK_Y", "VY_G"});
+  for (const Kmer& k : found) {
+    CHECK(k.positives == 20);
+    CHECK(k.negatives == 0);
+    CHECK(k.p_value * k.correction < 0.05);
+  }
+  // The 3-mer screen alone sees only parts of G?SK?Y (G_SK, S_K_Y does not fit): a part, not the motif.
+  const auto old = enriched_kmers(reps, train, y, 10, KmerScreenOptions().max_span(4).max_gaps(1).max_letters(3));
+  for (const Kmer& k : old) CHECK(k.letters.size() == 3);
 }
 
 TEST_CASE("enriched_kmers keeps nothing when the labels carry no motif") {

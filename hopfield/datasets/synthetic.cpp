@@ -152,8 +152,22 @@ std::vector<ImplantedRepertoire> implanted_repertoires(const ImplantedRepertoire
   for (const auto& m : o.motifs())
     HF_CHECK(!m.empty() && m.size() + 3 <= o.length_min(), "implanted_repertoires",
              "motif '" << m << "' must be non-empty and fit inside the shortest sequence (length_min - 3)");
+  HF_CHECK(o.letter_weights().empty() || o.letter_weights().size() == kAminoAcids.size(), "implanted_repertoires",
+           "letter_weights needs " << kAminoAcids.size() << " values (one per letter of " << kAminoAcids << "), got "
+                                   << o.letter_weights().size());
+  std::vector<double> cumulative;  // of letter_weights, normalised; empty = uniform
+  for (double w : o.letter_weights()) {
+    HF_CHECK(std::isfinite(w) && w >= 0, "implanted_repertoires", "letter_weights must be finite and >= 0, got " << w);
+    cumulative.push_back((cumulative.empty() ? 0.0 : cumulative.back()) + w);
+  }
+  HF_CHECK(cumulative.empty() || cumulative.back() > 0, "implanted_repertoires", "letter_weights are all zero");
   Generator g(o.seed());
-  auto letter = [&] { return kAminoAcids[g.below(kAminoAcids.size())]; };
+  auto letter = [&] {
+    if (cumulative.empty()) return kAminoAcids[g.below(kAminoAcids.size())];
+    const double u = g.uniform() * cumulative.back();
+    const auto k = static_cast<std::size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin());
+    return kAminoAcids[std::min(k, kAminoAcids.size() - 1)];
+  };
   auto has_any_motif = [&](const std::string& s) {
     for (const auto& m : o.motifs())
       if (contains_motif(s, m)) return true;
@@ -197,6 +211,43 @@ std::vector<ImplantedRepertoire> implanted_repertoires(const ImplantedRepertoire
     for (std::size_t i = seqs.size(); i > 1; --i) std::swap(seqs[i - 1], seqs[g.below(i)]);
   }
   return out;
+}
+
+std::vector<double> cdr3_letter_weights() {
+  // A     C      D      E      F      G      H      I      K      L
+  // M     N      P      Q      R      S      T      V      W      Y
+  return {0.072, 0.021, 0.053, 0.052, 0.041, 0.094, 0.022, 0.030, 0.031, 0.063,
+          0.010, 0.052, 0.042, 0.052, 0.042, 0.113, 0.063, 0.052, 0.032, 0.063};
+}
+
+ImplantedRepertoireOptions random_motif_cohort(std::uint64_t seed, std::size_t num_repertoires) {
+  // The cohort's draws come from their own stream so that the repertoires (drawn from `seed` by
+  // implanted_repertoires) and the motifs do not share one.
+  Generator g(seed ^ 0x6d6f746966ULL);
+  std::vector<std::string> motifs;
+  const std::size_t count = 1 + g.below(3);
+  while (motifs.size() < count) {
+    const std::size_t length = 3 + g.below(4);                             // 3..6
+    const std::size_t max_gaps = std::min<std::size_t>(2, length - 3);     // keep >= 3 fixed letters
+    const std::size_t gaps = g.below(max_gaps + 1);
+    std::string m(length, '?');
+    for (char& ch : m) ch = kAminoAcids[g.below(kAminoAcids.size())];
+    std::vector<std::size_t> inner;
+    for (std::size_t k = 1; k + 1 < length; ++k) inner.push_back(k);
+    for (std::size_t k = 0; k < gaps; ++k) {  // distinct inner positions by a partial shuffle
+      std::swap(inner[k], inner[k + g.below(inner.size() - k)]);
+      m[inner[k]] = '?';
+    }
+    if (std::find(motifs.begin(), motifs.end(), m) == motifs.end()) motifs.push_back(m);
+  }
+  const double rate = 0.001 + 0.009 * g.uniform();
+  return ImplantedRepertoireOptions(num_repertoires)
+      .min_sequences(1600)
+      .max_sequences(2400)
+      .witness_rate(rate)
+      .motifs(motifs)
+      .letter_weights(cdr3_letter_weights())
+      .seed(seed);
 }
 
 void write_repertoire_file(const std::string& path, const Repertoire& rep) {

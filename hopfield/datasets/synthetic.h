@@ -83,7 +83,21 @@ struct ImplantedRepertoireOptions {
   HF_ARG(std::vector<std::string>, motifs) = {"GSA", "K?YV"};
   HF_ARG(std::size_t, max_count) = 20;
   HF_ARG(std::uint64_t, seed) = 0;
+  // Relative frequencies of the 20 letters of kAminoAcids in background positions; empty = uniform.
+  HF_ARG(std::vector<double>, letter_weights) = {};
 };
+
+// The letter frequencies of ../shared/data/repertoire-implanted's background (CDR3-like: S, G, A frequent,
+// M, C, H rare), in kAminoAcids order.
+std::vector<double> cdr3_letter_weights();
+
+// A held-out cohort "like ../shared/data/repertoire-implanted but with other motifs" (issue 21): 160
+// repertoires of 1600..2400 sequences with cdr3_letter_weights(), half positive, and drawn from `seed`:
+//   1..3 motifs, each of length 3..6 with 0..2 gap positions ('?'), gaps only inside (first and last letter
+//   fixed) and at least 3 fixed letters (so length 3 has no gap and length 4 at most one); distinct motifs;
+//   one witness rate for the cohort, uniform in [0.001, 0.01].
+// The motifs and the rate are in the returned options (motifs(), witness_rate()).
+ImplantedRepertoireOptions random_motif_cohort(std::uint64_t seed, std::size_t num_repertoires = 160);
 struct ImplantedRepertoire {
   Repertoire repertoire;
   std::int64_t label = 0;
