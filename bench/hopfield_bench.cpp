@@ -2,7 +2,7 @@
 // ../shared/bench/workloads.json (or --workloads FILE) one step is forward, loss mean(y^2), backward and an
 // Adam update (optim/adam.h). After warm-up steps, the median step time over `reps` steps is printed as
 // one JSON line per workload:
-//   {"workload": NAME, "threads": N, "ms": MEDIAN_STEP_MS, "peak_rss_mb": MB, "association": "dense"|"streaming",
+//   {"workload": NAME, "threads": N, "ms": MEDIAN_STEP_MS, "cpu_ms": MEDIAN_PROCESS_CPU_MS, "peak_rss_mb": MB, "association": "dense"|"streaming",
 //    "gemm_gflop_per_step": G, "gemm_gflops": G / ms, "sgemm_2048_gflops": a plain 2048^3 sgemm timed after the
 //    steps (so that it cannot change their state), "gemm_fraction": the ratio of the two rates}
 // --threads N sets the OpenBLAS threads. peak_rss_mb is the process's peak resident set so far (VmHWM of
@@ -15,6 +15,7 @@
 // workload with the dense and the streaming path in turn and adds "streaming_over_dense" (time ratio).
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -67,18 +68,31 @@ HopfieldOptions options_of(const json& w) {
   return o;
 }
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
+
 struct StepTiming {
   double median_ms = 0;
+  double median_cpu_ms = 0;  // process CPU time (all threads): at 1 thread, robust to other load on the machine
   double gemm_gflop = 0;  // gemm work per timed step
 };
 
 // One step per call: forward, loss mean(y^2), backward, Adam update; median over reps after warm-up, in ms,
 // and the gemm work of a step (blas::flops over the timed steps).
 StepTiming time_steps(const std::function<Tensor()>& forward, Adam& opt, int warmup, int reps) {
-  std::vector<double> ms;
+  std::vector<double> ms, cpu;
   std::uint64_t flops = 0;
   for (int i = 0; i < warmup + reps; ++i) {
     const std::uint64_t f0 = blas::flops();
+    const double c0 = process_cpu_ms();
     const auto t0 = std::chrono::steady_clock::now();
     opt.zero_grad();
     Tensor y = forward();
@@ -88,13 +102,14 @@ StepTiming time_steps(const std::function<Tensor()>& forward, Adam& opt, int war
     const auto t1 = std::chrono::steady_clock::now();
     if (i >= warmup) {
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      cpu.push_back(process_cpu_ms() - c0);
       flops += blas::flops() - f0;
     }
   }
-  std::sort(ms.begin(), ms.end());
   StepTiming t;
   if (ms.empty()) return t;
-  t.median_ms = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  t.median_ms = median_of(ms);
+  t.median_cpu_ms = median_of(cpu);
   t.gemm_gflop = static_cast<double>(flops) / static_cast<double>(ms.size()) / 1e9;
   return t;
 }
@@ -177,6 +192,7 @@ int main(int argc, char** argv) {
         nlohmann::ordered_json out = {{"workload", name},
                                       {"threads", threads},
                                       {"ms", median},
+                                      {"cpu_ms", t.median_cpu_ms},
                                       {"peak_rss_mb", rss},
                                       {"association", streams ? "streaming" : "dense"},
                                       {"gemm_gflop_per_step", t.gemm_gflop},

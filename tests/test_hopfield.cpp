@@ -26,6 +26,14 @@ Tensor rnd(const Shape& s, std::uint64_t seed, double scale = 1.0) {
   return mul(randn(s, Dtype::Float64, g), scale);
 }
 
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to_vector(), y = b.to_vector();
+  REQUIRE(x.size() == y.size());
+  double m = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) m = std::max(m, std::abs(x[i] - y[i]));
+  return m;
+}
+
 // Finite differences through a module's own parameters and the given inputs (all float64): the loss is
 // sum(f() * dout) with a random dout; up to `probes` entries per tensor are perturbed in place (the module
 // holds its parameters by shared storage, so perturbing the registered tensor changes the forward).
@@ -165,6 +173,39 @@ TEST_CASE("row_projection and select_heads: gradcheck") {
   CHECK(r2.ok);
   CHECK_THROWS_AS(row_projection(rnd({2, 3}, 1), rnd({4, 2}, 2), 0, 2), Error);
   CHECK_THROWS_AS(association_probs(rnd({2, 3, 4}, 1), rnd({2, 3, 5}, 2), 1, 1.0), Error);
+}
+
+TEST_CASE("affine_row_projection: gradcheck, and equal to layer_norm then row_projection") {
+  // xhat (2, 3, 4) against rows [2, 5) of a (6, 4) weight and bias entries [4, 7) of an (8) bias.
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& t) { return affine_row_projection(t[0], t[1], t[2], t[3], 2, 3, t[4], 4); },
+      {rnd({2, 3, 4}, 40).requires_grad_(), rnd({4}, 41).requires_grad_(), rnd({4}, 42).requires_grad_(),
+       rnd({6, 4}, 43).requires_grad_(), rnd({8}, 44).requires_grad_()});
+  INFO(r.report);
+  CHECK(r.ok);
+  auto r2 = gradcheck([](const std::vector<Tensor>& t) { return affine_row_projection(t[0], t[1], Tensor(), t[2], 0, 6); },
+                      {rnd({5, 4}, 45).requires_grad_(), rnd({4}, 46).requires_grad_(), rnd({6, 4}, 47).requires_grad_()});
+  INFO(r2.report);
+  CHECK(r2.ok);
+  // Against the composition it replaces: outputs and every gradient, with x itself needing a gradient.
+  const std::vector<Tensor> base{rnd({2, 3, 4}, 50), rnd({4}, 51), rnd({4}, 52), rnd({6, 4}, 53), rnd({8}, 54)};
+  auto run = [&](bool fused) {
+    std::vector<Tensor> t;
+    for (const Tensor& b : base) t.push_back(b.clone().requires_grad_());
+    Tensor y = fused ? affine_row_projection(layer_norm(t[0], 1, Tensor(), Tensor()), t[1], t[2], t[3], 2, 3, t[4], 4)
+                     : row_projection(layer_norm(t[0], 1, t[1], t[2]), t[3], 2, 3, t[4], 4);
+    sum(mul(y, rnd(y.shape(), 55))).backward();
+    t.push_back(y.detach());
+    return t;
+  };
+  const std::vector<Tensor> a = run(true), b = run(false);
+  CHECK(max_abs_diff(a[5], b[5]) < 1e-12);
+  for (std::size_t i = 0; i < 5; ++i) {
+    INFO("input " << i);
+    CHECK(max_abs_diff(a[i].grad(), b[i].grad()) < 1e-12);
+  }
+  CHECK_THROWS_AS(affine_row_projection(rnd({2, 4}, 1), rnd({3}, 2), Tensor(), rnd({6, 4}, 3), 0, 2), Error);
+  CHECK_THROWS_AS(affine_row_projection(rnd({2, 4}, 1), rnd({4}, 2), Tensor(), rnd({6, 4}, 3), 4, 3), Error);
 }
 
 TEST_CASE("pooled_association: gradcheck with masks, zero association, packed weights and shared queries") {

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "hopfield/engine/association_detail.h"
 #include "hopfield/engine/blas.h"
@@ -56,39 +57,44 @@ Tensor scratch(std::size_t n) {
   return detail::alloc({n}, std::is_same_v<T, float> ? Dtype::Float32 : Dtype::Float64);
 }
 
-// The unmasked float row: the same steps as softmax_row below, with the max and the sum over eight
-// partial results and exp from fast_expf, so the loops vectorise. Returns false (y unusable) when a logit
-// is not finite; the caller then takes the general path.
-inline bool softmax_row_plain(const float* z, float* __restrict y, std::size_t s, std::size_t sp) {
-  constexpr std::size_t W = 8;
-  float mx[W], probe[W] = {};  // probe: sum of z * 0, NaN iff some z is infinite or NaN
-  for (std::size_t t = 0; t < W; ++t) mx[t] = s > 0 ? z[0] : 0.0f;
+// The unmasked float row: the same steps as softmax_row below, in vectors (max and sum as eight partial
+// results, exp from fast_expf4). Returns false (y unusable) when a logit is not finite; the caller then
+// takes the general path.
+inline bool softmax_row_plain(const float* z, float* y, std::size_t s, std::size_t sp) {  // y may be z (in place)
+  using namespace detail;
+  // probe: sum of z * 0, NaN iff some z is infinite or NaN
+  float4 mx0 = splat4(s > 0 ? z[0] : 0.0f), mx1 = mx0, probe0 = splat4(0.0f), probe1 = probe0;
   std::size_t j = 0;
-  for (; j + W <= s; j += W)
-    for (std::size_t t = 0; t < W; ++t) {
-      mx[t] = mx[t] < z[j + t] ? z[j + t] : mx[t];
-      probe[t] += z[j + t] * 0.0f;
-    }
-  float m = mx[0], bad = probe[0];
-  for (std::size_t t = 1; t < W; ++t) {
-    m = m < mx[t] ? mx[t] : m;
-    bad += probe[t];
+  for (; j + 8 <= s; j += 8) {
+    const float4 a = load4(z + j), b = load4(z + j + 4);
+    mx0 = max4(mx0, a);
+    mx1 = max4(mx1, b);
+    probe0 += a * 0.0f;
+    probe1 += b * 0.0f;
   }
+  float m = hmax4(max4(mx0, mx1)), bad = hsum4(probe0 + probe1);
   for (; j < s; ++j) {
     m = m < z[j] ? z[j] : m;
     bad += z[j] * 0.0f;
   }
   if (bad != 0.0f) return false;
   if (sp > s) m = m < 0.0f ? 0.0f : m;  // zero association: logit 0
-  for (j = 0; j < s; ++j) y[j] = fast_expf(z[j] - m);
-  for (; j < sp; ++j) y[j] = fast_expf(-m);
-  float acc[W] = {};
-  for (j = 0; j + W <= sp; j += W)
-    for (std::size_t t = 0; t < W; ++t) acc[t] += y[j + t];
-  float total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; j < sp; ++j) total += y[j];
+  const float4 mv = splat4(m);
+  float4 acc0 = splat4(0.0f), acc1 = acc0;
+  for (j = 0; j + 8 <= s; j += 8) {
+    const float4 a = fast_expf4(load4(z + j) - mv), b = fast_expf4(load4(z + j + 4) - mv);
+    store4(y + j, a);
+    store4(y + j + 4, b);
+    acc0 += a;
+    acc1 += b;
+  }
+  float total = hsum4(acc0 + acc1);
+  for (; j < s; ++j) total += (y[j] = fast_expf(z[j] - m));
+  for (; j < sp; ++j) total += (y[j] = fast_expf(-m));
   const float inv = 1.0f / total;
-  for (j = 0; j < sp; ++j) y[j] *= inv;
+  const float4 iv = splat4(inv);
+  for (j = 0; j + 4 <= sp; j += 4) store4(y + j, load4(y + j) * iv);
+  for (; j < sp; ++j) y[j] *= inv;
   return true;
 }
 
@@ -108,7 +114,33 @@ T row_dot(const T* a, const T* b, std::size_t n) {
   return total;
 }
 
+template <>
+float row_dot<float>(const float* a, const float* b, std::size_t n) {
+  using namespace detail;
+  float4 acc0 = splat4(0.0f), acc1 = acc0;
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    acc0 += load4(a + j) * load4(b + j);
+    acc1 += load4(a + j + 4) * load4(b + j + 4);
+  }
+  float total = hsum4(acc0 + acc1);
+  for (; j < n; ++j) total += a[j] * b[j];
+  return total;
+}
+
+// Softmax backward of one row: o[j] = y[j] (g[j] - dot) for j < s.
+template <class T>
+void softmax_grad_row(const T* y, const T* g, T dot, T* o, std::size_t s) {
+  std::size_t j = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    const detail::float4 d = detail::splat4(dot);
+    for (; j + 4 <= s; j += 4) detail::store4(o + j, detail::load4(y + j) * (detail::load4(g + j) - d));
+  }
+  for (; j < s; ++j) o[j] = y[j] * (g[j] - dot);
+}
+
 // One row: z (S logits, already times beta) -> y (S' probabilities), masks applied, zero column appended.
+// y may be z: every entry is read before it is written.
 template <class T>
 void softmax_row(const T* z, T* y, std::size_t s, std::size_t sp, const std::uint8_t* pad, const std::uint8_t* forbid,
                  const T* add) {
@@ -159,17 +191,28 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
     T* px = ptr<T>(xi);
     const T* padd = mv.additive.defined() ? ptr<T>(mv.additive) : nullptr;
     const std::size_t ldq = d.h * d.hd;
+    const bool fold = d.nk == 1 && d.nq == d.n;  // shared keys: one gemm over all N*L rows
+    if (!fold) {
+      // Every (n, h) block's logits go straight into its block of xi and the softmax runs in place. Batch
+      // entry outermost: one entry's rows of all heads (interleaved in q and k) stay in cache for its heads.
+      for (std::size_t n = 0; n < d.n; ++n)
+        for (std::size_t h = 0; h < d.h; ++h)
+          gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
+                  pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), px + (n * d.h + h) * d.l * d.sp, d.sp);
+      parallel_for(d.n * d.h * d.l, row_grain(d.sp), [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {  // r = (n*H + h)*L + l
+          const std::size_t n = r / (d.h * d.l), l = r % d.l;
+          const std::size_t mrow = mv.per_entry ? r * d.s : l * d.s;
+          softmax_row<T>(px + r * d.sp, px + r * d.sp, d.s, d.sp, mv.padding.empty() ? nullptr : mv.padding.data() + n * d.s,
+                         mv.forbid.empty() ? nullptr : mv.forbid.data() + mrow, padd ? padd + mrow : nullptr);
+        }
+      });
+      return;
+    }
     Tensor zt = scratch<T>(d.n * d.l * d.s);  // logits of one head, (N, L, S)
     T* z = ptr<T>(zt);
-    const bool fold = d.nk == 1 && d.nq == d.n;  // shared keys: one gemm over all N*L rows
     for (std::size_t h = 0; h < d.h; ++h) {
-      if (fold) {
-        gemm<T>(false, true, d.n * d.l, d.s, d.hd, T(scaling), pq + h * d.hd, ldq, pk + h * d.hd, ldq, T(0), z, d.s);
-      } else {
-        for (std::size_t n = 0; n < d.n; ++n)
-          gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
-                  pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), z + n * d.l * d.s, d.s);
-      }
+      gemm<T>(false, true, d.n * d.l, d.s, d.hd, T(scaling), pq + h * d.hd, ldq, pk + h * d.hd, ldq, T(0), z, d.s);
       parallel_for(d.n * d.l, row_grain(d.sp), [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {  // r = n*L + l
           const std::size_t n = r / d.l, l = r % d.l;
@@ -208,8 +251,7 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
             const T* y = py + row;
             const T* gr = pg + row;
             const T dot = row_dot(gr, y, d.sp);
-            T* o = dz + r * d.s;
-            for (std::size_t j = 0; j < d.s; ++j) o[j] = y[j] * (gr[j] - dot);
+            softmax_grad_row(y, gr, dot, dz + r * d.s, d.s);
           }
         });
         if (gq) {
@@ -461,6 +503,123 @@ Tensor row_projection(const Tensor& x, const Tensor& weight, std::size_t row_beg
         for (std::size_t i = 0; i < mrows; ++i)
           for (std::size_t j = 0; j < rows; ++j) pdb[j] += pg[i * rows + j];
         accumulate_grad(bias, db);
+      }
+    });
+  });
+}
+
+// ----- affine_row_projection -----
+Tensor affine_row_projection(const Tensor& xhat, const Tensor& gamma, const Tensor& beta, const Tensor& weight,
+                             std::size_t row_begin, std::size_t rows, const Tensor& bias, std::size_t bias_begin) {
+  const char* op = "affine_row_projection";
+  detail::check_float(xhat, op, "xhat");
+  detail::check_same_dtype(xhat, weight, op);
+  detail::check_same_dtype(xhat, gamma, op);
+  HF_CHECK(xhat.dim() >= 1 && weight.dim() == 2 && xhat.size(-1) == weight.size(1) && row_begin + rows <= weight.size(0),
+           op, "xhat " << shape_str(xhat.shape()) << " and weight " << shape_str(weight.shape()) << " rows [" << row_begin
+                       << ", " << row_begin + rows << ") do not fit");
+  HF_CHECK(gamma.dim() == 1 && gamma.size(0) == weight.size(1), op,
+           "gamma " << shape_str(gamma.shape()) << " must be (" << weight.size(1) << ") for weight " << shape_str(weight.shape()));
+  if (beta.defined()) {
+    detail::check_same_dtype(xhat, beta, op);
+    HF_CHECK(beta.dim() == 1 && beta.size(0) == weight.size(1), op,
+             "beta " << shape_str(beta.shape()) << " must be (" << weight.size(1) << ") for weight " << shape_str(weight.shape()));
+  }
+  if (bias.defined()) {
+    detail::check_same_dtype(xhat, bias, op);
+    HF_CHECK(bias.dim() == 1 && bias_begin + rows <= bias.size(0), op,
+             "bias " << shape_str(bias.shape()) << " has no entries [" << bias_begin << ", " << bias_begin + rows << ")");
+  }
+  const std::size_t in = weight.size(1);
+  const std::size_t mrows = xhat.numel() / std::max<std::size_t>(xhat.size(-1), 1);
+  Shape out_shape = xhat.shape();
+  out_shape.back() = rows;
+  Tensor y = detail::alloc(out_shape, xhat.dtype());
+  // The folded weight W * gamma (rows, in), kept for the input gradient.
+  Tensor wg = detail::alloc({rows, in}, xhat.dtype());
+  detail::dispatch_float(xhat.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* pw = ptr<T>(weight) + row_begin * in;
+    const T* pgam = ptr<T>(gamma);
+    const T* pbeta = beta.defined() ? ptr<T>(beta) : nullptr;
+    T* pwg = ptr<T>(wg);
+    T* py = ptr<T>(y);
+    for (std::size_t i = 0; i < rows; ++i)
+      for (std::size_t j = 0; j < in; ++j) pwg[i * in + j] = pw[i * in + j] * pgam[j];
+    if (mrows > 0 && (pbeta || bias.defined())) {
+      // The shift row c = W beta + bias (summed in double), then copied into every row by doubling the filled
+      // prefix; the gemm adds onto it (beta 1).
+      for (std::size_t i = 0; i < rows; ++i) {
+        double c = bias.defined() ? static_cast<double>(ptr<T>(bias)[bias_begin + i]) : 0.0;
+        if (pbeta)
+          for (std::size_t j = 0; j < in; ++j) c += static_cast<double>(pw[i * in + j]) * static_cast<double>(pbeta[j]);
+        py[i] = static_cast<T>(c);
+      }
+      for (std::size_t done = 1; done < mrows;) {
+        const std::size_t n = std::min(done, mrows - done);
+        std::copy_n(py, n * rows, py + done * rows);
+        done += n;
+      }
+      gemm<T>(false, true, mrows, rows, in, T(1), ptr<T>(xhat), in, pwg, in, T(1), py, rows);
+    } else {
+      gemm<T>(false, true, mrows, rows, in, T(1), ptr<T>(xhat), in, pwg, in, T(0), py, rows);
+    }
+  });
+  return record(y, op, {xhat, gamma, beta, weight, bias},
+                [xhat, gamma, beta, weight, bias, wg, row_begin, rows, bias_begin, mrows, in, op](const Tensor& g) {
+    detail::dispatch_float(xhat.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T* pg = ptr<T>(g);
+      const T* pw = ptr<T>(weight) + row_begin * in;
+      if (wants_grad(xhat)) {
+        Tensor dx = detail::alloc(xhat.shape(), xhat.dtype());
+        gemm<T>(false, false, mrows, in, rows, T(1), pg, rows, ptr<T>(wg), in, T(0), ptr<T>(dx), in);
+        accumulate_grad(xhat, dx);
+      }
+      const bool gw = wants_grad(weight), ggam = wants_grad(gamma);
+      const bool gbeta = beta.defined() && wants_grad(beta), gbias = bias.defined() && wants_grad(bias);
+      // Column sums of g (the shift's gradient), in double.
+      std::vector<double> colsum(rows, 0.0);
+      if (gw || gbeta || gbias)
+        for (std::size_t r = 0; r < mrows; ++r)
+          for (std::size_t i = 0; i < rows; ++i) colsum[i] += static_cast<double>(pg[r * rows + i]);
+      if (gw || ggam) {
+        Tensor gx_t = scratch<T>(rows * in);  // g^T xhat (rows, in)
+        T* gx = ptr<T>(gx_t);
+        gemm<T>(true, false, rows, in, mrows, T(1), pg, rows, ptr<T>(xhat), in, T(0), gx, in);
+        const T* pgam = ptr<T>(gamma);
+        const T* pbeta = beta.defined() ? ptr<T>(beta) : nullptr;
+        if (gw) {
+          // Only the selected rows get a gradient.
+          Tensor dw = zeros(weight.shape(), weight.dtype());
+          T* pdw = ptr<T>(dw) + row_begin * in;
+          for (std::size_t i = 0; i < rows; ++i)
+            for (std::size_t j = 0; j < in; ++j)
+              pdw[i * in + j] = gx[i * in + j] * pgam[j] + (pbeta ? static_cast<T>(colsum[i]) * pbeta[j] : T(0));
+          accumulate_grad(weight, dw);
+        }
+        if (ggam) {
+          std::vector<double> dg(in, 0.0);
+          for (std::size_t i = 0; i < rows; ++i)
+            for (std::size_t j = 0; j < in; ++j) dg[j] += static_cast<double>(pw[i * in + j]) * static_cast<double>(gx[i * in + j]);
+          Tensor dgam = detail::alloc(gamma.shape(), gamma.dtype());
+          std::transform(dg.begin(), dg.end(), ptr<T>(dgam), [](double v) { return static_cast<T>(v); });
+          accumulate_grad(gamma, dgam);
+        }
+      }
+      if (gbeta) {
+        std::vector<double> db(in, 0.0);
+        for (std::size_t i = 0; i < rows; ++i)
+          for (std::size_t j = 0; j < in; ++j) db[j] += static_cast<double>(pw[i * in + j]) * colsum[i];
+        Tensor dbeta = detail::alloc(beta.shape(), beta.dtype());
+        std::transform(db.begin(), db.end(), ptr<T>(dbeta), [](double v) { return static_cast<T>(v); });
+        accumulate_grad(beta, dbeta);
+      }
+      if (gbias) {
+        Tensor dbias = zeros(bias.shape(), bias.dtype());
+        T* pdb = ptr<T>(dbias) + bias_begin;
+        for (std::size_t i = 0; i < rows; ++i) pdb[i] = static_cast<T>(colsum[i]);
+        accumulate_grad(bias, dbias);
       }
     });
   });

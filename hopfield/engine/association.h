@@ -58,6 +58,19 @@ std::vector<double> association_change(const Tensor& a, const Tensor& b);
 Tensor row_projection(const Tensor& x, const Tensor& weight, std::size_t row_begin, std::size_t rows,
                       const Tensor& bias = Tensor(), std::size_t bias_begin = 0);
 
+// A LayerNorm's affine folded into the projection after it:
+//   y (..., rows) = (xhat * gamma + beta) @ weight[row_begin : row_begin + rows]^T + bias[bias_begin : ...]
+// computed as xhat @ (weight * gamma)^T + (weight beta + bias), xhat (..., in) the normalised input (layer_norm
+// without affine), gamma / beta (in) the LayerNorm's gain and shift (beta may be undefined, bias too).
+// Equal to row_projection(layer_norm(x, 1, gamma, beta), ...) in exact arithmetic, but the (..., in) input
+// gradient is only formed when xhat needs one: the gain and shift gradients come from the weight-gradient
+// gemm, gW_ij = (g^T xhat)_ij gamma_j + (sum_r g_ri) beta_j, ggamma_j = sum_i W_ij (g^T xhat)_ij,
+// gbeta_j = sum_i W_ij sum_r g_ri. Hopfield uses it for its three input LayerNorms, which then share one xhat
+// when their inputs are one tensor (self-association).
+Tensor affine_row_projection(const Tensor& xhat, const Tensor& gamma, const Tensor& beta, const Tensor& weight,
+                             std::size_t row_begin, std::size_t rows, const Tensor& bias = Tensor(),
+                             std::size_t bias_begin = 0);
+
 // (Nv, S, H*pd) -> (Nv, H, S + extra_zero_rows, pd), a plain copy without gradient: the per-head view of
 // the projected patterns that the reference calls projected_patterns.
 Tensor split_heads_copy(const Tensor& v, std::size_t num_heads, std::size_t extra_zero_rows = 0);

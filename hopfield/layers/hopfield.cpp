@@ -202,37 +202,50 @@ std::string Hopfield::extra_repr() const {
 
 // ----- projections (README 3.3, 3.4) -----
 // Bias layout [bq | bk | bv] with the static parts absent; packed weight rows likewise.
-Tensor Hopfield::project_state(const Tensor& r) const {
+Tensor Hopfield::project_rows(const Tensor& input, const LayerNorm* folded, const Tensor& weight, std::size_t row,
+                              std::size_t rows, std::size_t bias_off) const {
+  const Tensor& bias = association_core->in_proj_bias;
+  return folded ? affine_row_projection(input, folded->weight, folded->bias, weight, row, rows, bias, bias_off)
+                : row_projection(input, weight, row, rows, bias, bias_off);
+}
+
+Tensor Hopfield::project_state(const Tensor& r, const LayerNorm* folded) const {
   const std::size_t hhd = options_.num_heads() * head_dim_;
   if (options_.state_pattern_as_static()) return repeat_heads(r, options_.num_heads());
   const HopfieldCore& c = *association_core;
-  return packed_ ? row_projection(r, c.in_proj_weight, 0, hhd, c.in_proj_bias, 0)
-                 : row_projection(r, c.q_proj_weight, 0, hhd, c.in_proj_bias, 0);
+  return project_rows(r, folded, packed_ ? c.in_proj_weight : c.q_proj_weight, 0, hhd, 0);
 }
 
-Tensor Hopfield::project_stored(const Tensor& y) const {
+Tensor Hopfield::project_stored(const Tensor& y, const LayerNorm* folded) const {
   const std::size_t hhd = options_.num_heads() * head_dim_;
   if (options_.stored_pattern_as_static()) return repeat_heads(y, options_.num_heads());
   const HopfieldCore& c = *association_core;
   const std::size_t off = options_.state_pattern_as_static() ? 0 : hhd;
-  return packed_ ? row_projection(y, c.in_proj_weight, off, hhd, c.in_proj_bias, off)
-                 : row_projection(y, c.k_proj_weight, 0, hhd, c.in_proj_bias, off);
+  return packed_ ? project_rows(y, folded, c.in_proj_weight, off, hhd, off) : project_rows(y, folded, c.k_proj_weight, 0, hhd, off);
 }
 
-Tensor Hopfield::project_projection(const Tensor& x) const {
+Tensor Hopfield::project_projection(const Tensor& x, const LayerNorm* folded) const {
   const std::size_t h = options_.num_heads(), hhd = h * head_dim_, hpd = h * pattern_dim_;
   const HopfieldCore& c = *association_core;
   const std::size_t off = (options_.state_pattern_as_static() ? 0 : hhd) + (options_.stored_pattern_as_static() ? 0 : hhd);
   Tensor base = x;
   if (options_.pattern_projection_as_connected()) {
     // V = (X~ Wk^T + bk) Wv^T + bv: the stored-pattern map first (README 3.3).
-    base = project_stored(x);
+    base = project_stored(x, folded);
+    folded = nullptr;
   } else if (options_.pattern_projection_as_static()) {
     return repeat_heads(x, h);
   }
   if (options_.pattern_projection_as_static()) return base;
-  return packed_ ? row_projection(base, c.in_proj_weight, off, hpd, c.in_proj_bias, off)
-                 : row_projection(base, c.v_proj_weight, 0, hpd, c.in_proj_bias, off);
+  return packed_ ? project_rows(base, folded, c.in_proj_weight, off, hpd, off)
+                 : project_rows(base, folded, c.v_proj_weight, 0, hpd, off);
+}
+
+// Whether the input LayerNorms' affines go into the projections after them (affine_row_projection): when
+// every input is projected (a static pattern is used as it is, so its LayerNorm output is needed).
+bool Hopfield::folds_input_norms() const {
+  const HopfieldOptions& o = options_;
+  return !o.stored_pattern_as_static() && !o.state_pattern_as_static() && !o.pattern_projection_as_static();
 }
 
 // LayerNorm over each head's block of hd features with one gain/bias shared by all heads (README 3.4).
@@ -271,6 +284,7 @@ Tensor Hopfield::projected_patterns_of(const Tensor& v, std::size_t n) const {
 
 // Whether the association runs re-associated (pooled_association): where it gives the same result as the
 // general path, as the option asks, or else when it takes fewer multiply-adds.
+// q, y, x: the state, stored and projection inputs (only their sizes are read).
 bool Hopfield::use_pooled_association(const Tensor& q, const Tensor& y, const Tensor& x) const {
   const HopfieldOptions& o = options_;
   const auto& wish = o.reassociate_projections();
@@ -350,16 +364,15 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
              "batch sizes differ: stored " << shape_str(stored.shape()) << ", state " << shape_str(state.shape())
                                            << ", projection " << shape_str(projection.shape()) << " (1 = shared)");
 
-  // 3.2 input LayerNorms.
-  Tensor y = norm_stored_pattern ? norm_stored_pattern->forward(stored) : stored;                     // (N, S, Dk)
-  Tensor r = norm_state_pattern ? norm_state_pattern->forward(state) : state;                         // (N, L, D)
-  Tensor x = norm_pattern_projection ? norm_pattern_projection->forward(projection) : projection;     // (N, S, Dv)
-  // 3.3 projections, 3.4 Hopfield-space LayerNorm.
-  Tensor q = project_state(r);  // (N, L, H*hd)
   const bool zero = options_.add_zero_association();
-  const bool streaming = streams_association(n, q.size(1), y.size(1), q.dtype());
-  if (!streaming && use_pooled_association(q, y, x)) {
-    // Same result as the steps below with update_steps_max 0, for few state patterns (see the option).
+  const bool streaming = streams_association(n, state.size(1), stored.size(1), state.dtype());
+  if (!streaming && use_pooled_association(state, stored, projection)) {
+    // 3.2 input LayerNorms, 3.3 the state projection; then the same result as the steps below with
+    // update_steps_max 0, for few state patterns (see the option).
+    Tensor y = norm_stored_pattern ? norm_stored_pattern->forward(stored) : stored;                  // (N, S, Dk)
+    Tensor r = norm_state_pattern ? norm_state_pattern->forward(state) : state;                      // (N, L, D)
+    Tensor x = norm_pattern_projection ? norm_pattern_projection->forward(projection) : projection;  // (N, S, Dv)
+    Tensor q = project_state(r);  // (N, L, H*hd)
     HopfieldResult result;
     result.output = pooled_association_output(q, y, x, masks, &result.association_matrix);
     result.update_steps.assign(h, 0);
@@ -369,8 +382,27 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
     }
     return result;
   }
-  Tensor k = project_stored(y);      // (N, S, H*hd)
-  Tensor v = project_projection(x);  // (N, S, H*pd)
+  // 3.2 input LayerNorms and 3.3 projections. With folded norms each input is normalised without the affine
+  // (once per distinct input tensor and eps: self-association normalises one tensor, not three) and the
+  // affine goes into its projection.
+  const bool fold = folds_input_norms();
+  std::vector<std::pair<std::pair<const TensorImpl*, double>, Tensor>> normalised;
+  auto norm_input = [&](const Tensor& t, const std::shared_ptr<LayerNorm>& ln) -> Tensor {
+    if (!ln) return t;
+    if (!fold) return ln->forward(t);
+    const std::pair<const TensorImpl*, double> key{t.impl().get(), ln->options().eps()};
+    for (const auto& [k, xhat] : normalised)
+      if (k == key) return xhat;
+    normalised.emplace_back(key, layer_norm(t, 1, Tensor(), Tensor(), ln->options().eps()));
+    return normalised.back().second;
+  };
+  auto folded = [&](const std::shared_ptr<LayerNorm>& ln) -> const LayerNorm* {
+    return fold && ln && ln->weight.defined() ? ln.get() : nullptr;
+  };
+  Tensor q = project_state(norm_input(state, norm_state_pattern), folded(norm_state_pattern));             // (N, L, H*hd)
+  Tensor k = project_stored(norm_input(stored, norm_stored_pattern), folded(norm_stored_pattern));         // (N, S, H*hd)
+  Tensor v = project_projection(norm_input(projection, norm_pattern_projection), folded(norm_pattern_projection));  // (N, S, H*pd)
+  // 3.4 Hopfield-space LayerNorm.
   if (options_.normalize_hopfield_space()) {
     q = normalize_hopfield_space(q);
     k = normalize_hopfield_space(k);

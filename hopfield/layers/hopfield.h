@@ -97,9 +97,14 @@ class Hopfield : public UnaryModule {
  private:
   HopfieldResult run(const Tensor& stored, const Tensor& state, const Tensor& projection, const AssociationMasks& masks,
                      bool want_projected_patterns);
-  Tensor project_state(const Tensor& r) const;
-  Tensor project_stored(const Tensor& y) const;
-  Tensor project_projection(const Tensor& x) const;
+  // Each projection takes its LayerNorm's output, or (with `folded`) the normalised input xhat and that
+  // LayerNorm, whose affine then goes into the projection (affine_row_projection).
+  Tensor project_state(const Tensor& r, const LayerNorm* folded = nullptr) const;
+  Tensor project_stored(const Tensor& y, const LayerNorm* folded = nullptr) const;
+  Tensor project_projection(const Tensor& x, const LayerNorm* folded = nullptr) const;
+  Tensor project_rows(const Tensor& input, const LayerNorm* folded, const Tensor& weight, std::size_t row,
+                      std::size_t rows, std::size_t bias_off) const;
+  bool folds_input_norms() const;
   Tensor normalize_hopfield_space(const Tensor& p) const;
   Tensor activate(const Tensor& y) const;
   Tensor finish_output(const Tensor& associated) const;
