@@ -195,10 +195,12 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
     if (!fold) {
       // Every (n, h) block's logits go straight into its block of xi and the softmax runs in place. Batch
       // entry outermost: one entry's rows of all heads (interleaved in q and k) stay in cache for its heads.
-      for (std::size_t n = 0; n < d.n; ++n)
-        for (std::size_t h = 0; h < d.h; ++h)
-          gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
-                  pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), px + (n * d.h + h) * d.l * d.sp, d.sp);
+      parallel_gemm_for(d.n, [&](std::size_t n0, std::size_t n1) {
+        for (std::size_t n = n0; n < n1; ++n)
+          for (std::size_t h = 0; h < d.h; ++h)
+            gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
+                    pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), px + (n * d.h + h) * d.l * d.sp, d.sp);
+      });
       parallel_for(d.n * d.h * d.l, row_grain(d.sp), [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {  // r = (n*H + h)*L + l
           const std::size_t n = r / (d.h * d.l), l = r % d.l;
@@ -254,28 +256,27 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
             softmax_grad_row(y, gr, dot, dz + r * d.s, d.s);
           }
         });
-        if (gq) {
-          T* pdq = ptr<T>(dq);
-          if (fold) {
-            gemm<T>(false, false, d.n * d.l, d.hd, d.s, beta, dz, d.s, pk + h * d.hd, ldq, T(0), pdq + h * d.hd, ldq);
-          } else {
-            for (std::size_t n = 0; n < d.n; ++n)
+        if (fold) {
+          if (gq) gemm<T>(false, false, d.n * d.l, d.hd, d.s, beta, dz, d.s, pk + h * d.hd, ldq, T(0), ptr<T>(dq) + h * d.hd, ldq);
+          if (gk) gemm<T>(true, false, d.s, d.hd, d.n * d.l, beta, dz, d.s, pq + h * d.hd, ldq, T(0), ptr<T>(dk) + h * d.hd, ldq);
+          continue;
+        }
+        // dq (L, hd) = beta dz K and dk (S, hd) = beta dz^T Q per batch entry; a q or k shared by the batch
+        // sums over the entries (beta 1 after the first), in order, on one thread.
+        auto blocks = [&](std::size_t n0, std::size_t n1) {
+          for (std::size_t n = n0; n < n1; ++n) {
+            if (gq)
               gemm<T>(false, false, d.l, d.hd, d.s, beta, dz + n * d.l * d.s, d.s,
                       pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(d.nq == 1 && n > 0 ? 1 : 0),
-                      pdq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq);
-          }
-        }
-        if (gk) {
-          T* pdk = ptr<T>(dk);
-          if (fold) {
-            gemm<T>(true, false, d.s, d.hd, d.n * d.l, beta, dz, d.s, pq + h * d.hd, ldq, T(0), pdk + h * d.hd, ldq);
-          } else {
-            for (std::size_t n = 0; n < d.n; ++n)
+                      ptr<T>(dq) + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq);
+            if (gk)
               gemm<T>(true, false, d.s, d.hd, d.l, beta, dz + n * d.l * d.s, d.s,
                       pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq, T(d.nk == 1 && n > 0 ? 1 : 0),
-                      pdk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq);
+                      ptr<T>(dk) + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq);
           }
-        }
+        };
+        if (d.nq == d.n && d.nk == d.n) parallel_gemm_for(d.n, blocks);
+        else blocks(0, d.n);
       }
     });
     if (gq) accumulate_grad(q, dq);
@@ -311,9 +312,11 @@ Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
             std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows + (n * l_ + l) * s_);
         gemm<T>(false, false, n_ * l_, pd, s_, T(1), rows, s_, pv + h * pd, ldv, T(0), po + h * pd, ldv);
       } else {
-        for (std::size_t n = 0; n < n_; ++n)
-          gemm<T>(false, false, l_, pd, s_, T(1), px + (n * h_ + h) * l_ * sp, sp, pv + (nv == 1 ? 0 : n) * s_ * ldv + h * pd,
-                  ldv, T(0), po + n * l_ * ldv + h * pd, ldv);
+        parallel_gemm_for(n_, [&](std::size_t n0, std::size_t n1) {  // disjoint output blocks
+          for (std::size_t n = n0; n < n1; ++n)
+            gemm<T>(false, false, l_, pd, s_, T(1), px + (n * h_ + h) * l_ * sp, sp,
+                    pv + (nv == 1 ? 0 : n) * s_ * ldv + h * pd, ldv, T(0), po + n * l_ * ldv + h * pd, ldv);
+        });
       }
     }
   });
@@ -355,15 +358,17 @@ Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
             gemm<T>(true, false, s_, pd, n_ * l_, T(1), rows, s_, pg + h * pd, ldv, T(0), ptr<T>(dv) + h * pd, ldv);
           }
         } else {
-          for (std::size_t n = 0; n < n_; ++n) {
-            const T* gn = pg + n * l_ * ldv + h * pd;
-            const std::size_t voff = (nv == 1 ? 0 : n) * s_ * ldv + h * pd;
-            if (gx)
-              gemm<T>(false, true, l_, s_, pd, T(1), gn, ldv, pv + voff, ldv, T(0), ptr<T>(dx) + (n * h_ + h) * l_ * sp, sp);
-            if (gv)
-              gemm<T>(true, false, s_, pd, l_, T(1), px + (n * h_ + h) * l_ * sp, sp, gn, ldv, T(nv == 1 && n > 0 ? 1 : 0),
-                      ptr<T>(dv) + voff, ldv);
-          }
+          // Not folded: v is per entry or the batch is one entry, so every block written is its own.
+          parallel_gemm_for(n_, [&](std::size_t n0, std::size_t n1) {
+            for (std::size_t n = n0; n < n1; ++n) {
+              const T* gn = pg + n * l_ * ldv + h * pd;
+              const std::size_t voff = (nv == 1 ? 0 : n) * s_ * ldv + h * pd;
+              if (gx)
+                gemm<T>(false, true, l_, s_, pd, T(1), gn, ldv, pv + voff, ldv, T(0), ptr<T>(dx) + (n * h_ + h) * l_ * sp, sp);
+              if (gv)
+                gemm<T>(true, false, s_, pd, l_, T(1), px + (n * h_ + h) * l_ * sp, sp, gn, ldv, T(0), ptr<T>(dv) + voff, ldv);
+            }
+          });
         }
       }
     });

@@ -110,12 +110,35 @@ Pool& pool() {
 
 }  // namespace
 
-void parallel_for(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& f) {
+namespace {
+
+void run_region(std::size_t n, std::size_t grain, int want, const std::function<void(std::size_t, std::size_t)>& f) {
   if (n == 0) return;
   grain = std::max<std::size_t>(grain, 1);
-  const int want = blas::num_threads();
   const std::size_t threads = std::min<std::size_t>(want > 1 ? static_cast<std::size_t>(want) : 1, n / grain);
   if (threads < 2 || in_region || !pool().run(n, grain, threads, f)) f(0, n);
+}
+
+}  // namespace
+
+void parallel_for(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& f) {
+  run_region(n, grain, blas::num_threads(), f);
+}
+
+void parallel_gemm_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& f) {
+  const int want = blas::num_threads();
+  if (want < 2 || n < 2 || in_region) {
+    f(0, n);
+    return;
+  }
+  blas::set_num_threads(1);
+  try {
+    run_region(n, 1, want, f);
+  } catch (...) {
+    blas::set_num_threads(want);
+    throw;
+  }
+  blas::set_num_threads(want);
 }
 
 }  // namespace hf

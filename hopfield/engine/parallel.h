@@ -16,4 +16,11 @@ namespace hf {
 // finish). f must not depend on which thread runs a chunk.
 void parallel_for(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& f);
 
+// parallel_for with grain 1 for loops of small gemm calls (one attention block per index): the blocks are
+// split between the threads and OpenBLAS is held at one thread meanwhile. OpenBLAS would otherwise split
+// each of these ~1 MFLOP products between its threads (above its 2^18 multiply-add threshold) and pay a
+// synchronisation per call, or run them on one core (its small-matrix kernels). f's gemm calls must
+// write disjoint memory for different indices.
+void parallel_gemm_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& f);
+
 }  // namespace hf
