@@ -55,7 +55,7 @@ TEST_CASE("parallel_for covers every index once, rethrows, and runs nested or co
   CHECK(total.load() == 6400 + 50000);
 }
 
-TEST_CASE("layer_norm and association_probs: the same bits at 1 and 2 threads, forward and backward") {
+TEST_CASE("layer_norm, association_probs and associate: the same bits at 1 and 2 threads, forward and backward") {
   auto run = [](int threads) {
     Threads t(threads);
     Generator g(5);
@@ -63,10 +63,12 @@ TEST_CASE("layer_norm and association_probs: the same bits at 1 and 2 threads, f
     Tensor w = randn({64}, Dtype::Float32, g).requires_grad_(), b = randn({64}, Dtype::Float32, g).requires_grad_();
     Tensor q = randn({4, 50, 32}, Dtype::Float32, g).requires_grad_(), k = randn({4, 70, 32}, Dtype::Float32, g).requires_grad_();
     Tensor y = layer_norm(x, 1, w, b, 1e-5);
+    Tensor v = randn({4, 70, 32}, Dtype::Float32, g).requires_grad_();
     Tensor xi = association_probs(q, k, 2, 0.3);
-    Tensor loss = add(sum(mul(y, y)), sum(mul(xi, xi)));
+    Tensor out = associate(xi, v, 2);  // per-entry blocks: split between the threads (parallel_gemm_for)
+    Tensor loss = add(add(sum(mul(y, y)), sum(mul(xi, xi))), sum(mul(out, out)));
     loss.backward();
-    return std::vector<Tensor>{y, xi, x.grad(), w.grad(), b.grad(), q.grad(), k.grad()};
+    return std::vector<Tensor>{y, xi, out, x.grad(), w.grad(), b.grad(), q.grad(), k.grad(), v.grad()};
   };
   const auto one = run(1), two = run(2);
   for (std::size_t i = 0; i < one.size(); ++i) {
