@@ -5,6 +5,8 @@
 //   {"workload": NAME, "threads": N, "ms": MEDIAN_STEP_MS, "cpu_ms": MEDIAN_PROCESS_CPU_MS, "peak_rss_mb": MB, "association": "dense"|"streaming",
 //    "gemm_gflop_per_step": G, "gemm_gflops": G / ms, "sgemm_2048_gflops": a plain 2048^3 sgemm timed after the
 //    steps (so that it cannot change their state), "gemm_fraction": the ratio of the two rates}
+// --gemm-shapes adds, per workload, one JSON line per gemm shape of its step (work, rate in the step, rate of the
+// same call alone) and the gemm_fraction those shapes allow at best (blas::set_profiling).
 // --threads N sets the OpenBLAS threads. peak_rss_mb is the process's peak resident set so far (VmHWM of
 // /proc/self/status), so run one workload at a time (--only NAME) for per-workload memory. Compare against the
 // reference hflayers with bench/compare.sh (fresh processes, interleaved, median ratios).
@@ -128,18 +130,75 @@ double reference_sgemm_gflops() {
   return 2.0 * n * n * static_cast<double>(n) / (ms[1] * 1e6);
 }
 
+// Seconds per call of one gemm shape alone: fresh operands with the shape's leading dimensions, median of
+// 15 calls after 3 warm-up calls.
+double alone_seconds(const blas::GemmShape& g) {
+  const auto rows_a = static_cast<std::size_t>(g.trans_a ? g.k : g.m), rows_b = static_cast<std::size_t>(g.trans_b ? g.n : g.k);
+  std::vector<float> a(rows_a * static_cast<std::size_t>(g.lda), 0.5f), b(rows_b * static_cast<std::size_t>(g.ldb), 0.25f);
+  std::vector<float> c(static_cast<std::size_t>(g.m) * static_cast<std::size_t>(g.ldc), 0.0f);
+  std::vector<double> s;
+  for (int i = 0; i < 18; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    blas::gemm(g.trans_a, g.trans_b, g.m, g.n, g.k, 1.0f, a.data(), g.lda, b.data(), g.ldb, 0.0f, c.data(), g.ldc);
+    if (i >= 3) s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return median_of(s);
+}
+
+// --gemm-shapes: `reps` more steps with the gemm profile on, then per shape its work per step, its rate in the
+// step and alone (the same call on fresh operands, back to back); and the step's gemm rate if every shape ran
+// at its rate alone, as a fraction of the 2048^3 sgemm: the ceiling for gemm_fraction that these shapes
+// allow, whatever happens between the calls.
+void print_gemm_shapes(const std::string& name, const std::function<Tensor()>& forward, Adam& opt, int reps,
+                       double ref_gflops) {
+  blas::reset_profile();
+  blas::set_profiling(true);
+  time_steps(forward, opt, 0, reps);
+  blas::set_profiling(false);
+  double flop = 0, in_step = 0, alone = 0;
+  for (const blas::GemmShape& g : blas::profile()) {
+    if (g.is_double) continue;
+    const double f = 2.0 * g.m * g.n * static_cast<double>(g.k) * static_cast<double>(g.calls) / reps;
+    const double t = g.seconds / reps, ta = alone_seconds(g) * static_cast<double>(g.calls) / reps;
+    flop += f;
+    in_step += t;
+    alone += ta;
+    std::cout << nlohmann::ordered_json{{"workload", name},
+                                        {"gemm", std::string(g.trans_a ? "t" : "n") + (g.trans_b ? "t" : "n")},
+                                        {"m", g.m}, {"n", g.n}, {"k", g.k}, {"lda", g.lda}, {"ldb", g.ldb}, {"ldc", g.ldc},
+                                        {"calls_per_step", static_cast<double>(g.calls) / reps},
+                                        {"gflop_per_step", f / 1e9},
+                                        {"ms_per_step", t * 1e3},
+                                        {"gflops_in_step", f / t / 1e9},
+                                        {"gflops_alone", f / ta / 1e9}}
+                     .dump()
+              << std::endl;
+  }
+  std::cout << nlohmann::ordered_json{{"workload", name},
+                                      {"gemm_ms_in_step", in_step * 1e3},
+                                      {"gemm_ms_alone", alone * 1e3},
+                                      {"gemm_gflops_in_step", flop / in_step / 1e9},
+                                      {"gemm_gflops_alone", flop / alone / 1e9},
+                                      {"gemm_fraction_ceiling", ref_gflops > 0 ? flop / alone / 1e9 / ref_gflops : 0.0}}
+                   .dump()
+            << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Hopfield training-step benchmark (float32)"};
   std::string path = default_workloads(), only, streaming = "auto";
   int threads = 1, warmup = 2;
+  bool gemm_shapes = false;
   app.add_option("--workloads", path, "workloads.json");
   app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::PositiveNumber);
   app.add_option("--only", only, "run only this workload");
   app.add_option("--warmup", warmup, "warm-up steps per workload")->check(CLI::NonNegativeNumber);
   app.add_option("--streaming", streaming, "association path: auto, on, off, or both (dense then streaming)")
       ->check(CLI::IsMember({"auto", "on", "off", "both"}));
+  app.add_flag("--gemm-shapes", gemm_shapes,
+               "after each workload, its gemm shapes: work, rate in the step and alone, and the gemm_fraction they allow");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -202,6 +261,7 @@ int main(int argc, char** argv) {
         if (!streams) dense_ms = median;
         if (streams && dense_ms > 0) out["streaming_over_dense"] = median / dense_ms;
         std::cout << out.dump() << std::endl;
+        if (gemm_shapes) print_gemm_shapes(name, forward, opt, reps, ref_gflops);
       }
     }
   } catch (const std::exception& e) {

@@ -2,7 +2,11 @@
 #include "hopfield/engine/blas.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include <cblas.h>
 
@@ -11,6 +15,30 @@ namespace hf::blas {
 namespace {
 
 std::atomic<std::uint64_t> flop_count{0};
+
+std::atomic<bool> profiling{false};
+std::mutex profile_mutex;
+using ShapeKey = std::tuple<bool, bool, bool, int, int, int, int, int, int>;
+std::map<ShapeKey, GemmShape>& profile_entries() {
+  static std::map<ShapeKey, GemmShape> entries;
+  return entries;
+}
+
+// Times one call into its shape's entry while profiling is on.
+template <class T, class F>
+void timed(bool ta, bool tb, int m, int n, int k, int lda, int ldb, int ldc, F&& call) {
+  if (!profiling.load(std::memory_order_relaxed)) {
+    call();
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  call();
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const bool dbl = sizeof(T) == sizeof(double);
+  std::lock_guard<std::mutex> lock(profile_mutex);
+  GemmShape& e = profile_entries()[ShapeKey{ta, tb, dbl, m, n, k, lda, ldb, ldc}];
+  e = GemmShape{ta, tb, dbl, m, n, k, lda, ldb, ldc, e.calls + 1, e.seconds + dt};
+}
 
 // Degenerate products go to level-2 BLAS: a gemm with one row, one column or k = 1 is a matrix-vector
 // product or a rank-1 update, and OpenBLAS's gemm would still pack the whole large operand first (in
@@ -52,12 +80,30 @@ void gemm_any(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int ld
 
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
           const float* b, int ldb, float beta, float* c, int ldc) {
-  gemm_any<float>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, cblas_sgemm, cblas_sgemv, cblas_sger);
+  timed<float>(trans_a, trans_b, m, n, k, lda, ldb, ldc, [&] {
+    gemm_any<float>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, cblas_sgemm, cblas_sgemv, cblas_sger);
+  });
 }
 
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double* a, int lda,
           const double* b, int ldb, double beta, double* c, int ldc) {
-  gemm_any<double>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, cblas_dgemm, cblas_dgemv, cblas_dger);
+  timed<double>(trans_a, trans_b, m, n, k, lda, ldb, ldc, [&] {
+    gemm_any<double>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, cblas_dgemm, cblas_dgemv, cblas_dger);
+  });
+}
+
+void set_profiling(bool on) { profiling.store(on, std::memory_order_relaxed); }
+
+std::vector<GemmShape> profile() {
+  std::lock_guard<std::mutex> lock(profile_mutex);
+  std::vector<GemmShape> out;
+  for (const auto& [key, e] : profile_entries()) out.push_back(e);
+  return out;
+}
+
+void reset_profile() {
+  std::lock_guard<std::mutex> lock(profile_mutex);
+  profile_entries().clear();
 }
 
 std::uint64_t flops() { return flop_count.load(std::memory_order_relaxed); }

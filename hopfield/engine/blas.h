@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace hf::blas {
 
@@ -16,6 +17,19 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const d
 // Multiply-add work done by gemm so far in this process, as 2 m n k per call (all threads): benchmarks
 // divide its change over a timed region by the time.
 std::uint64_t flops();
+
+// Per-shape gemm profile, off by default (one relaxed atomic load per call when off). While on, every gemm
+// call (float and double, including the gemv/ger routes) adds its wall time to its shape's entry: where a
+// step's gemm time goes, shape by shape (hopfield_bench --gemm-shapes).
+struct GemmShape {
+  bool trans_a = false, trans_b = false, is_double = false;
+  int m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
+  std::uint64_t calls = 0;
+  double seconds = 0;
+};
+void set_profiling(bool on);
+std::vector<GemmShape> profile();  // the entries so far, in no particular order
+void reset_profile();
 
 void set_num_threads(int n);  // OpenBLAS threads (also OPENBLAS_NUM_THREADS)
 int num_threads();
