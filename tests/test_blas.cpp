@@ -59,3 +59,23 @@ TEST_CASE("blas::flops counts 2 m n k per gemm") {
   CHECK(hf::blas::flops() - before == 2u * 2u * 4u * 3u);
   CHECK(c[5] == 3.0);
 }
+
+TEST_CASE("blas profile: per-shape calls while on, nothing while off") {
+  std::vector<float> a(6, 1.0f), b(12, 1.0f), c(8, 0.0f);
+  hf::blas::reset_profile();
+  hf::blas::gemm(false, false, 2, 4, 3, 1.0f, a.data(), 3, b.data(), 4, 0.0f, c.data(), 4);  // off: not counted
+  CHECK(hf::blas::profile().empty());
+  hf::blas::set_profiling(true);
+  for (int i = 0; i < 3; ++i) hf::blas::gemm(false, false, 2, 4, 3, 1.0f, a.data(), 3, b.data(), 4, 0.0f, c.data(), 4);
+  hf::blas::gemm(true, false, 3, 4, 2, 1.0f, a.data(), 3, b.data(), 4, 0.0f, c.data(), 4);
+  hf::blas::set_profiling(false);
+  const auto p = hf::blas::profile();
+  REQUIRE(p.size() == 2);
+  for (const auto& e : p) {
+    CHECK(e.calls == (e.trans_a ? 1u : 3u));
+    CHECK(e.m == (e.trans_a ? 3 : 2));
+    CHECK(e.seconds >= 0.0);
+  }
+  hf::blas::reset_profile();
+  CHECK(hf::blas::profile().empty());
+}
