@@ -52,6 +52,10 @@ struct TrainerOptions {
   HF_ARG(std::int64_t, epochs) = 1;           // at most this many epochs
   HF_ARG(std::int64_t, max_steps) = 0;        // optimizer-step budget (0 = none)
   HF_ARG(std::int64_t, accumulate) = 1;       // micro-batches per optimizer step
+  HF_ARG(bool, scale_accumulated) = true;     // divide each micro-batch's loss by `accumulate`; false: the loss
+                                              // function scales it (e.g. by the size of a group cut short)
+  HF_ARG(bool, zero_grad) = true;             // false: gradients are never zeroed and add up over all steps (the
+                                              // first published hflayers notebooks' loop)
   HF_ARG(double, clip_grad_norm) = 0.0;       // max total L2 norm of the gradients (0 = off)
   HF_ARG(bool, check_finite) = true;          // NonFiniteError on a NaN/Inf loss
   HF_ARG(std::int64_t, patience) = 0;         // early stopping: epochs without improvement (0 = off)
