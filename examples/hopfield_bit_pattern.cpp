@@ -45,10 +45,7 @@ int main(int argc, char** argv) {
                 bits, signals, set.bags.num_positive());
     demo::run_all("hopfield-bit-pattern", set.bags, 250, 250, s);
   } catch (const std::exception& e) {
-    // Library errors already start with the op name; prefix the program name only when it is missing.
-    const std::string msg = e.what();
-    std::cerr << (msg.rfind("hopfield-bit-pattern", 0) == 0 ? "" : "hopfield-bit-pattern: ") << msg << "\n";
-    return 1;
+    return cli::fail("hopfield-bit-pattern", e);
   }
   return 0;
 }

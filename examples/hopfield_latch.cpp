@@ -40,10 +40,7 @@ int main(int argc, char** argv) {
                 characters, ds.num_positive());
     demo::run_all("hopfield-latch", ds, 20, 18, s);
   } catch (const std::exception& e) {
-    // Library errors already start with the op name; prefix the program name only when it is missing.
-    const std::string msg = e.what();
-    std::cerr << (msg.rfind("hopfield-latch", 0) == 0 ? "" : "hopfield-latch: ") << msg << "\n";
-    return 1;
+    return cli::fail("hopfield-latch", e);
   }
   return 0;
 }

@@ -75,6 +75,7 @@
 #include "hopfield/optim/trainer.h"
 #include "hopfield/report/csv_log.h"
 #include "hopfield/report/process.h"
+#include "hopfield/report/plot.h"
 #include "hopfield/report/progress.h"
 #include "cli_checks.h"
 
@@ -381,9 +382,7 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   }
   if (out.positives_scored > 0) out.top10_motif_fraction = top10_sum / static_cast<double>(out.positives_scored);
   out.auc = roc_auc(p, yt);
-  Labels pred(p.size());
-  for (std::size_t k = 0; k < p.size(); ++k) pred[k] = p[k] >= 0.5 ? 1 : 0;
-  out.accuracy = accuracy(pred, yt);
+  out.accuracy = accuracy_at(p, yt);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }
@@ -694,17 +693,10 @@ int main(int argc, char** argv) {
     if (!top10.empty()) j["top10_motif_fraction"] = top10_mean;  // mean over folds of the per-fold mean
     j["top10_motif_fraction_per_fold"] = top10;
     j["stalled_folds"] = stalled_folds;
-    if (!out_dir.empty()) {
-      std::ofstream f(out_dir + "/results.json");
-      f << j.dump(2) << "\n";
-      HF_CHECK(f.good(), "hopfield-repertoire", "cannot write " << out_dir << "/results.json");
-    }
+    if (!out_dir.empty()) write_text_file(out_dir + "/results.json", j.dump(2) + "\n");
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
-    // Library errors already start with the op name; prefix the program name only when it is missing.
-    const std::string msg = e.what();
-    std::cerr << (msg.rfind("hopfield-repertoire", 0) == 0 ? "" : "hopfield-repertoire: ") << cli::one_line(msg) << "\n";
-    return 1;
+    return cli::fail("hopfield-repertoire", e);
   }
   return 0;
 }

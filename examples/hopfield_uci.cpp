@@ -201,7 +201,7 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
       const SplitResult &x = trials[a], &y = trials[b];
       return x.val_accuracy != y.val_accuracy ? x.val_accuracy > y.val_accuracy : x.val_loss < y.val_loss;
     });
-    const Labels test_y = labels_of(ds, ds.split(k).test);
+    const Labels test_y = gather(ds.labels, ds.split(k).test);
     std::vector<double> top_k;
     std::vector<const std::vector<double>*> members;
     for (std::size_t g : rank) {
@@ -429,8 +429,7 @@ int main(int argc, char** argv) {
     }
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
-    std::cerr << "hopfield-uci: " << e.what() << "\n";
-    return 1;
+    return cli::fail("hopfield-uci", e);
   }
   return 0;
 }

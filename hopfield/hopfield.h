@@ -59,6 +59,7 @@
 #include "hopfield/datasets/mil.h"
 #include "hopfield/datasets/piecewise_linear.h"
 #include "hopfield/datasets/repertoire.h"
+#include "hopfield/datasets/rows.h"
 #include "hopfield/datasets/standardize.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/datasets/table.h"
@@ -70,4 +71,5 @@
 #include "hopfield/report/image.h"
 #include "hopfield/report/plot.h"
 #include "hopfield/report/process.h"
+#include "hopfield/report/text_table.h"
 #include "hopfield/report/progress.h"
