@@ -408,19 +408,15 @@ int main(int argc, char** argv) {
         jobs.size(), threads,
         [&](std::size_t j) {
           const std::string unit = "fold_r" + std::to_string(jobs[j].repeat + 1) + "_f" + std::to_string(jobs[j].fold + 1);
-          if (ckpt && ckpt->has(unit)) {
-            try {
-              results[j] = fold_from_json(ckpt->load(unit), c);
-            } catch (const nlohmann::json::exception&) {
-              HF_FAIL("--resume", ckpt->dir() << "/" << unit << ".json is damaged (not a fold result of hopfield-mil)");
-            }
-            return;
-          }
-          FoldOutcome o = run_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
-          o.repeat = jobs[j].repeat;
-          o.fold = jobs[j].fold;
-          if (ckpt) ckpt->save(unit, to_json(o));
-          results[j] = std::move(o);
+          results[j] = run_unit(
+              ckpt ? &*ckpt : nullptr, unit,
+              [&] {
+                FoldOutcome o = run_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
+                o.repeat = jobs[j].repeat;
+                o.fold = jobs[j].fold;
+                return o;
+              },
+              to_json, [&](const nlohmann::json& u) { return fold_from_json(u, c); });
         },
         [&](std::size_t j) {
           const FoldOutcome& o = results[j];

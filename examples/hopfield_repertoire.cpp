@@ -605,16 +605,10 @@ int main(int argc, char** argv) {
         splits.size(), threads,
         [&](std::size_t j) {
           const std::string unit = "fold_" + std::to_string(fold_numbers[j] + 1);
-          if (ckpt && ckpt->has(unit)) {
-            try {
-              results[j] = fold_from_json(ckpt->load(unit));
-            } catch (const nlohmann::json::exception&) {
-              HF_FAIL("--resume", ckpt->dir() << "/" << unit << ".json is damaged (not a fold result of hopfield-repertoire)");
-            }
-            return;
-          }
-          results[j] = run_fold(ds, ro, y, splits[j], fold_numbers[j] + 1, c, motifs, seed * 7919 + fold_numbers[j], tick);
-          if (ckpt) ckpt->save(unit, to_json(results[j]));
+          results[j] = run_unit(
+              ckpt ? &*ckpt : nullptr, unit,
+              [&] { return run_fold(ds, ro, y, splits[j], fold_numbers[j] + 1, c, motifs, seed * 7919 + fold_numbers[j], tick); },
+              to_json, fold_from_json);
         },
         [&](std::size_t j) {
           const FoldOutcome& o = results[j];

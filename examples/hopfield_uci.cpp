@@ -153,17 +153,10 @@ SplitResult split_from_json(const nlohmann::json& j) {
 SplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const UciConfig& cg, bool trained,
                        std::uint64_t seed, const RunCheckpoint* ckpt) {
   const std::string unit = ds.name + ".split" + std::to_string(k + 1) + ".member" + std::to_string(g + 1);
-  if (ckpt && ckpt->has(unit)) {
-    try {
-      return split_from_json(ckpt->load(unit));
-    } catch (const nlohmann::json::exception&) {
-      HF_FAIL("--resume", ckpt->dir() << "/" << unit << ".json is damaged (not a member result of hopfield-uci)");
-    }
-  }
   // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
-  SplitResult r = trained ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k);
-  if (ckpt) ckpt->save(unit, to_json(r));
-  return r;
+  return run_unit(
+      ckpt, unit, [&] { return trained ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k); }, to_json,
+      split_from_json);
 }
 
 // progress (optional): advanced once per trained candidate and split (--data: a long split is otherwise silent).

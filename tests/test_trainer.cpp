@@ -370,6 +370,23 @@ TEST_CASE("run checkpoint: finished units round-trip exactly, a foreign or damag
   fs::remove_all(other);
 }
 
+TEST_CASE("run checkpoint: run_unit computes a unit once, reads it back after, and names a file it cannot read") {
+  const fs::path dir = temp_path("units");
+  fs::remove_all(dir);
+  RunCheckpoint c(dir.string(), {{"program", "test"}}, false);
+  int computed = 0;
+  const auto to_json = [](double v) { return nlohmann::json{{"v", v}}; };
+  const auto from_json = [](const nlohmann::json& j) { return j.at("v").get<double>(); };
+  const auto unit = [&](const RunCheckpoint* ck) { return run_unit(ck, "u", [&] { return ++computed / 3.0; }, to_json, from_json); };
+  CHECK(unit(&c) == 1.0 / 3.0);
+  CHECK(unit(&c) == 1.0 / 3.0);  // read back exactly, not computed again
+  CHECK(computed == 1);
+  CHECK(unit(nullptr) == 2.0 / 3.0);  // no checkpoint: always computed
+  std::ofstream(dir / "u.json") << "{\"w\": 1}";
+  CHECK_THROWS_WITH_AS(unit(&c), doctest::Contains("u.json is damaged"), Error);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("layers: a layer built with a generator is initialised once, with the draws of reset_parameters") {
   Generator g1(42), g2(42);
   Linear a(LinearOptions(5, 3), g1);
