@@ -5,12 +5,12 @@
 //   --HopfieldPooling over the S sequences--> (F) --Linear(F, 1)--> one logit; loss: BCE with logits; Adam.
 // The model, its attention, its convolution and its initialisations: hopfield/layers/models/repertoire_net.h.
 //
-// Training (hf::Trainer, one micro-batch per repertoire, --batch-size of them per optimizer step) follows
-// DeepRC: every repertoire contributes a random subsample of its sequences per epoch; the attention of the
+// Training (hf::Trainer over hf::RepertoireBatches, one micro-batch per repertoire, --batch-size of them per
+// optimizer step) follows DeepRC: every repertoire contributes a random subsample of its sequences per epoch; the attention of the
 // pooling is computed for all of them without the tape, only the top 10% by attention go through the
 // differentiable forward/backward (RepertoireNet::forward_top). Evaluation uses every sequence of a repertoire,
-// read from disk in chunks (score_repertoire). Batches hold as many positive as negative repertoires (see
-// balanced_order). --verbose prints per epoch how many motif sequences made it into the kept top fraction and
+// read from disk in chunks (score_repertoire). Batches hold as many positive as negative repertoires
+// (repertoire_order). --verbose prints per epoch how many motif sequences made it into the kept top fraction and
 // the attention mass they get: the measure of whether the model found the signal or memorised the training
 // repertoires (both show as a falling training loss). The first --warmup-epochs (3) train on the whole
 // subsample, so the attention can find the motif sequences before the reduction to the top 10% can drop them.
@@ -71,12 +71,14 @@
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/jobs.h"
 #include "hopfield/optim/metrics.h"
+#include "hopfield/optim/repertoire_batches.h"
 #include "hopfield/optim/run_checkpoint.h"
 #include "hopfield/optim/trainer.h"
 #include "hopfield/report/csv_log.h"
 #include "hopfield/report/process.h"
 #include "hopfield/report/plot.h"
 #include "hopfield/report/progress.h"
+#include "hopfield/report/text_table.h"
 #include "cli_checks.h"
 
 namespace {
@@ -194,21 +196,6 @@ bool has_motif(const std::string& seq, const std::vector<std::string>& motifs) {
   return false;
 }
 
-// The training repertoires of one epoch, shuffled per class and interleaved (positive, negative, ...), so a
-// batch of an even size holds as many of each class as the data allows. In unbalanced batches the
-// gradient of the background sequences (shared by both classes) no longer cancels, and it is far
-// larger than the gradient of the few motif sequences.
-std::vector<std::size_t> balanced_order(const std::vector<std::size_t>& train, const std::vector<std::int64_t>& y,
-                                        std::uint64_t seed, std::uint64_t epoch) {
-  std::vector<std::size_t> pos, neg, out;
-  for (std::size_t i : shuffled(train, seed, epoch)) (y[i] == 1 ? pos : neg).push_back(i);
-  for (std::size_t k = 0; k < std::max(pos.size(), neg.size()); ++k) {
-    if (k < pos.size()) out.push_back(pos[k]);
-    if (k < neg.size()) out.push_back(neg[k]);
-  }
-  return out;
-}
-
 // A fold whose training loss never moved away from its first epoch's value (spread over all epochs below
 // 1e-3 nats): the model stayed where it started, e.g. at ln 2 with an output that ignores its input. Reported
 // per fold (and in the JSON), never retried: the cause is in the initialisation and has to be fixed there.
@@ -233,7 +220,7 @@ double test_auc(RepertoireNet& net, const RepertoireDataset& ds, const Repertoir
 FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, const std::vector<std::int64_t>& y,
                      const Fold& fold, std::size_t fold_no, const RepConfig& c, const std::vector<std::string>& motifs,
                      std::uint64_t seed, const std::function<void(const std::string&)>& tick) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   FoldOutcome out;
   out.fold = fold_no;
   Generator gen(seed);
@@ -262,55 +249,32 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   for (const Tensor& t : net.parameters())
     if (t.requires_grad()) params.push_back(t);
   Adam opt(params, AdamOptions(c.lr).weight_decay(c.weight_decay));
-  Generator sampler(seed ^ 0x9e3779b97f4a7c15ULL);
-
-  // One micro-batch per repertoire, --batch-size of them per optimizer step, each loss divided by the size of
-  // its group (a group cut short by the end of the epoch is still the mean over its repertoires).
-  std::vector<std::size_t> order;
-  double keep_fraction = 1, loss_sum = 0, step_loss = 0;
-  std::vector<double> scores;
-  Labels labels;
+  // DeepRC's batches: one micro-batch per repertoire, --batch-size of them per optimizer step.
+  RepertoireBatches batches(net, ds, fold.train, y,
+                            RepertoireBatchesOptions()
+                                .subsample(c.subsample)
+                                .keep(c.keep)
+                                .warmup_epochs(c.warmup_epochs)
+                                .batch_size(c.batch_size)
+                                .balanced(c.balanced)
+                                .seed(seed));
   // Diagnostics over positive training repertoires: witnesses in the subsample, among the kept ones,
   // and the attention mass they receive.
   double wit_total = 0, wit_kept = 0, wit_mass = 0, pos_reps = 0;
+  batches.observer([&](std::size_t i, const Repertoire& sub, const RepertoireForward& f) {
+    if (motifs.empty() || y[i] != 1) return;
+    pos_reps += 1;
+    for (std::size_t s = 0; s < f.attention.size(); ++s)
+      if (has_motif(sub.sequences[s], motifs)) wit_total += 1, wit_mass += f.attention[s];
+    for (std::size_t s : f.kept) wit_kept += has_motif(sub.sequences[s], motifs) ? 1 : 0;
+  });
   const auto begin_epoch = [&](std::int64_t epoch) {
-    const auto e = static_cast<std::uint64_t>(epoch);
-    order = c.balanced ? balanced_order(fold.train, y, seed, e) : shuffled(fold.train, seed, e);
-    keep_fraction = e <= c.warmup_epochs ? 1.0 : c.keep;
-    loss_sum = step_loss = wit_total = wit_kept = wit_mass = pos_reps = 0;
-    scores.clear();
-    labels.clear();
-    return order.size();
-  };
-  const auto loss = [&](std::size_t k, const StepInfo&) {
-    const std::size_t i = order[k], group = std::min(c.batch_size, order.size() - k / c.batch_size * c.batch_size);
-    Repertoire sub = ds.read(i);
-    subsample_repertoire(sub, c.subsample, sampler);
-    const RepertoireForward f = net.forward_top(encode_repertoires({&sub}), keep_fraction);
-    if (!motifs.empty() && y[i] == 1) {
-      pos_reps += 1;
-      for (std::size_t s = 0; s < f.attention.size(); ++s)
-        if (has_motif(sub.sequences[s], motifs)) wit_total += 1, wit_mass += f.attention[s];
-      for (std::size_t s : f.kept) wit_kept += has_motif(sub.sequences[s], motifs) ? 1 : 0;
-    }
-    const Tensor target = from_vector({static_cast<double>(y[i])}, {1}, f.logit.dtype());
-    Tensor l = binary_cross_entropy_with_logits(f.logit, target) / static_cast<double>(group);
-    step_loss += l.item();
-    scores.push_back(f.logit.item());
-    labels.push_back(y[i]);
-    if ((k + 1) % c.batch_size == 0 || k + 1 == order.size()) {
-      loss_sum += step_loss * static_cast<double>(group);
-      step_loss = 0;
-    }
-    return BatchLoss{l};
+    wit_total = wit_kept = wit_mass = pos_reps = 0;
+    return batches.begin_epoch(epoch);
   };
   const auto validate = [&](std::int64_t epoch) {
-    const auto npos = std::count(labels.begin(), labels.end(), 1);
-    const double train_auc = npos > 0 && npos < static_cast<std::ptrdiff_t>(labels.size()) ? roc_auc(scores, labels)
-                                                                                          : std::nan("");
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out.history.push_back({static_cast<std::size_t>(epoch), loss_sum / static_cast<double>(fold.train.size()),
-                           train_auc, secs});
+    const double train_auc = batches.train_auc(), secs = watch.seconds();
+    out.history.push_back({static_cast<std::size_t>(epoch), batches.train_loss(), train_auc, secs});
     std::ostringstream info;
     info << "fold " << out.fold << " epoch " << epoch << " loss " << out.history.back().train_loss;
     if (c.verbose) {
@@ -334,7 +298,7 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
               .accumulate(static_cast<std::int64_t>(c.batch_size))
               .scale_accumulated(false)
               .clip_grad_norm(c.clip))
-      .fit_batches(begin_epoch, loss, validate);
+      .fit_batches(begin_epoch, [&](std::size_t k, const StepInfo&) { return batches.loss(k); }, validate);
 
   out.stalled = stalled(out.history);
   std::vector<double> p;
@@ -383,7 +347,7 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   if (out.positives_scored > 0) out.top10_motif_fraction = top10_sum / static_cast<double>(out.positives_scored);
   out.auc = roc_auc(p, yt);
   out.accuracy = accuracy_at(p, yt);
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.seconds = watch.seconds();
   return out;
 }
 

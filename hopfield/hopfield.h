@@ -46,6 +46,7 @@
 #include "hopfield/optim/lr_scheduler.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/optimizer.h"
+#include "hopfield/optim/repertoire_batches.h"
 #include "hopfield/optim/run_checkpoint.h"
 #include "hopfield/optim/sgd.h"
 #include "hopfield/optim/trainer.h"

@@ -18,6 +18,8 @@
 #include "hopfield/engine/tape.h"
 #include "hopfield/layers/models/demo_net.h"
 #include "hopfield/layers/models/repertoire_net.h"
+#include "hopfield/datasets/synthetic.h"
+#include "hopfield/optim/repertoire_batches.h"
 
 using namespace hf;
 
@@ -153,4 +155,42 @@ TEST_CASE("models: DemoNet gives one logit per bag for the three Hopfield module
   CHECK(embedded.forward(x).shape() == Shape{3});
   CHECK_THROWS_WITH_AS(embedded.forward(randn({3, 4, 6}, Dtype::Float32, gx)), doctest::Contains("DemoNet.forward"), Error);
   CHECK_THROWS_WITH_AS(DemoNet(DemoNetOptions(DemoKind::Lookup, 0, 4)), doctest::Contains("num_features=0"), Error);
+}
+
+TEST_CASE("models: RepertoireBatches orders repertoires by class, keeps the top fraction after warm-up, scales by group") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("hf_batches_" + std::to_string(::getpid()));
+  write_implanted_dataset(dir.string(), implanted_repertoires(ImplantedRepertoireOptions(8).min_sequences(30).max_sequences(40).seed(2)));
+  const RepertoireDataset ds(dir.string(), RepertoireOptions().target_column("label"));
+  std::vector<std::int64_t> y;
+  for (std::int64_t l : ds.labels()) y.push_back(ds.classes()[static_cast<std::size_t>(l)] == "1" ? 1 : 0);
+  const std::vector<std::size_t> train{0, 1, 2, 3, 4, 5, 6};
+  // Balanced: positive, negative, ... alternate while both last.
+  const std::vector<std::size_t> order = repertoire_order(train, y, 3, 1, true);
+  CHECK(order.size() == 7);
+  for (std::size_t k = 0; k + 1 < order.size() && k < 6; k += 2) CHECK(y[order[k]] != y[order[k + 1]]);
+  CHECK(repertoire_order(train, y, 3, 1, true) == order);
+  CHECK(repertoire_order(train, y, 3, 2, true) != order);
+
+  Generator g(1);
+  RepertoireNet net(RepertoireNetOptions().num_filters(6).kernel_size(5), g);
+  RepertoireBatches b(net, ds, train, y, RepertoireBatchesOptions().subsample(20).keep(0.25).warmup_epochs(1).batch_size(3).seed(3));
+  std::vector<std::size_t> kept;
+  b.observer([&](std::size_t, const Repertoire& sub, const RepertoireForward& f) {
+    CHECK(sub.sequences.size() == 20);
+    kept.push_back(f.kept.size());
+  });
+  REQUIRE(b.begin_epoch(1) == 7);
+  double sum = 0;
+  for (std::size_t k = 0; k < 7; ++k) {
+    const BatchLoss l = b.loss(k);
+    sum += l.loss.item() * (k < 6 ? 3.0 : 1.0);  // groups of 3, 3 and the last one alone
+  }
+  CHECK(b.train_loss() == doctest::Approx(sum / 7).epsilon(1e-12));
+  CHECK(kept == std::vector<std::size_t>(7, 20));  // warm-up: every sequence
+  kept.clear();
+  b.begin_epoch(2);
+  b.loss(0);
+  CHECK(kept == std::vector<std::size_t>{5});  // then ceil(0.25 * 20)
+  CHECK_THROWS_WITH_AS(RepertoireBatches(net, ds, train, {0, 1}), doctest::Contains("2 labels"), Error);
+  std::filesystem::remove_all(dir);
 }
