@@ -18,7 +18,8 @@
 // `accumulate` micro-batches form one optimizer step: zero_grad, backward of each micro-batch's loss / k,
 // gradient hook, clip, optimizer step (a group cut short by the end of the epoch steps with the micro-batches it
 // has, still divided by k; k equal micro-batches of a mean loss give the gradient of one batch k times larger,
-// up to rounding). Then lr recorded, scheduler stepped, validate(epoch) called; its
+// up to rounding; scale_accumulated(false) leaves the division to the loss function, zero_grad(false) never zeroes
+// the gradients). Then lr recorded, scheduler stepped, validate(epoch) called; its
 // score feeds early stopping (higher is better with mode "max") and ReduceLROnPlateau. The step budget
 // (max_steps) ends the epoch it runs out in; that epoch is still validated.
 //
