@@ -36,6 +36,15 @@ inline int parse(CLI::App& app, int argc, char** argv, const std::string& progra
   return -1;
 }
 
+// An error while running: one line on stderr, "<program>: <what>" (library errors that already start with the
+// program's name are not prefixed twice), and exit code 1:
+//   } catch (const std::exception& e) { return cli::fail("hopfield-mil", e); }
+inline int fail(const std::string& program, const std::exception& e) {
+  const std::string msg = e.what();
+  std::cerr << (msg.rfind(program, 0) == 0 ? "" : program + ": ") << one_line(msg) << "\n";
+  return 1;
+}
+
 // A number strictly greater than zero (learning rates and other step sizes).
 inline const CLI::Validator kPositive(
     [](std::string& s) -> std::string {

@@ -23,61 +23,29 @@
 #include <CLI/CLI.hpp>
 
 #include "hopfield/datasets/synthetic.h"
-#include "hopfield/engine/blas.h"
 #include "hopfield_demo.h"
 
 int main(int argc, char** argv) {
   using namespace hf;
   CLI::App app{"hopfield-bit-pattern: the hflayers bit-pattern demo (MIL over bags of bit patterns) with Hopfield, "
                "HopfieldPooling and HopfieldLayer, accuracy per epoch"};
-  std::size_t epochs = 0, bags = 2048, instances = 16, signals = 8, bits = 8;
-  std::uint64_t seed = 0;
-  std::size_t num_seeds = 1;
-  std::string out_dir, which = "all";
-  bool json = false, quiet = false, accumulate = false;
+  std::size_t bags = 2048, instances = 16, signals = 8, bits = 8;
   demo::TrainSetup s;
-  app.add_option("--epochs", epochs, "epochs per variant (0 = the notebook's: 250)")->check(CLI::Range(0, 100000));
-  app.add_option("--seed", seed, "seed of initialisation and batch order (the data use hflayers' seeds 43/44)")
-      ->capture_default_str();
-  app.add_option("--seeds", num_seeds,
-                 "run every variant with K seeds (--seed .. --seed+K-1) and report the mean and std of the final "
-                 "held-out accuracy")
-      ->check(CLI::Range(1, 1000))->capture_default_str();
+  s.add_options(app, "epochs per variant (0 = the notebook's: 250)",
+                "seed of initialisation and batch order (the data use hflayers' seeds 43/44)");
   app.add_option("--bags", bags, "bags in the data set (the first and last eighth are held out)")
       ->check(CLI::Range(16, 1000000))->capture_default_str();
   app.add_option("--instances", instances, "instances per bag")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--signals", signals, "distinct signal patterns")->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--bits", bits, "bits per pattern")->check(CLI::Range(2, 30))->capture_default_str();
-  app.add_option("--variants", which, "comma-separated subset of hopfield, hopfield_adapted, hopfield_pooling, "
-                                      "hopfield_pooling_adapted, hopfield_lookup, hopfield_lookup_adapted")
-      ->capture_default_str();
-  app.add_option("--out", out_dir, "directory for metrics.csv (per variant and epoch) and results.json");
-  app.add_flag("--accumulate-gradients", accumulate, "never zero the gradients, like the first published notebook's loop");
-  demo::add_setup_options(app, s);
-  app.add_flag("--quiet", quiet, "no per-epoch lines, only the summary");
-  app.add_flag("--json", json, "print one JSON object with the results as the last line");
   if (const int rc = cli::parse(app, argc, argv, "hopfield-bit-pattern"); rc >= 0) return rc;
   try {
-    blas::set_num_threads(1);  // tiny matrices: threads cost more than they give
-    const std::size_t e = epochs > 0 ? epochs : 250;
-    const std::vector<demo::Variant> vs =
-        demo::select_variants(demo::variants(e, e), which, "hopfield-bit-pattern");
     const BitPatternSet set = bit_pattern_bags(BitPatternOptions(bags, instances, signals).num_bits(bits));
-    const std::size_t held = bags / 8;
-    std::vector<std::size_t> train, eval;
-    for (std::size_t b = 0; b < bags; ++b) (b < held || b >= bags - held ? eval : train).push_back(b);
     std::printf("bit patterns: %zu bags of %zu instances x %zu bits, %zu signals, %zu positive bags\n", bags, instances,
                 bits, signals, set.bags.num_positive());
-    s.seed = seed;
-    s.quiet = quiet;
-    s.accumulate = accumulate;
-    const nlohmann::json j = demo::run_all("hopfield-bit-pattern", set.bags, train, eval, vs, s, out_dir, num_seeds);
-    if (json) std::printf("%s\n", j.dump().c_str());
+    demo::run_all("hopfield-bit-pattern", set.bags, 250, 250, s);
   } catch (const std::exception& e) {
-    // Library errors already start with the op name; prefix the program name only when it is missing.
-    const std::string msg = e.what();
-    std::cerr << (msg.rfind("hopfield-bit-pattern", 0) == 0 ? "" : "hopfield-bit-pattern: ") << msg << "\n";
-    return 1;
+    return cli::fail("hopfield-bit-pattern", e);
   }
   return 0;
 }

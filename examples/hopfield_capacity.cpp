@@ -135,14 +135,14 @@ int main(int argc, char** argv) try {
   app.add_option("--large-betas", large_betas, "inverse temperatures for the large memory")->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
   if (const int rc = cli::parse(app, argc, argv, "hopfield-capacity"); rc >= 0) return rc;
   common.prepare();
-  experiment::Timer timer;
+  Stopwatch timer;
 
   const std::vector<double> ns = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024};
   CsvWriter csv(common.path("capacity_curves.csv"), {"d", "N", "binary", "beta", "fraction_retrieved"});
   std::printf("Capacity: fraction of patterns retrieved (overlap >= 0.95) from queries with %.0f%% flipped bits,\n"
               "N from 2 to 1024, %zu pattern sets per point; N50 = N where the fraction falls below 1/2\n\n",
               flip * 100, reps);
-  experiment::Table table(common.path("capacity_summary.csv"),
+  TextTable table(common.path("capacity_summary.csv"),
                           {"d", "network", "beta", "N50_meas", "N50_pred", "N50/d", "frac@0.138d"});
   table.print_header();
   Generator gen(common.seed);
@@ -216,11 +216,11 @@ int main(int argc, char** argv) try {
     std::vector<double> xv(b * d);
     for (std::size_t i = 0; i < b * d; ++i) xv[i] = x.flat(i);
     Tensor query = from_vector(noisy_queries(xv, b, d, f, gen), {b, d}, Dtype::Float32);
-    experiment::Table large(common.path("capacity_large.csv"),
+    TextTable large(common.path("capacity_large.csv"),
                             {"N", "d", "beta", "retrieved", "seconds", "peak_rss_MB", "N*_pred", "paper_c", "paper_N>="});
     large.print_header();
     for (double beta : large_betas) {
-      experiment::Timer t;
+      Stopwatch t;
       Tensor out = AssociativeMemory(x, MemoryOptions().beta(beta)).update(query);
       const double secs = t.seconds();
       const double frac_ok = fraction_retrieved(out.to_vector(), xv, b, d);
@@ -239,5 +239,5 @@ int main(int argc, char** argv) try {
               common.out.c_str(), large_n > 0 ? ", capacity_large.csv" : "", timer.seconds());
   return 0;
 } catch (const std::exception& e) {
-  return hf::experiment::fail("hopfield-capacity", e);
+  return hf::cli::fail("hopfield-capacity", e);
 }

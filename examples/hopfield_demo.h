@@ -1,19 +1,8 @@
 // Shared part of the two hflayers demonstrations (examples/hopfield_bit_pattern.cpp, hopfield_latch.cpp,
-// after ml-jku/hopfield-layers examples/bit_pattern and examples/latch_sequence): the three ways of putting
-// a Hopfield module in front of a linear read-out, their "adapted" settings, and the notebooks' training
-// loop (AdamW lr 1e-3, batches of 32 in random order, BCE with logits, gradient norm clipped at 1, mean
-// accuracy at threshold 0.5 on a held-out set after every epoch).
-//
-//   hopfield          x (B, N, d) --Hopfield (self-association)--> (B, N, d) --flatten--> Linear(N d, 1)
-//   hopfield_pooling  x (B, N, d) --HopfieldPooling (one learned state pattern)--> (B, d) --> Linear(d, 1)
-//   hopfield_lookup   x (B, N, d) --HopfieldLayer (U learned stored patterns)--> (B, N, d) --> Linear(N d, 1)
-//   *_adapted         hidden_size 8, 8 heads, 3 update steps, beta 0.25, association dropout 0.5 (the
-//                     lookup instead separates its targets, freezes them and starts the stored patterns
-//                     at the U distinct training instances)
-//   --embedding E     not in the notebooks: every instance first goes through Linear(d, E) -> ReLU, and the
-//                     Hopfield module sees (B, N, E). Without it the plain networks score an instance by a
-//                     linear function of its layer-normalised features; with it they can carve out any set
-//                     of patterns, which is what the bit-pattern task needs (see hopfield_bit_pattern.cpp).
+// after ml-jku/hopfield-layers examples/bit_pattern and examples/latch_sequence): the six variants of the
+// notebooks (the networks: hopfield/layers/models/demo_net.h), their command line, and the notebooks' training
+// loop on hf::Trainer (AdamW lr 1e-3, batches of 32 in random order, BCE with logits, gradient norm clipped at
+// 1, mean accuracy at threshold 0.5 on a held-out set after every epoch).
 //
 // Gradients: every step starts from zero gradients, as in the current bit-pattern notebook (ml-jku/hopfield-layers
 // commit 5231d29 calls optimiser.zero_grad()); the first published notebooks never zeroed them, so their
@@ -27,9 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <functional>
-#include <map>
-#include <memory>
+#include <iostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,88 +25,24 @@
 #include <nlohmann/json.hpp>
 
 #include "hopfield/datasets/bag_batch.h"
-#include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/data_loader.h"
 #include "hopfield/datasets/mil.h"
+#include "hopfield/engine/blas.h"
 #include "hopfield/engine/check.h"
-#include "hopfield/report/plot.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/random.h"
-#include "hopfield/layers/hopfield.h"
-#include "hopfield/layers/hopfield_layer.h"
-#include "hopfield/layers/hopfield_pooling.h"
-#include "hopfield/layers/linear.h"
+#include "hopfield/layers/models/demo_net.h"
 #include "hopfield/optim/adam.h"
-#include "hopfield/optim/clip_grad.h"
 #include "hopfield/optim/metrics.h"
-#include "hopfield/optim/training.h"
-#include "hopfield/report/progress.h"
+#include "hopfield/optim/trainer.h"
+#include "hopfield/report/plot.h"
 #include "cli_checks.h"
 
 namespace hf::demo {
 
-enum class Kind { Association, Pooling, Lookup };
-
-// A Hopfield module (one of three kinds) followed by a linear read-out to one logit.
-class DemoNet : public Module {
- public:
-  // embedding > 0: Linear(d, embedding) -> ReLU in front of the Hopfield module, whose options must then have
-  // input_size == embedding (options_for(v, embedding) gives that); d is the raw feature count.
-  DemoNet(Kind kind, const HopfieldOptions& ho, std::size_t num_instances, std::size_t lookup_quantity,
-          bool lookup_adapted, Generator& gen, std::size_t embedding = 0, std::size_t d = 0)
-      : kind_(kind) {
-    if (embedding > 0) {
-      HF_CHECK(d > 0 && ho.input_size() == embedding, "DemoNet",
-               "embedding " << embedding << " needs the feature count d (got " << d
-                            << ") and input_size == embedding (got " << ho.input_size() << ")");
-      embed = register_module("embedding", std::make_shared<Linear>(LinearOptions(d, embedding)));
-      embed->reset_parameters(gen);
-    }
-    std::size_t features = 0;
-    if (kind == Kind::Association) {
-      hopfield = register_module("hopfield", std::make_shared<Hopfield>(ho));
-      hopfield->reset_parameters(gen);
-      features = hopfield->output_dim() * num_instances;
-    } else if (kind == Kind::Pooling) {
-      pooling = register_module("hopfield_pooling", std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(ho)));
-      pooling->reset_parameters(gen);
-      features = pooling->hopfield->output_dim() * pooling->quantity();
-    } else {
-      HopfieldLayerOptions lo(ho);
-      lo.quantity(lookup_quantity);
-      if (lookup_adapted) lo.lookup_weights_as_separated(true).lookup_targets_as_trainable(false);
-      lookup = register_module("hopfield_lookup", std::make_shared<HopfieldLayer>(lo));
-      lookup->reset_parameters(gen);
-      features = lookup->hopfield->output_dim() * num_instances;
-    }
-    output = register_module("output_projection", std::make_shared<Linear>(LinearOptions(features, 1)));
-    output->reset_parameters(gen);
-  }
-
-  // x (B, N, d) -> logits (B).
-  Tensor forward(const Tensor& input) {
-    const auto B = static_cast<std::int64_t>(input.size(0));
-    const Tensor x = embed ? relu(embed->forward(input)) : input;
-    Tensor h;
-    if (kind_ == Kind::Association) h = reshape(hopfield->forward(x), {B, -1});
-    else if (kind_ == Kind::Pooling) h = pooling->forward(x);
-    else h = reshape(lookup->forward(x), {B, -1});
-    return flatten(output->forward(h));
-  }
-  std::string name() const override { return "DemoNet"; }
-
-  std::shared_ptr<Linear> embed;  // only with an embedding
-  std::shared_ptr<Hopfield> hopfield;
-  std::shared_ptr<HopfieldPooling> pooling;
-  std::shared_ptr<HopfieldLayer> lookup;
-  std::shared_ptr<Linear> output;
-
- private:
-  Kind kind_;
-};
-
 struct Variant {
   std::string name;
-  Kind kind;
+  DemoKind kind;
   bool adapted;
   std::size_t epochs;  // as in the reference notebook
   std::size_t id;      // position in the notebooks' order: seeds the variant, so --variants picks the same run
@@ -127,28 +50,12 @@ struct Variant {
 
 // The six settings of the notebooks, in their order.
 inline std::vector<Variant> variants(std::size_t epochs, std::size_t lookup_epochs) {
-  return {{"hopfield", Kind::Association, false, epochs, 0},
-          {"hopfield_adapted", Kind::Association, true, epochs, 1},
-          {"hopfield_pooling", Kind::Pooling, false, epochs, 2},
-          {"hopfield_pooling_adapted", Kind::Pooling, true, epochs, 3},
-          {"hopfield_lookup", Kind::Lookup, false, lookup_epochs, 4},
-          {"hopfield_lookup_adapted", Kind::Lookup, true, lookup_epochs, 5}};
-}
-
-// The notebooks' "adapted" settings of the Hopfield and HopfieldPooling variants. The notebooks invite trying
-// others ("explore and try the new functionalities"): the demos' --adapted-* options override them.
-struct AdaptedSettings {
-  std::size_t hidden_size = 8, num_heads = 8;
-  int update_steps_max = 3;
-  double scaling = 0.25, dropout = 0.5;
-};
-
-// d: the features the Hopfield module sees (the embedding width when there is one).
-inline HopfieldOptions options_for(const Variant& v, std::size_t d, const AdaptedSettings& a = AdaptedSettings()) {
-  HopfieldOptions ho(d);
-  if (v.adapted && v.kind != Kind::Lookup)
-    ho.hidden_size(a.hidden_size).num_heads(a.num_heads).update_steps_max(a.update_steps_max).scaling(a.scaling).dropout(a.dropout);
-  return ho;
+  return {{"hopfield", DemoKind::Association, false, epochs, 0},
+          {"hopfield_adapted", DemoKind::Association, true, epochs, 1},
+          {"hopfield_pooling", DemoKind::Pooling, false, epochs, 2},
+          {"hopfield_pooling_adapted", DemoKind::Pooling, true, epochs, 3},
+          {"hopfield_lookup", DemoKind::Lookup, false, lookup_epochs, 4},
+          {"hopfield_lookup_adapted", DemoKind::Lookup, true, lookup_epochs, 5}};
 }
 
 // The distinct instance rows of the given bags (the notebooks' `samples_unique`), sorted.
@@ -172,89 +79,125 @@ struct VariantResult {
   std::size_t parameters = 0;
 };
 
-// Mean BCE and accuracy of `net` on `batch` (eval mode, no tape).
-inline std::pair<double, double> evaluate(DemoNet& net, const BagBatch& batch) {
-  NoGrad ng;
-  net.eval();
-  const Tensor z = net.forward(batch.x);
-  const double loss = binary_cross_entropy_with_logits(z, batch.labels).item();
-  const std::vector<double> zs = z.to_vector(), y = batch.labels.to_vector();
-  std::size_t right = 0;
-  for (std::size_t i = 0; i < zs.size(); ++i) right += ((zs[i] > 0) == (y[i] > 0.5)) ? 1 : 0;
-  return {loss, static_cast<double>(right) / static_cast<double>(zs.size())};
+// Correct predictions at threshold 0.5 among logits z for labels y.
+inline double correct(const Tensor& z, const Tensor& y) {
+  const std::vector<double> zs = z.to_vector(), ys = y.to_vector();
+  double right = 0;
+  for (std::size_t i = 0; i < zs.size(); ++i) right += ((zs[i] > 0) == (ys[i] > 0.5)) ? 1 : 0;
+  return right;
 }
 
+// The command line both demos share, and the training setup it fills. The notebooks invite trying other
+// adapted settings ("explore and try the new functionalities"): --adapted-* override them.
 struct TrainSetup {
+  std::size_t epochs = 0;  // 0 = the notebook's
+  std::size_t num_seeds = 1;
+  std::string out_dir, variants = "all";
+  bool json = false;
   std::size_t batch_size = 32;
   double lr = 1e-3;
-  AdaptedSettings adapted;
+  DemoNetOptions adapted{DemoKind::Association, 1, 1};  // only its adapted_* settings are used
   double clip = 1.0;
   std::uint64_t seed = 0;
   bool quiet = false;  // no per-epoch lines
   bool accumulate = false;  // the first notebooks' loop: gradients are never zeroed, they add up over all steps
   std::size_t embedding = 0;  // > 0: Linear(d, embedding) -> ReLU per instance in front of the Hopfield module
+
+  void add_options(CLI::App& app, const std::string& epochs_help, const std::string& seed_help) {
+    app.add_option("--epochs", epochs, epochs_help)->check(CLI::Range(0, 100000));
+    app.add_option("--seed", seed, seed_help)->capture_default_str();
+    app.add_option("--seeds", num_seeds,
+                   "run every variant with K seeds (--seed .. --seed+K-1) and report the mean and std of the final "
+                   "held-out accuracy")
+        ->check(CLI::Range(1, 1000))->capture_default_str();
+    app.add_option("--variants", variants, "comma-separated subset of hopfield, hopfield_adapted, hopfield_pooling, "
+                                           "hopfield_pooling_adapted, hopfield_lookup, hopfield_lookup_adapted")
+        ->capture_default_str();
+    app.add_option("--out", out_dir, "directory for metrics.csv (per variant and epoch) and results.json");
+    app.add_flag("--accumulate-gradients", accumulate, "never zero the gradients, like the first published notebooks' loop");
+    app.add_option("--lr", lr, "AdamW learning rate (the notebooks': 1e-3)")->check(hf::cli::kPositive)->capture_default_str();
+    app.add_option("--adapted-heads", adapted.adapted_num_heads(), "adapted Hopfield/HopfieldPooling: heads")
+        ->check(CLI::Range(1, 256))->capture_default_str();
+    app.add_option("--adapted-hidden", adapted.adapted_hidden_size(), "adapted Hopfield/HopfieldPooling: association size per head")
+        ->check(CLI::Range(1, 4096))->capture_default_str();
+    app.add_option("--adapted-update-steps", adapted.adapted_update_steps_max(),
+                   "adapted Hopfield/HopfieldPooling: update_steps_max (0 = one update)")
+        ->check(CLI::Range(0, 1000))->capture_default_str();
+    app.add_option("--adapted-scaling", adapted.adapted_scaling(), "adapted Hopfield/HopfieldPooling: scaling (beta)")
+        ->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
+    app.add_option("--adapted-dropout", adapted.adapted_dropout(), "adapted Hopfield/HopfieldPooling: dropout on the association")
+        ->check(hf::cli::between(0.0, 0.95))->capture_default_str();
+    app.add_option("--embedding", embedding,
+                   "not in the notebooks: width of a Linear + ReLU instance embedding in front of every Hopfield module "
+                   "(0 = none, as the notebooks)")
+        ->check(CLI::Range(0, 4096))->capture_default_str();
+    app.add_flag("--quiet", quiet, "no per-epoch lines, only the summary");
+    app.add_flag("--json", json, "print one JSON object with the results as the last line");
+  }
 };
 
 // Trains one variant and returns its per-epoch record; prints one line per epoch unless quiet.
 inline VariantResult train_variant(const Variant& v, const MilDataset& ds, const std::vector<std::size_t>& train,
                                    const std::vector<std::size_t>& eval, std::size_t epochs, const TrainSetup& s) {
   const auto t0 = std::chrono::steady_clock::now();
-  const std::size_t N = ds.bag_size(train.front()), d = ds.num_features;
   Generator gen(s.seed);
   std::vector<std::vector<double>> uniq;
-  if (v.kind == Kind::Lookup) uniq = unique_instances(ds, train);
-  const std::size_t seen_d = s.embedding > 0 ? s.embedding : d;
+  if (v.kind == DemoKind::Lookup) uniq = unique_instances(ds, train);
   // The weights come from gen; the modules' own streams (the association dropout) are seeded from
   // default_generator() at construction, so seed it too: the masks then change with --seed like the rest.
   manual_seed(s.seed);
-  DemoNet net(v.kind, options_for(v, seen_d, s.adapted), N, uniq.size(), v.adapted, gen, s.embedding, d);
-  if (v.kind == Kind::Lookup && v.adapted && s.embedding == 0) {
+  DemoNetOptions o = s.adapted;
+  o.kind(v.kind).num_features(ds.num_features).num_instances(ds.bag_size(train.front())).embedding(s.embedding);
+  DemoNet net(o.lookup_quantity(std::max<std::size_t>(1, uniq.size())).adapted(v.adapted), gen);
+  if (v.kind == DemoKind::Lookup && v.adapted && s.embedding == 0) {
     // Start the stored patterns at the distinct training instances (the notebooks' lookup_weights[:] = ...).
     // With an embedding they live in the embedding space, so they keep their random start.
     std::vector<double> w;
     for (const auto& r : uniq) w.insert(w.end(), r.begin(), r.end());
-    net.lookup->lookup_weights.copy_(from_vector(w, {1, uniq.size(), d}));
+    net.lookup->lookup_weights.copy_(from_vector(w, {1, uniq.size(), ds.num_features}));
   }
   AdamW opt(net, AdamWOptions(s.lr));
-  const std::vector<Tensor> params = net.parameters();
   const BagBatch eval_batch = make_bag_batch(ds, eval);
+  DataLoader<BagBatch> loader(train, BagBatchCollate(ds), DataLoaderOptions(s.batch_size).seed(s.seed));
 
   VariantResult r;
   r.name = v.name;
   r.parameters = net.num_parameters(true);
   if (!s.quiet) std::printf("\n== %s (%zu trainable parameters)\n%6s %11s %10s %11s %10s\n", v.name.c_str(), r.parameters,
                             "epoch", "train_loss", "train_acc", "eval_loss", "eval_acc");
-  Progress progress(static_cast<std::int64_t>(epochs), v.name);
-  std::int64_t step = 0;
-  for (std::size_t epoch = 1; epoch <= epochs; ++epoch) {
-    net.train();
-    double loss_sum = 0, right = 0;
-    std::size_t seen = 0;
-    for (const auto& chunk : make_batches(shuffled(train, s.seed, epoch), s.batch_size)) {
-      const BagBatch b = make_bag_batch(ds, chunk);
-      if (!s.accumulate) opt.zero_grad();
-      const Tensor z = net.forward(b.x);
-      Tensor loss = binary_cross_entropy_with_logits(z, b.labels);
-      check_finite(loss, step++);
-      loss.backward();
-      clip_grad_norm(params, s.clip);
-      opt.step();
-      const std::vector<double> zs = z.detach().to_vector(), y = b.labels.to_vector();
-      for (std::size_t i = 0; i < zs.size(); ++i) right += ((zs[i] > 0) == (y[i] > 0.5)) ? 1 : 0;
-      loss_sum += loss.item() * static_cast<double>(chunk.size());
-      seen += chunk.size();
-    }
-    const auto [eval_loss, eval_acc] = evaluate(net, eval_batch);
-    r.epochs.push_back({epoch, loss_sum / static_cast<double>(seen), right / static_cast<double>(seen), eval_loss, eval_acc});
-    if (!s.quiet) {
-      const EpochResult& e = r.epochs.back();
-      std::printf("%6zu %11.4f %10.4f %11.4f %10.4f\n", e.epoch, e.train_loss, e.train_accuracy, e.eval_loss,
-                  e.eval_accuracy);
-      std::fflush(stdout);
-    }
-    progress.update(1, "eval acc " + std::to_string(eval_acc));
-  }
-  progress.finish();
+  double right = 0, loss_sum = 0;
+  Trainer trainer(net, opt,
+                  TrainerOptions()
+                      .epochs(static_cast<std::int64_t>(epochs))
+                      .clip_grad_norm(s.clip)
+                      .zero_grad(!s.accumulate)
+                      .progress(v.name));
+  trainer.fit(
+      loader,
+      [&](const BagBatch& b, const StepInfo& info) {
+        if (info.batch == 0) right = loss_sum = 0;
+        const Tensor z = net.forward(b.x);
+        Tensor loss = binary_cross_entropy_with_logits(z, b.labels);
+        right += correct(z.detach(), b.labels);
+        loss_sum += loss.item() * static_cast<double>(b.labels.numel());
+        return BatchLoss{loss};
+      },
+      [&](std::int64_t epoch) {
+        // Mean BCE and accuracy on the held-out set (eval mode, no tape).
+        NoGrad ng;
+        net.eval();
+        const Tensor z = net.forward(eval_batch.x);
+        const double eval_loss = binary_cross_entropy_with_logits(z, eval_batch.labels).item();
+        const double eval_acc = correct(z, eval_batch.labels) / static_cast<double>(eval.size());
+        const auto n = static_cast<double>(train.size());
+        r.epochs.push_back({static_cast<std::size_t>(epoch), loss_sum / n, right / n, eval_loss, eval_acc});
+        if (!s.quiet) {
+          std::printf("%6lld %11.4f %10.4f %11.4f %10.4f\n", static_cast<long long>(epoch), loss_sum / n, right / n,
+                      eval_loss, eval_acc);
+          std::fflush(stdout);
+        }
+        return EpochMetrics{eval_acc, {}};
+      });
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
@@ -302,16 +245,47 @@ inline void write_outputs(const std::string& out_dir, const std::vector<SeedRun>
       .save(out_dir + "/" + r.name + "_accuracy.svg");
 }
 
+// Selects variants by a comma-separated list of names ("all" = every one); throws naming an unknown name.
+inline std::vector<Variant> select_variants(const std::vector<Variant>& all, const std::string& list,
+                                            const std::string& program) {
+  if (list.empty() || list == "all") return all;
+  std::vector<Variant> out;
+  std::string cur;
+  auto take = [&](const std::string& name) {
+    if (name.empty()) return;
+    for (const Variant& v : all)
+      if (v.name == name) return out.push_back(v);
+    std::string names;
+    for (const Variant& v : all) names += (names.empty() ? "" : ", ") + v.name;
+    HF_FAIL(program.c_str(), "unknown variant '" << name << "' (choose from: " << names << ")");
+  };
+  for (char ch : list) {
+    if (ch == ',') take(cur), cur.clear();
+    else cur += ch;
+  }
+  take(cur);
+  return out;
+}
+
 // Runs the selected variants once per seed (seed, seed + 1, ..., seed + num_seeds - 1), prints a summary
 // table per seed (final train accuracy next to the held-out ones: a variant that cannot fit its training bags
 // lacks capacity, one that fits them but not the held-out bags overfits) and, with several seeds, the mean
 // and sample standard deviation of the final held-out accuracy per variant. Returns the JSON record: per
 // variant "mean", "std", "seeds" and the per-seed final accuracies, and with one seed also that run's
-// per-epoch curve; with out_dir, also writes the files of write_outputs and results.json.
-inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, const std::vector<std::size_t>& train,
-                              const std::vector<std::size_t>& eval, const std::vector<Variant>& vs,
-                              const TrainSetup& setup, const std::string& out_dir, std::size_t num_seeds = 1) {
+// per-epoch curve; with out_dir, also writes the files of write_outputs and results.json; with --json prints it.
+// The first and last eighth of the samples are held out (the notebooks' split); epochs: the notebook's
+// (`epochs`, `lookup_epochs` for the lookup variants) unless --epochs is given.
+inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, std::size_t epochs,
+                              std::size_t lookup_epochs, const TrainSetup& setup) {
+  const std::string& out_dir = setup.out_dir;
+  const std::size_t num_seeds = setup.num_seeds, n = ds.num_bags(), held = n / 8;
   HF_CHECK(num_seeds >= 1, demo.c_str(), "--seeds must be at least 1");
+  blas::set_num_threads(1);  // tiny matrices: threads cost more than they give
+  const std::vector<Variant> vs = select_variants(
+      variants(setup.epochs > 0 ? setup.epochs : epochs, setup.epochs > 0 ? setup.epochs : lookup_epochs),
+      setup.variants, demo);
+  std::vector<std::size_t> train, eval;
+  for (std::size_t b = 0; b < n; ++b) (b < held || b >= n - held ? eval : train).push_back(b);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<SeedRun> runs;
   for (std::size_t k = 0; k < num_seeds; ++k) {
@@ -392,49 +366,8 @@ inline nlohmann::json run_all(const std::string& demo, const MilDataset& ds, con
   j["min_final_eval_accuracy"] = worst_final;
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!out_dir.empty()) write_text_file(out_dir + "/results.json", j.dump(2) + "\n");
+  if (setup.json) std::printf("%s\n", j.dump().c_str());
   return j;
-}
-
-// The options both demos share for the training setup: the learning rate and the adapted settings.
-inline void add_setup_options(CLI::App& app, TrainSetup& s) {
-  app.add_option("--lr", s.lr, "AdamW learning rate (the notebooks': 1e-3)")->check(hf::cli::kPositive)->capture_default_str();
-  app.add_option("--adapted-heads", s.adapted.num_heads, "adapted Hopfield/HopfieldPooling: heads")
-      ->check(CLI::Range(1, 256))->capture_default_str();
-  app.add_option("--adapted-hidden", s.adapted.hidden_size, "adapted Hopfield/HopfieldPooling: association size per head")
-      ->check(CLI::Range(1, 4096))->capture_default_str();
-  app.add_option("--adapted-update-steps", s.adapted.update_steps_max,
-                 "adapted Hopfield/HopfieldPooling: update_steps_max (0 = one update)")
-      ->check(CLI::Range(0, 1000))->capture_default_str();
-  app.add_option("--adapted-scaling", s.adapted.scaling, "adapted Hopfield/HopfieldPooling: scaling (beta)")
-      ->check(hf::cli::between(1e-6, 1e6))->capture_default_str();
-  app.add_option("--adapted-dropout", s.adapted.dropout, "adapted Hopfield/HopfieldPooling: dropout on the association")
-      ->check(hf::cli::between(0.0, 0.95))->capture_default_str();
-  app.add_option("--embedding", s.embedding,
-                 "not in the notebooks: width of a Linear + ReLU instance embedding in front of every Hopfield module "
-                 "(0 = none, as the notebooks)")
-      ->check(CLI::Range(0, 4096))->capture_default_str();
-}
-
-// Selects variants by a comma-separated list of names ("all" = every one); throws naming an unknown name.
-inline std::vector<Variant> select_variants(const std::vector<Variant>& all, const std::string& list,
-                                            const std::string& program) {
-  if (list.empty() || list == "all") return all;
-  std::vector<Variant> out;
-  std::string cur;
-  auto take = [&](const std::string& name) {
-    if (name.empty()) return;
-    for (const Variant& v : all)
-      if (v.name == name) return out.push_back(v);
-    std::string names;
-    for (const Variant& v : all) names += (names.empty() ? "" : ", ") + v.name;
-    HF_FAIL(program.c_str(), "unknown variant '" << name << "' (choose from: " << names << ")");
-  };
-  for (char ch : list) {
-    if (ch == ',') take(cur), cur.clear();
-    else cur += ch;
-  }
-  take(cur);
-  return out;
 }
 
 }  // namespace hf::demo

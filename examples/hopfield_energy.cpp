@@ -29,13 +29,13 @@ int main(int argc, char** argv) try {
   app.add_option("--queries", queries, "queries per memory (B)")->check(CLI::Range(1, 100000))->capture_default_str();
   if (const int rc = cli::parse(app, argc, argv, "hopfield-energy"); rc >= 0) return rc;
   common.prepare();
-  experiment::Timer timer;
+  Stopwatch timer;
 
   const std::vector<double> betas = {0.01, 0.1, 1.0, 10.0, 100.0};
   std::printf("Energy along retrieve: %zu memories x %zu queries x %zu steps per row; N in [2, 64], d in [2, 32]\n",
               trials, queries, steps);
   std::printf("predicted: increase <= 0 (up to rounding), min E >= 0, max E after step 1 <= 2 M^2\n\n");
-  experiment::Table table(common.path("energy_summary.csv"),
+  TextTable table(common.path("energy_summary.csv"),
                           {"dtype", "beta", "max_incr", "incr/round", "min_E/M2", "maxE1/2M2", "mean_drop", "verdict"});
   table.print_header();
   CsvWriter detail(common.path("energy_trials.csv"),
@@ -134,5 +134,5 @@ int main(int argc, char** argv) try {
   std::printf("time %.2f s\n", timer.seconds());
   return all_ok ? 0 : 1;
 } catch (const std::exception& e) {
-  return hf::experiment::fail("hopfield-energy", e);
+  return hf::cli::fail("hopfield-energy", e);
 }

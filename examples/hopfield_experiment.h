@@ -1,9 +1,8 @@
 // Shared scaffolding of the Hopfield-internals experiments (examples/hopfield_*.cpp): the common
-// command line (--out, --seed, --help), the output folder, an aligned text table that is also kept as
-// CSV, and a wall-clock timer. Header-only so each experiment stays one hf_program source.
+// command line (--out, --seed, --help), the output folder and number formatting. Their tables and timers are
+// the library's (hopfield/report/text_table.h). Header-only so each experiment stays one hf_program source.
 #pragma once
 
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -16,14 +15,9 @@
 
 #include "cli_checks.h"
 #include "hopfield/report/plot.h"
+#include "hopfield/report/text_table.h"
 
 namespace hf::experiment {
-
-// An error while running: one line on stderr and exit code 1 (library errors already name the op).
-inline int fail(const std::string& name, const std::exception& e) {
-  std::cerr << name << ": " << e.what() << "\n";
-  return 1;
-}
 
 struct Common {
   std::string out;           // output folder
@@ -38,46 +32,6 @@ struct Common {
   }
   std::string path(const std::string& file) const { return (std::filesystem::path(out) / file).string(); }
   void prepare() const { std::filesystem::create_directories(out); }
-};
-
-// A printed table: fixed-width columns, numbers with a given precision; every row also goes to a CSV.
-class Table {
- public:
-  Table(const std::string& csv_path, std::vector<std::string> header, int width = 12)
-      : header_(std::move(header)), width_(width), csv_(csv_path, header_) {}
-
-  void print_header() const {
-    for (const auto& h : header_) std::printf("%*s", width_, h.c_str());
-    std::printf("\n");
-    for (std::size_t i = 0; i < header_.size(); ++i) std::printf("%*s", width_, "----------");
-    std::printf("\n");
-  }
-  // Prints and records one row; `fmt` gives a printf format per column ("%.3g" if empty).
-  void row(const std::vector<double>& values, const std::vector<const char*>& fmt = {}) {
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      char cell[64];
-      std::snprintf(cell, sizeof cell, i < fmt.size() && fmt[i] ? fmt[i] : "%.3g", values[i]);
-      std::printf("%*s", width_, cell);
-    }
-    std::printf("\n");
-    csv_.row(values);
-  }
-  void close() { csv_.close(); }
-
- private:
-  std::vector<std::string> header_;
-  int width_;
-  CsvWriter csv_;
-};
-
-class Timer {
- public:
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
-
- private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 // Short number text for labels ("0.3", "1e+02").

@@ -59,7 +59,7 @@ int main(int argc, char** argv) try {
   app.add_option("--spread", spread, "norm of the noise added to a cluster centre")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
   if (const int rc = cli::parse(app, argc, argv, "hopfield-fixed-points"); rc >= 0) return rc;
   common.prepare();
-  experiment::Timer timer;
+  Stopwatch timer;
 
   Generator gen(common.seed);
   const std::size_t n = clusters * per_cluster;
@@ -91,7 +91,7 @@ int main(int argc, char** argv) try {
               "%zu random queries\npredicted: one global fixed point for beta < 1/M^2 = %.3g; single-pattern fixed "
               "points for beta >= beta_sep = %.4g\n\n",
               n, clusters, per_cluster, d, m2, dmin, queries, 1 / m2, beta_sep);
-  experiment::Table table(common.path("fixed_points.csv"),
+  TextTable table(common.path("fixed_points.csv"),
                           {"beta", "mean_k90", "single", "cluster", "global", "distinct", "converged", "regime_pred"});
   table.print_header();
   std::vector<double> mean_k, min_k, max_k;
@@ -175,5 +175,5 @@ int main(int argc, char** argv) try {
               common.out.c_str(), timer.seconds());
   return 0;
 } catch (const std::exception& e) {
-  return hf::experiment::fail("hopfield-fixed-points", e);
+  return hf::cli::fail("hopfield-fixed-points", e);
 }

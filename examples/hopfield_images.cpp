@@ -93,7 +93,7 @@ int main(int argc, char** argv) try {
   app.add_option("--noise", noise, "standard deviation of the Gaussian noise query")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
   if (const int rc = cli::parse(app, argc, argv, "hopfield-images"); rc >= 0) return rc;
   common.prepare();
-  experiment::Timer timer;
+  Stopwatch timer;
 
   const std::size_t n = std::size(kGlyphs);
   std::vector<double> xv;
@@ -124,7 +124,7 @@ int main(int argc, char** argv) try {
               "predicted letter: largest overlap xi.x_j ('tie' = two equal overlaps); bound: sum_{j!=i} "
               "exp(-beta(xi.x_i - xi.x_j)) |x_j - x_i|\n\n",
               n, kD, beta, low_beta, noise);
-  experiment::Table table(common.path("images.csv"), {"corruption", "letter", "rms_query", "rms_1step", "rms_fixed",
+  TextTable table(common.path("images.csv"), {"corruption", "letter", "rms_query", "rms_1step", "rms_fixed",
                                                       "top_weight", "retrieved", "predicted", "error", "bound"});
   table.print_header();
   std::size_t correct = 0, predicted_right = 0, violations = 0, total = 0;
@@ -187,5 +187,5 @@ int main(int argc, char** argv) try {
   std::printf("wrote %s/{images.csv, retrieval_*.svg, pgm/*.pgm}\ntime %.2f s\n", common.out.c_str(), timer.seconds());
   return violations == 0 ? 0 : 1;
 } catch (const std::exception& e) {
-  return hf::experiment::fail("hopfield-images", e);
+  return hf::cli::fail("hopfield-images", e);
 }

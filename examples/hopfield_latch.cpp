@@ -16,61 +16,31 @@
 #include <CLI/CLI.hpp>
 
 #include "hopfield/datasets/synthetic.h"
-#include "hopfield/engine/blas.h"
 #include "hopfield_demo.h"
 
 int main(int argc, char** argv) {
   using namespace hf;
   CLI::App app{"hopfield-latch: the hflayers latch-sequence demo with Hopfield, HopfieldPooling and HopfieldLayer, "
                "accuracy per epoch"};
-  std::size_t epochs = 0, samples = 4096, length = 32, characters = 20;
-  std::uint64_t seed = 0, data_seed = 43;
-  std::size_t num_seeds = 1;
-  std::string out_dir, which = "all";
-  bool json = false, quiet = false, accumulate = false;
+  std::size_t samples = 4096, length = 32, characters = 20;
+  std::uint64_t data_seed = 43;
   demo::TrainSetup s;
-  app.add_option("--epochs", epochs, "epochs per variant (0 = the notebook's: 20, lookup variants 18)")
-      ->check(CLI::Range(0, 100000));
-  app.add_option("--seed", seed, "seed of initialisation and batch order")->capture_default_str();
-  app.add_option("--seeds", num_seeds,
-                 "run every variant with K seeds (--seed .. --seed+K-1) and report the mean and std of the final "
-                 "held-out accuracy")
-      ->check(CLI::Range(1, 1000))->capture_default_str();
+  s.add_options(app, "epochs per variant (0 = the notebook's: 20, lookup variants 18)",
+                "seed of initialisation and batch order");
   app.add_option("--data-seed", data_seed, "seed of the sequences")->capture_default_str();
   app.add_option("--samples", samples, "sequences in the data set (the first and last eighth are held out)")
       ->check(CLI::Range(16, 10000000))->capture_default_str();
   app.add_option("--length", length, "characters per sequence")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--characters", characters, "alphabet size (one-hot width)")->check(CLI::Range(3, 4096))->capture_default_str();
-  app.add_option("--variants", which, "comma-separated subset of hopfield, hopfield_adapted, hopfield_pooling, "
-                                      "hopfield_pooling_adapted, hopfield_lookup, hopfield_lookup_adapted")
-      ->capture_default_str();
-  app.add_option("--out", out_dir, "directory for metrics.csv (per variant and epoch) and results.json");
-  app.add_flag("--accumulate-gradients", accumulate, "never zero the gradients, exactly like the reference notebook's loop");
-  demo::add_setup_options(app, s);
-  app.add_flag("--quiet", quiet, "no per-epoch lines, only the summary");
-  app.add_flag("--json", json, "print one JSON object with the results as the last line");
   if (const int rc = cli::parse(app, argc, argv, "hopfield-latch"); rc >= 0) return rc;
   try {
-    blas::set_num_threads(1);  // tiny matrices: threads cost more than they give
-    const std::vector<demo::Variant> vs = demo::select_variants(
-        demo::variants(epochs > 0 ? epochs : 20, epochs > 0 ? epochs : 18), which, "hopfield-latch");
     const MilDataset ds =
         latch_sequences(LatchOptions(samples).num_instances(length).num_characters(characters).seed(data_seed));
-    const std::size_t held = samples / 8;
-    std::vector<std::size_t> train, eval;
-    for (std::size_t b = 0; b < samples; ++b) (b < held || b >= samples - held ? eval : train).push_back(b);
     std::printf("latch sequences: %zu sequences of %zu characters (alphabet %zu), %zu with class 1\n", samples, length,
                 characters, ds.num_positive());
-    s.seed = seed;
-    s.quiet = quiet;
-    s.accumulate = accumulate;
-    const nlohmann::json j = demo::run_all("hopfield-latch", ds, train, eval, vs, s, out_dir, num_seeds);
-    if (json) std::printf("%s\n", j.dump().c_str());
+    demo::run_all("hopfield-latch", ds, 20, 18, s);
   } catch (const std::exception& e) {
-    // Library errors already start with the op name; prefix the program name only when it is missing.
-    const std::string msg = e.what();
-    std::cerr << (msg.rfind("hopfield-latch", 0) == 0 ? "" : "hopfield-latch: ") << msg << "\n";
-    return 1;
+    return cli::fail("hopfield-latch", e);
   }
   return 0;
 }

@@ -35,6 +35,7 @@
 #include "hopfield/datasets/cv_split.h"
 #include "hopfield/datasets/data_loader.h"
 #include "hopfield/datasets/mil.h"
+#include "hopfield/datasets/rows.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/check.h"
@@ -47,6 +48,7 @@
 #include "hopfield/optim/run_checkpoint.h"
 #include "hopfield/optim/trainer.h"
 #include "hopfield/report/csv_log.h"
+#include "hopfield/report/plot.h"
 #include "hopfield/report/progress.h"
 #include "cli_checks.h"
 
@@ -95,19 +97,6 @@ struct MilConfig {
   }
 };
 
-std::vector<std::size_t> pick(const std::vector<std::size_t>& from, const std::vector<std::size_t>& positions) {
-  std::vector<std::size_t> out;
-  out.reserve(positions.size());
-  for (std::size_t p : positions) out.push_back(from[p]);
-  return out;
-}
-
-std::vector<std::int64_t> labels_of(const MilDataset& ds, const std::vector<std::size_t>& bags) {
-  std::vector<std::int64_t> y;
-  for (std::size_t b : bags) y.push_back(ds.bag_labels[b]);
-  return y;
-}
-
 // One epoch's record for the metrics CSV.
 struct EpochRow {
   std::size_t epoch;
@@ -145,7 +134,7 @@ FitResult fit_and_predict(const MilDataset& ds, const std::vector<std::size_t>& 
   const Standardizer st = fit_standardizer(ds, all_train);
   const BagBatch val_batch = make_bag_batch(ds, val, &st);
   const BagBatch test_batch = make_bag_batch(ds, test, &st);
-  const Labels val_y = labels_of(ds, val);
+  const Labels val_y = gather(ds.bag_labels, val);
 
   MilNet net(c.net(ds.num_features, seed));
   AdamW opt(net, AdamWOptions(c.lr).weight_decay(c.weight_decay));
@@ -203,12 +192,6 @@ struct FoldOutcome {
   double seconds = 0;
 };
 
-double accuracy_at_half(const std::vector<double>& p, const Labels& y) {
-  Labels pred(p.size());
-  for (std::size_t i = 0; i < p.size(); ++i) pred[i] = p[i] >= 0.5 ? 1 : 0;
-  return accuracy(pred, y);
-}
-
 // A cross-validation ensemble on the training bags: they are split into k = round(1 / val_fraction)
 // stratified parts; member m trains on all parts but m and early-stops on part m; the test probabilities
 // are the members' mean. Every training bag thus trains some members and validates one, and averaging
@@ -223,12 +206,12 @@ EnsembleResult ensemble_predict(const MilDataset& ds, const std::vector<std::siz
                                 const std::vector<std::size_t>& test, const MilConfig& c, std::uint64_t seed) {
   const std::size_t k = std::min<std::size_t>(
       train.size(), std::max<std::size_t>(2, static_cast<std::size_t>(std::lround(1.0 / c.val_fraction))));
-  const std::vector<Fold> parts = stratified_kfold(labels_of(ds, train), k, seed);
+  const std::vector<Fold> parts = stratified_kfold(gather(ds.bag_labels, train), k, seed);
   const std::size_t members = std::min(c.ensemble, k);
   EnsembleResult e;
   e.test_prob.assign(test.size(), 0.0);
   for (std::size_t m = 0; m < members; ++m) {
-    FitResult r = fit_and_predict(ds, pick(train, parts[m].train), pick(train, parts[m].test), test, c, seed + 101 * m);
+    FitResult r = fit_and_predict(ds, take(train, parts[m].train), take(train, parts[m].test), test, c, seed + 101 * m);
     for (std::size_t i = 0; i < test.size(); ++i) e.test_prob[i] += r.test_prob[i] / static_cast<double>(members);
     e.best_epochs.push_back(r.best_epoch);
     e.histories.push_back(std::move(r.history));
@@ -259,15 +242,15 @@ FoldOutcome run_fold(const MilDataset& ds, const Fold& fold, const MilConfig& ba
   if (search) {
     // Score each grid point by its mean AUC over inner folds of the outer training bags (one model per
     // inner fold instead of an ensemble, to keep the search affordable).
-    const std::vector<Fold> inner = stratified_kfold(labels_of(ds, fold.train), inner_folds, seed ^ 0x9e3779b97f4a7c15ULL);
+    const std::vector<Fold> inner = stratified_kfold(gather(ds.bag_labels, fold.train), inner_folds, seed ^ 0x9e3779b97f4a7c15ULL);
     double best = -1;
     for (MilConfig c : search_grid(base)) {
       c.ensemble = 1;
       double s = 0;
       for (std::size_t i = 0; i < inner.size(); ++i) {
-        const std::vector<std::size_t> tr = pick(fold.train, inner[i].train), te = pick(fold.train, inner[i].test);
+        const std::vector<std::size_t> tr = take(fold.train, inner[i].train), te = take(fold.train, inner[i].test);
         const EnsembleResult r = ensemble_predict(ds, tr, te, c, seed + 31 * i);
-        s += roc_auc(r.test_prob, labels_of(ds, te));
+        s += roc_auc(r.test_prob, gather(ds.bag_labels, te));
       }
       s /= static_cast<double>(inner.size());
       if (s > best) {
@@ -278,9 +261,9 @@ FoldOutcome run_fold(const MilDataset& ds, const Fold& fold, const MilConfig& ba
     }
   }
   EnsembleResult r = ensemble_predict(ds, fold.train, fold.test, chosen, seed);
-  const Labels y = labels_of(ds, fold.test);
+  const Labels y = gather(ds.bag_labels, fold.test);
   out.auc = roc_auc(r.test_prob, y);
-  out.accuracy = accuracy_at_half(r.test_prob, y);
+  out.accuracy = accuracy_at(r.test_prob, y);
   out.best_epochs = r.best_epochs;
   out.config = chosen;
   out.histories = std::move(r.histories);
@@ -425,19 +408,15 @@ int main(int argc, char** argv) {
         jobs.size(), threads,
         [&](std::size_t j) {
           const std::string unit = "fold_r" + std::to_string(jobs[j].repeat + 1) + "_f" + std::to_string(jobs[j].fold + 1);
-          if (ckpt && ckpt->has(unit)) {
-            try {
-              results[j] = fold_from_json(ckpt->load(unit), c);
-            } catch (const nlohmann::json::exception&) {
-              HF_FAIL("--resume", ckpt->dir() << "/" << unit << ".json is damaged (not a fold result of hopfield-mil)");
-            }
-            return;
-          }
-          FoldOutcome o = run_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
-          o.repeat = jobs[j].repeat;
-          o.fold = jobs[j].fold;
-          if (ckpt) ckpt->save(unit, to_json(o));
-          results[j] = std::move(o);
+          results[j] = run_unit(
+              ckpt ? &*ckpt : nullptr, unit,
+              [&] {
+                FoldOutcome o = run_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
+                o.repeat = jobs[j].repeat;
+                o.fold = jobs[j].fold;
+                return o;
+              },
+              to_json, [&](const nlohmann::json& u) { return fold_from_json(u, c); });
         },
         [&](std::size_t j) {
           const FoldOutcome& o = results[j];
@@ -486,15 +465,10 @@ int main(int argc, char** argv) {
     j["accuracy_std"] = acc_s;
     j["auc_per_fold"] = aucs;
     j["seconds"] = seconds;
-    if (!out_dir.empty()) {
-      std::ofstream f(out_dir + "/results.json");
-      f << j.dump(2) << "\n";
-      HF_CHECK(f.good(), "hopfield-mil", "cannot write " << out_dir << "/results.json");
-    }
+    if (!out_dir.empty()) write_text_file(out_dir + "/results.json", j.dump(2) + "\n");
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
-    std::cerr << "hopfield-mil: " << e.what() << "\n";
-    return 1;
+    return cli::fail("hopfield-mil", e);
   }
   return 0;
 }

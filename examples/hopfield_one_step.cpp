@@ -48,7 +48,7 @@ int main(int argc, char** argv) try {
   app.add_option("--dims", dims, "pattern sizes d")->check(CLI::Range(1, 65536))->capture_default_str();
   if (const int rc = cli::parse(app, argc, argv, "hopfield-one-step"); rc >= 0) return rc;
   common.prepare();
-  experiment::Timer timer;
+  Stopwatch timer;
 
   const std::vector<double> betas = experiment::logspace(0.25, 400, 25);
   Generator gen(common.seed);
@@ -99,7 +99,7 @@ int main(int argc, char** argv) try {
   std::printf("}, %zu betas in [0.25, 400]\npredicted: error <= bound = 2(N-1) M exp(-beta(Delta - 2 max(r, "
               "||x* - x||) M)) for every point; error falls exponentially in beta*Delta\n\n",
               betas.size());
-  experiment::Table table(common.path("one_step_summary.csv"),
+  TextTable table(common.path("one_step_summary.csv"),
                           {"bDelta_lo", "bDelta_hi", "points", "med_error", "med_bound", "max_err/bnd", "violations"});
   table.print_header();
   const std::vector<double> edges = {0, 1, 3, 10, 30, 100, 300, INFINITY};
@@ -157,5 +157,5 @@ int main(int argc, char** argv) try {
               common.out.c_str(), timer.seconds());
   return violations_total == 0 ? 0 : 1;
 } catch (const std::exception& e) {
-  return hf::experiment::fail("hopfield-one-step", e);
+  return hf::cli::fail("hopfield-one-step", e);
 }

@@ -3,18 +3,17 @@
 //
 //   one repertoire = S sequences --1-D convolution, SELU, max over positions--> h (S, F)
 //   --HopfieldPooling over the S sequences--> (F) --Linear(F, 1)--> one logit; loss: BCE with logits; Adam.
-// The model, its attention and its convolution: examples/repertoire_net.h.
+// The model, its attention, its convolution and its initialisations: hopfield/layers/models/repertoire_net.h.
 //
-// Training follows DeepRC: every repertoire contributes a random subsample of its sequences per epoch;
-// the attention of the pooling is computed for all of them without the tape, only the top 10% by
-// attention go through the differentiable forward/backward (the others would get a near-zero weight
-// anyway, and the gradient step costs a tenth). Evaluation uses every sequence of a repertoire, read
-// from disk in chunks (RepertoireStream) so memory holds the chunk plus S x F embeddings. Batches hold as many
-// positive as negative repertoires (see balanced_order). --verbose prints per epoch how many motif sequences
-// made it into the kept top fraction and the attention mass they get: the measure of whether the model
-// found the signal or memorised the training repertoires (both show as a falling training loss). The
-// first --warmup-epochs (3) train on the whole subsample, so the attention can find the motif sequences
-// before the reduction to the top 10% can drop them.
+// Training (hf::Trainer over hf::RepertoireBatches, one micro-batch per repertoire, --batch-size of them per
+// optimizer step) follows DeepRC: every repertoire contributes a random subsample of its sequences per epoch; the attention of the
+// pooling is computed for all of them without the tape, only the top 10% by attention go through the
+// differentiable forward/backward (RepertoireNet::forward_top). Evaluation uses every sequence of a repertoire,
+// read from disk in chunks (score_repertoire). Batches hold as many positive as negative repertoires
+// (repertoire_order). --verbose prints per epoch how many motif sequences made it into the kept top fraction and
+// the attention mass they get: the measure of whether the model found the signal or memorised the training
+// repertoires (both show as a falling training loss). The first --warmup-epochs (3) train on the whole
+// subsample, so the attention can find the motif sequences before the reduction to the top 10% can drop them.
 //
 // Initialisation of the convolution (--no-kmer-init turns it off): before training, each fold screens its
 // training repertoires for gapped k-mers (3-6 letters over a span of 3-6 with up to 2 gaps, e.g. GSA, K_YV,
@@ -27,21 +26,20 @@
 // same model does the same (bench/repertoire_torch.py). With 0.5% motif sequences a motif letter's
 // enrichment is below the repertoire-to-repertoire sampling noise, so the gradient has no first-order signal
 // towards a 3-letter conjunction; both learn at 5% motif sequences, both fail at 2%.
-// The attention then starts on the detectors (--no-attention-init: random): with uniform attention over ~2000
-// sequences the pooled embedding hardly differs between repertoires, the loss sits at ln 2 and the gradient
-// towards the attention is tiny, a saddle on which whole folds stayed for all epochs (see
-// init_attention_on_detectors in repertoire_net.h). A fold whose training loss never moves is reported as
-// STALLED (stdout and JSON stalled_folds), never retried. For every positive test repertoire the share of its
-// 10 most attended sequences that carry a motif is printed (JSON top10_motif_fraction); with w motif
-// sequences in a repertoire it cannot exceed w / 10.
+// The attention then starts on the detectors (--no-attention-init: random; RepertoireNet::
+// init_attention_on_detectors): with uniform attention over ~2000 sequences the loss sat at ln 2, a saddle on
+// which whole folds stayed for all epochs. A fold whose training loss never moves is reported as STALLED
+// (stdout and JSON stalled_folds), never retried. For every positive test repertoire the share of its 10 most
+// attended sequences that carry a motif is printed (JSON top10_motif_fraction); with w motif sequences in a
+// repertoire it cannot exceed w / 10.
 //
 // Without --data the program writes generated repertoires with implanted motifs (datasets/synthetic.h)
 // to a temporary folder and reads them back through the same loader; --cohort SEED generates a cohort with
-// random motifs instead (random_motif_cohort) and marks its motifs.
+// random motifs instead (random_motif_cohort) and marks its motifs. --checkpoint-dir DIR keeps every finished
+// fold; --resume continues a killed run without training those again.
 //
 // Legend: S sequences of a repertoire (after subsampling), F filters.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -49,12 +47,12 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
-#include <numeric>
+#include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -69,20 +67,70 @@
 #include "hopfield/engine/check.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/random.h"
+#include "hopfield/layers/models/repertoire_net.h"
 #include "hopfield/optim/adam.h"
-#include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/jobs.h"
 #include "hopfield/optim/metrics.h"
-#include "hopfield/optim/training.h"
+#include "hopfield/optim/repertoire_batches.h"
+#include "hopfield/optim/run_checkpoint.h"
+#include "hopfield/optim/trainer.h"
 #include "hopfield/report/csv_log.h"
+#include "hopfield/report/process.h"
+#include "hopfield/report/plot.h"
 #include "hopfield/report/progress.h"
-#include "repertoire_net.h"
+#include "hopfield/report/text_table.h"
 #include "cli_checks.h"
 
 namespace {
 
 using namespace hf;
-using namespace hf::repertoire_demo;
 namespace fs = std::filesystem;
+
+// The training settings; the model's are RepertoireNetOptions.
+struct RepConfig {
+  RepertoireNetOptions net;
+  std::size_t subsample = 1000;   // sequences per repertoire and epoch in training
+  double keep = 0.1;              // fraction of the subsample kept for the gradient step (by attention)
+  std::size_t batch_size = 4;     // repertoires per optimizer step
+  std::size_t epochs = 20;
+  double lr = 1e-3;
+  double weight_decay = 1e-4;
+  double clip = 1.0;
+  std::size_t eval_chunk = 4096;  // sequences per chunk when reading a repertoire for evaluation
+  std::size_t warmup_epochs = 3;  // epochs that train on the whole subsample before the top-fraction reduction
+  bool balanced = true;           // batches with as many positive as negative repertoires
+  bool kmer_init = true;          // conv filters start as detectors of significantly enriched gapped k-mers
+  bool train_conv = false;        // with kmer_init: fine-tune the convolution too (else only attention and readout)
+  bool attention_init = true;     // with kmer_init: the attention starts on the detectors
+  bool verbose = false;           // per-epoch diagnostics on stderr
+  std::size_t eval_every = 0;     // with verbose: test AUC every this many epochs (diagnostic only)
+
+  std::string summary() const {
+    std::ostringstream s;
+    s << "conv " << net.num_filters() << "x" << net.kernel_size()
+      << (kmer_init ? (train_conv ? " (k-mer init, trained)" : " (k-mer init, fixed)") : "")
+      << (kmer_init && attention_init ? ", attention on the detectors" : "") << " SELU max, HopfieldPooling ";
+    if (net.key_network()) s << "keys SELU(Linear(h)), ";
+    if (net.static_attention()) s << "static attention";
+    else s << "projected attention heads=" << net.num_heads() << " hidden=" << net.hidden_size();
+    s << " scaling="
+      << (net.scaling() > 0 ? std::to_string(net.scaling()) : std::string(net.static_attention() ? "1" : "1/sqrt(hidden)"))
+      << "; subsample=" << subsample << " keep=" << keep << " batch=" << batch_size << " epochs=" << epochs
+      << " warmup=" << warmup_epochs << " lr=" << lr << " wd=" << weight_decay;
+    return s.str();
+  }
+  // Everything that changes a fold's result (for the checkpoint directory's run.json).
+  nlohmann::json json() const {
+    return {{"filters", net.num_filters()}, {"kernel_size", net.kernel_size()}, {"heads", net.num_heads()},
+            {"hidden", net.hidden_size()}, {"scaling", net.scaling()}, {"static_attention", net.static_attention()},
+            {"key_network", net.key_network()}, {"layer_norm_keys", net.normalize_keys()},
+            {"layer_norm_values", net.normalize_values()}, {"conv_init_std", net.conv_init_std()},
+            {"conv_bias_init", net.conv_bias_init()}, {"subsample", subsample}, {"keep", keep},
+            {"batch_size", batch_size}, {"epochs", epochs}, {"lr", lr}, {"weight_decay", weight_decay}, {"clip", clip},
+            {"eval_chunk", eval_chunk}, {"warmup_epochs", warmup_epochs}, {"balanced", balanced},
+            {"kmer_init", kmer_init}, {"train_conv", train_conv}, {"attention_init", attention_init}};
+  }
+};
 
 struct EpochRow {
   std::size_t epoch;
@@ -108,25 +156,44 @@ struct FoldOutcome {
   std::vector<TopSequence> top;
 };
 
+// A finished fold for the checkpoint directory: doubles round-trip exactly, NaN is written as null.
+nlohmann::json number(double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); }
+double number_of(const nlohmann::json& j) { return j.is_null() ? std::nan("") : j.get<double>(); }
+
+nlohmann::json to_json(const FoldOutcome& o) {
+  nlohmann::json h = nlohmann::json::array(), top = nlohmann::json::array();
+  for (const EpochRow& e : o.history) h.push_back({e.epoch, number(e.train_loss), number(e.train_auc), e.seconds});
+  for (const TopSequence& t : o.top) top.push_back({t.sequence, t.attention, t.motif});
+  return {{"fold", o.fold}, {"auc", number(o.auc)}, {"accuracy", o.accuracy}, {"seconds", o.seconds},
+          {"history", h}, {"stalled", o.stalled}, {"top10_motif_fraction", number(o.top10_motif_fraction)},
+          {"positives_scored", o.positives_scored}, {"kmers", o.kmers}, {"shown_id", o.shown_id},
+          {"shown_size", o.shown_size}, {"shown_witnesses", o.shown_witnesses}, {"top", top}};
+}
+
+FoldOutcome fold_from_json(const nlohmann::json& j) {
+  FoldOutcome o;
+  o.fold = j.at("fold");
+  o.auc = number_of(j.at("auc"));
+  o.accuracy = j.at("accuracy");
+  o.seconds = j.at("seconds");
+  for (const auto& e : j.at("history"))
+    o.history.push_back({e.at(0), number_of(e.at(1)), number_of(e.at(2)), e.at(3)});
+  o.stalled = j.at("stalled");
+  o.top10_motif_fraction = number_of(j.at("top10_motif_fraction"));
+  o.positives_scored = j.at("positives_scored");
+  o.kmers = j.at("kmers");
+  o.shown_id = j.at("shown_id");
+  o.shown_size = j.at("shown_size");
+  o.shown_witnesses = j.at("shown_witnesses");
+  for (const auto& t : j.at("top")) o.top.push_back({t.at(0), t.at(1), t.at(2)});
+  HF_CHECK(!o.history.empty(), "--resume", "a fold result without epochs");
+  return o;
+}
+
 bool has_motif(const std::string& seq, const std::vector<std::string>& motifs) {
   for (const auto& m : motifs)
     if (contains_motif(seq, m)) return true;
   return false;
-}
-
-// The training repertoires of one epoch, shuffled per class and interleaved (positive, negative, ...), so a
-// batch of an even size holds as many of each class as the data allows. In unbalanced batches the
-// gradient of the background sequences (shared by both classes) no longer cancels, and it is far
-// larger than the gradient of the few motif sequences.
-std::vector<std::size_t> balanced_order(const std::vector<std::size_t>& train, const std::vector<std::int64_t>& y,
-                                        std::uint64_t seed, std::uint64_t epoch) {
-  std::vector<std::size_t> pos, neg, out;
-  for (std::size_t i : shuffled(train, seed, epoch)) (y[i] == 1 ? pos : neg).push_back(i);
-  for (std::size_t k = 0; k < std::max(pos.size(), neg.size()); ++k) {
-    if (k < pos.size()) out.push_back(pos[k]);
-    if (k < neg.size()) out.push_back(neg[k]);
-  }
-  return out;
 }
 
 // A fold whose training loss never moved away from its first epoch's value (spread over all epochs below
@@ -144,7 +211,7 @@ double test_auc(RepertoireNet& net, const RepertoireDataset& ds, const Repertoir
   std::vector<double> p;
   Labels yt;
   for (std::size_t i : rows) {
-    p.push_back(score_repertoire(net, ds, i, ro, c, false).probability);
+    p.push_back(score_repertoire(net, ds.path(i), c.eval_chunk, ro, false).probability);
     yt.push_back(y[i]);
   }
   return roc_auc(p, yt);
@@ -153,21 +220,22 @@ double test_auc(RepertoireNet& net, const RepertoireDataset& ds, const Repertoir
 FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, const std::vector<std::int64_t>& y,
                      const Fold& fold, std::size_t fold_no, const RepConfig& c, const std::vector<std::string>& motifs,
                      std::uint64_t seed, const std::function<void(const std::string&)>& tick) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   FoldOutcome out;
   out.fold = fold_no;
-  RepertoireNet net(c, seed);
+  Generator gen(seed);
+  RepertoireNet net(c.net, gen);
   bool fixed_conv = false;
   if (c.kmer_init) {
-    const std::vector<Kmer> kmers = enriched_kmers(ds, fold.train, y, c.kernels / 3);
+    const std::vector<Kmer> kmers = enriched_kmers(ds, fold.train, y, c.net.num_filters() / 3);
     std::ostringstream v;
     v << "fold " << fold_no << ": " << kmers.size() << " enriched k-mer(s) as initial filters:";
     for (const Kmer& m : kmers) v << " " << m.text() << " (" << m.positives << "+/" << m.negatives << "-)";
     if (kmers.empty()) {
       v << " none significant, random initialisation, convolution trained";  // zero filters would see nothing
     } else {
-      init_kmer_filters(*net.conv, kmers, c.kernel_size);
-      if (c.attention_init) init_attention_on_detectors(net, std::min(3 * kmers.size(), c.kernels));
+      net.init_kmer_filters(kmers);
+      if (c.attention_init) net.init_attention_on_detectors(std::min(3 * kmers.size(), c.net.num_filters()));
       fixed_conv = !c.train_conv;
     }
     out.kmers = v.str();
@@ -181,77 +249,56 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   for (const Tensor& t : net.parameters())
     if (t.requires_grad()) params.push_back(t);
   Adam opt(params, AdamOptions(c.lr).weight_decay(c.weight_decay));
-  Generator sampler(seed ^ 0x9e3779b97f4a7c15ULL);
-  std::int64_t step = 0;
-  for (std::size_t epoch = 1; epoch <= c.epochs; ++epoch) {
-    double loss_sum = 0;
-    std::vector<double> scores;
-    Labels labels;
-    const double keep_fraction = epoch <= c.warmup_epochs ? 1.0 : c.keep;
-    // Diagnostics over positive training repertoires: witnesses in the subsample, among the kept ones,
-    // and the attention mass they receive.
-    double wit_total = 0, wit_kept = 0, wit_mass = 0, pos_reps = 0;
-    for (const auto& chunk : make_batches(c.balanced ? balanced_order(fold.train, y, seed, epoch)
-                                                                  : shuffled(fold.train, seed, epoch),
-                                                       c.batch_size)) {
-      opt.zero_grad();
-      double step_loss = 0;
-      for (std::size_t i : chunk) {
-        Repertoire sub = ds.read(i);
-        subsample_repertoire(sub, c.subsample, sampler);
-        const RepertoireBatch b = encode_repertoires({&sub});
-        // Attention over the whole subsample without the tape; the top fraction goes through backward.
-        std::vector<std::size_t> keep;
-        {
-          NoGrad ng;
-          const std::vector<double> att = net.attention(net.embed(unfold(b, all_rows(b), c.kernel_size)));
-          keep = top_k(att, std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(keep_fraction * static_cast<double>(att.size())))));
-          if (!motifs.empty() && y[i] == 1) {
-            pos_reps += 1;
-            for (std::size_t s = 0; s < att.size(); ++s)
-              if (has_motif(sub.sequences[s], motifs)) {
-                wit_total += 1;
-                wit_mass += att[s];
-              }
-            for (std::size_t s : keep) wit_kept += has_motif(sub.sequences[s], motifs) ? 1 : 0;
-          }
-        }
-        std::sort(keep.begin(), keep.end());
-        const Tensor z = net.logit(net.embed(unfold(b, keep, c.kernel_size)));
-        const Tensor target = from_vector({static_cast<double>(y[i])}, {1}, z.dtype());
-        Tensor loss = binary_cross_entropy_with_logits(z, target) / static_cast<double>(chunk.size());
-        check_finite(loss, step);
-        loss.backward();
-        step_loss += loss.item();
-        scores.push_back(z.item());
-        labels.push_back(y[i]);
-      }
-      if (c.clip > 0) clip_grad_norm(params, c.clip);
-      opt.step();
-      loss_sum += step_loss * static_cast<double>(chunk.size());
-      ++step;
-    }
-    const auto npos = std::count(labels.begin(), labels.end(), 1);
-    const double train_auc = npos > 0 && npos < static_cast<std::ptrdiff_t>(labels.size()) ? roc_auc(scores, labels)
-                                                                                          : std::nan("");
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out.history.push_back({epoch, loss_sum / static_cast<double>(fold.train.size()), train_auc, secs});
+  // DeepRC's batches: one micro-batch per repertoire, --batch-size of them per optimizer step.
+  RepertoireBatches batches(net, ds, fold.train, y,
+                            RepertoireBatchesOptions()
+                                .subsample(c.subsample)
+                                .keep(c.keep)
+                                .warmup_epochs(c.warmup_epochs)
+                                .batch_size(c.batch_size)
+                                .balanced(c.balanced)
+                                .seed(seed));
+  // Diagnostics over positive training repertoires: witnesses in the subsample, among the kept ones,
+  // and the attention mass they receive.
+  double wit_total = 0, wit_kept = 0, wit_mass = 0, pos_reps = 0;
+  batches.observer([&](std::size_t i, const Repertoire& sub, const RepertoireForward& f) {
+    if (motifs.empty() || y[i] != 1) return;
+    pos_reps += 1;
+    for (std::size_t s = 0; s < f.attention.size(); ++s)
+      if (has_motif(sub.sequences[s], motifs)) wit_total += 1, wit_mass += f.attention[s];
+    for (std::size_t s : f.kept) wit_kept += has_motif(sub.sequences[s], motifs) ? 1 : 0;
+  });
+  const auto begin_epoch = [&](std::int64_t epoch) {
+    wit_total = wit_kept = wit_mass = pos_reps = 0;
+    return batches.begin_epoch(epoch);
+  };
+  const auto validate = [&](std::int64_t epoch) {
+    const double train_auc = batches.train_auc(), secs = watch.seconds();
+    out.history.push_back({static_cast<std::size_t>(epoch), batches.train_loss(), train_auc, secs});
     std::ostringstream info;
     info << "fold " << out.fold << " epoch " << epoch << " loss " << out.history.back().train_loss;
     if (c.verbose) {
       std::ostringstream v;
-      v << "fold " << out.fold << " epoch " << epoch << " loss " << out.history.back().train_loss << " train_auc "
-        << train_auc;
+      v << info.str() << " train_auc " << train_auc;
       if (pos_reps > 0)
         v << " witnesses kept " << (wit_total > 0 ? wit_kept / wit_total : 0.0) << " attention mass "
           << wit_mass / pos_reps;
-      if (c.eval_every > 0 && epoch % c.eval_every == 0) v << " test_auc " << test_auc(net, ds, ro, c, y, fold.test)
-                                                        << " train_auc_all " << test_auc(net, ds, ro, c, y, fold.train);
+      if (c.eval_every > 0 && epoch % static_cast<std::int64_t>(c.eval_every) == 0)
+        v << " test_auc " << test_auc(net, ds, ro, c, y, fold.test) << " train_auc_all "
+          << test_auc(net, ds, ro, c, y, fold.train);
       v << " (" << secs << " s)\n";
       std::cerr << v.str();
     }
     tick(info.str());
-  }
+    return EpochMetrics{train_auc, {}};
+  };
+  Trainer(net, opt,
+          TrainerOptions()
+              .epochs(static_cast<std::int64_t>(c.epochs))
+              .accumulate(static_cast<std::int64_t>(c.batch_size))
+              .scale_accumulated(false)
+              .clip_grad_norm(c.clip))
+      .fit_batches(begin_epoch, [&](std::size_t k, const StepInfo&) { return batches.loss(k); }, validate);
 
   out.stalled = stalled(out.history);
   std::vector<double> p;
@@ -261,10 +308,10 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   for (std::size_t i : fold.test) {
     const bool show = !shown && y[i] == 1;
     // Every positive test repertoire's attention, for the share of motif sequences among its 10 most attended.
-    Scored s = score_repertoire(net, ds, i, ro, c, show || (y[i] == 1 && !motifs.empty()));
+    RepertoireScore s = score_repertoire(net, ds.path(i), c.eval_chunk, ro, show || (y[i] == 1 && !motifs.empty()));
     if (y[i] == 1 && !motifs.empty()) {
       std::size_t hits = 0;
-      const std::vector<std::size_t> top = top_k(s.attention, 10);
+      const std::vector<std::size_t> top = top_k_indices(s.attention, 10);
       for (std::size_t j : top) hits += has_motif(s.sequences[j], motifs) ? 1 : 0;
       top10_sum += static_cast<double>(hits) / static_cast<double>(top.size());
       out.positives_scored += 1;
@@ -293,24 +340,15 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
             std::cerr << v.str();
           }
         }
-      for (std::size_t j : top_k(s.attention, 10))
+      for (std::size_t j : top_k_indices(s.attention, 10))
         out.top.push_back({s.sequences[j], s.attention[j], has_motif(s.sequences[j], motifs)});
     }
   }
   if (out.positives_scored > 0) out.top10_motif_fraction = top10_sum / static_cast<double>(out.positives_scored);
   out.auc = roc_auc(p, yt);
-  Labels pred(p.size());
-  for (std::size_t k = 0; k < p.size(); ++k) pred[k] = p[k] >= 0.5 ? 1 : 0;
-  out.accuracy = accuracy(pred, yt);
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.accuracy = accuracy_at(p, yt);
+  out.seconds = watch.seconds();
   return out;
-}
-
-std::string load_average() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  if (!(f >> a >> b >> c)) return "unknown";
-  return a + " " + b + " " + c;
 }
 
 // Deletes the generated data set folder when the program ends (also on errors).
@@ -359,11 +397,12 @@ std::vector<std::string> split_commas(const std::string& s) {
 int main(int argc, char** argv) {
   CLI::App app{"hopfield-repertoire: immune repertoire classification with Hopfield attention pooling (DeepRC style), "
                "k-fold cross-validated ROC AUC"};
-  std::string data_dir, metadata, id_column = "ID", target_column, positive_value, out_dir, motif_list = "GSA,K?YV";
+  std::string data_dir, metadata, id_column = "ID", target_column, positive_value, out_dir, checkpoint_dir,
+      motif_list = "GSA,K?YV";
   std::size_t folds = 5, threads = 2, synthetic_repertoires = 100, only_fold = 0;
   std::uint64_t seed = 1;
   double witness_rate = 0.01;
-  bool json = false;
+  bool json = false, resume = false;
   RepConfig c;
   app.add_option("--data", data_dir, "repertoire folder in DeepRC's layout (metadata.tsv + one .tsv per repertoire); "
                                      "default: generated repertoires with implanted motifs");
@@ -399,8 +438,8 @@ int main(int argc, char** argv) {
                                        "sequences and their attention mass when --motifs is set)");
   app.add_option("--eval-every", c.eval_every, "with --verbose: also score the test fold every N epochs (diagnostic "
                                                "only, never used for model selection)")->capture_default_str();
-  app.add_option("--conv-init-std", c.conv_init_std, "conv weights N(0, std^2) (0 = torch's default)")->check(hf::cli::between(0.0, 100.0))->capture_default_str();
-  app.add_option("--conv-bias-init", c.conv_bias_init, "initial conv bias (0 = torch's default)")->check(hf::cli::between(-100.0, 100.0))->capture_default_str();
+  app.add_option("--conv-init-std", c.net.conv_init_std(), "conv weights N(0, std^2) (0 = torch's default)")->check(hf::cli::between(0.0, 100.0))->capture_default_str();
+  app.add_option("--conv-bias-init", c.net.conv_bias_init(), "initial conv bias (0 = torch's default)")->check(hf::cli::between(-100.0, 100.0))->capture_default_str();
   bool no_kmer_init = false, no_key_network = false;
   app.add_flag("--no-kmer-init", no_kmer_init, "random conv initialisation instead of detectors of the gapped 3-mers "
                                                "significantly enriched in the positive training repertoires");
@@ -409,18 +448,18 @@ int main(int argc, char** argv) {
   bool no_attention_init = false;
   app.add_flag("--no-attention-init", no_attention_init,
                "with the k-mer initialisation: random attention (key network, pooling pattern) instead of an attention "
-               "that starts on the k-mer detectors (repertoire_net.h init_attention_on_detectors)");
+               "that starts on the k-mer detectors (RepertoireNet::init_attention_on_detectors)");
   app.add_flag("--train-conv", c.train_conv, "with the 3-mer initialisation: fine-tune the convolution as well (default: "
                                             "it stays fixed, only the attention and the readout train)");
   bool unbalanced = false;
   app.add_flag("--unbalanced-batches", unbalanced, "plain shuffled batches instead of class-balanced ones");
-  app.add_flag("--layer-norm-keys", c.normalize_keys, "LayerNorm on the stored patterns (the attention keys)");
-  app.add_flag("--layer-norm-values", c.normalize_values, "LayerNorm on the pattern projections (the embeddings as values)");
-  app.add_option("--kernels", c.kernels, "convolution filters")->check(CLI::Range(1, 4096))->capture_default_str();
-  app.add_option("--kernel-size", c.kernel_size, "convolution kernel size")->check(CLI::Range(1, 64))->capture_default_str();
-  app.add_option("--heads", c.heads, "Hopfield heads")->check(CLI::Range(1, 256))->capture_default_str();
-  app.add_option("--hidden", c.hidden, "Hopfield association size per head")->check(CLI::Range(1, 4096))->capture_default_str();
-  app.add_option("--scaling", c.scaling, "Hopfield beta (0 = 1/sqrt(hidden))")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
+  app.add_flag("--layer-norm-keys", c.net.normalize_keys(), "LayerNorm on the stored patterns (the attention keys)");
+  app.add_flag("--layer-norm-values", c.net.normalize_values(), "LayerNorm on the pattern projections (the embeddings as values)");
+  app.add_option("--kernels", c.net.num_filters(), "convolution filters")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--kernel-size", c.net.kernel_size(), "convolution kernel size")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--heads", c.net.num_heads(), "Hopfield heads")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--hidden", c.net.hidden_size(), "Hopfield association size per head")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--scaling", c.net.scaling(), "Hopfield beta (0 = 1/sqrt(hidden))")->check(hf::cli::between(0.0, 1e6))->capture_default_str();
   bool projected = false;
   app.add_flag("--projected-attention", projected, "project stored and state patterns (hflayers' default) instead of "
                                                     "comparing the pooling pattern with the embeddings directly");
@@ -432,12 +471,15 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "folds trained in parallel")->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--out", out_dir, "directory for metrics.csv (per epoch), results.csv and results.json");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
+  app.add_option("--checkpoint-dir", checkpoint_dir,
+                 "keep every finished fold in this directory (a killed run continues with --resume)");
+  app.add_flag("--resume", resume, "continue the run in --checkpoint-dir: finished folds are loaded, not trained again")
+      ->needs("--checkpoint-dir");
   if (const int rc = cli::parse(app, argc, argv, "hopfield-repertoire"); rc >= 0) return rc;
 
-  c.static_attention = !projected;
+  c.net.static_attention(!projected).key_network(!no_key_network);
   c.kmer_init = !no_kmer_init;
   c.attention_init = !no_attention_init;
-  c.key_network = !no_key_network;
   c.balanced = !unbalanced;
   try {
     const auto t0 = std::chrono::steady_clock::now();
@@ -505,6 +547,17 @@ int main(int argc, char** argv) {
       fold_log = std::make_unique<CsvLogger>(out_dir + "/results.csv",
                                              std::vector<std::string>{"fold", "auc", "accuracy", "seconds"});
     }
+    // --checkpoint-dir: every finished fold is kept; --resume loads those and trains only the others.
+    std::optional<RunCheckpoint> ckpt;
+    if (!checkpoint_dir.empty()) {
+      const nlohmann::json run = {
+          {"program", "hopfield-repertoire"}, {"data", data_dir.empty() ? dataset_name : data_dir},
+          {"metadata", metadata}, {"id_column", id_column}, {"target_column", target_column},
+          {"positive_value", positive_value}, {"synthetic_repertoires", synthetic_repertoires},
+          {"witness_rate", witness_rate}, {"cohort", cohort}, {"motifs", motifs}, {"folds", folds}, {"seed", seed},
+          {"model", c.json()}};
+      ckpt.emplace(checkpoint_dir, run, resume);
+    }
     std::mutex io;
     Progress progress(static_cast<std::int64_t>(splits.size() * c.epochs), "epochs");
     auto tick = [&](const std::string& info) {
@@ -512,14 +565,17 @@ int main(int argc, char** argv) {
       progress.update(1, info);
     };
     std::vector<FoldOutcome> results(splits.size());
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr failure;
-    auto worker = [&]() {
-      for (std::size_t j; (j = next++) < splits.size();) {
-        try {
-          FoldOutcome o = run_fold(ds, ro, y, splits[j], fold_numbers[j] + 1, c, motifs,
-                                   seed * 7919 + fold_numbers[j], tick);
-          std::lock_guard<std::mutex> lock(io);
+    run_jobs(
+        splits.size(), threads,
+        [&](std::size_t j) {
+          const std::string unit = "fold_" + std::to_string(fold_numbers[j] + 1);
+          results[j] = run_unit(
+              ckpt ? &*ckpt : nullptr, unit,
+              [&] { return run_fold(ds, ro, y, splits[j], fold_numbers[j] + 1, c, motifs, seed * 7919 + fold_numbers[j], tick); },
+              to_json, fold_from_json);
+        },
+        [&](std::size_t j) {
+          const FoldOutcome& o = results[j];
           if (epoch_log)
             for (const EpochRow& e : o.history)
               epoch_log->row({static_cast<double>(o.fold), static_cast<double>(e.epoch), e.train_loss, e.train_auc, e.seconds});
@@ -535,18 +591,7 @@ int main(int argc, char** argv) {
                         o.history.back().train_loss);
           std::printf("\n");
           std::fflush(stdout);
-          results[j] = std::move(o);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(io);
-          if (!failure) failure = std::current_exception();
-          next = splits.size();
-        }
-      }
-    };
-    std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < std::min(threads, splits.size()); ++t) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
+        });
     progress.finish();
 
     std::vector<double> aucs, accs, top10;
@@ -606,17 +651,10 @@ int main(int argc, char** argv) {
     if (!top10.empty()) j["top10_motif_fraction"] = top10_mean;  // mean over folds of the per-fold mean
     j["top10_motif_fraction_per_fold"] = top10;
     j["stalled_folds"] = stalled_folds;
-    if (!out_dir.empty()) {
-      std::ofstream f(out_dir + "/results.json");
-      f << j.dump(2) << "\n";
-      HF_CHECK(f.good(), "hopfield-repertoire", "cannot write " << out_dir << "/results.json");
-    }
+    if (!out_dir.empty()) write_text_file(out_dir + "/results.json", j.dump(2) + "\n");
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
-    // Library errors already start with the op name; prefix the program name only when it is missing.
-    const std::string msg = e.what();
-    std::cerr << (msg.rfind("hopfield-repertoire", 0) == 0 ? "" : "hopfield-repertoire: ") << cli::one_line(msg) << "\n";
-    return 1;
+    return cli::fail("hopfield-repertoire", e);
   }
   return 0;
 }

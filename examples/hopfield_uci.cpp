@@ -153,17 +153,10 @@ SplitResult split_from_json(const nlohmann::json& j) {
 SplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const UciConfig& cg, bool trained,
                        std::uint64_t seed, const RunCheckpoint* ckpt) {
   const std::string unit = ds.name + ".split" + std::to_string(k + 1) + ".member" + std::to_string(g + 1);
-  if (ckpt && ckpt->has(unit)) {
-    try {
-      return split_from_json(ckpt->load(unit));
-    } catch (const nlohmann::json::exception&) {
-      HF_FAIL("--resume", ckpt->dir() << "/" << unit << ".json is damaged (not a member result of hopfield-uci)");
-    }
-  }
   // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
-  SplitResult r = trained ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k);
-  if (ckpt) ckpt->save(unit, to_json(r));
-  return r;
+  return run_unit(
+      ckpt, unit, [&] { return trained ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k); }, to_json,
+      split_from_json);
 }
 
 // progress (optional): advanced once per trained candidate and split (--data: a long split is otherwise silent).
@@ -201,7 +194,7 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
       const SplitResult &x = trials[a], &y = trials[b];
       return x.val_accuracy != y.val_accuracy ? x.val_accuracy > y.val_accuracy : x.val_loss < y.val_loss;
     });
-    const Labels test_y = labels_of(ds, ds.split(k).test);
+    const Labels test_y = gather(ds.labels, ds.split(k).test);
     std::vector<double> top_k;
     std::vector<const std::vector<double>*> members;
     for (std::size_t g : rank) {
@@ -429,8 +422,7 @@ int main(int argc, char** argv) {
     }
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
-    std::cerr << "hopfield-uci: " << e.what() << "\n";
-    return 1;
+    return cli::fail("hopfield-uci", e);
   }
   return 0;
 }

@@ -37,6 +37,7 @@
 
 #include "hopfield/datasets/cv_split.h"
 #include "hopfield/datasets/piecewise_linear.h"
+#include "hopfield/datasets/rows.h"
 #include "hopfield/datasets/uci.h"
 #include "hopfield/engine/check.h"
 #include "hopfield/engine/ops.h"
@@ -82,33 +83,6 @@ inline TabularHopfieldNetOptions net_options(std::size_t d, std::size_t classes,
       .seed(seed);
 }
 
-// rows of feats (n, d) as a (rows, d) tensor: float32 for the trained models, float64 for the retrieval.
-inline Tensor rows_tensor(const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows,
-                   Dtype dtype = Dtype::Float32) {
-  Tensor t = empty({rows.size(), d}, dtype);
-  const auto fill = [&](auto* out) {
-    for (std::size_t i = 0; i < rows.size(); ++i)
-      for (std::size_t j = 0; j < d; ++j)
-        out[i * d + j] = static_cast<std::remove_pointer_t<decltype(out)>>(feats[rows[i] * d + j]);
-  };
-  if (dtype == Dtype::Float64) fill(t.data<double>());
-  else fill(t.data<float>());
-  return t;
-}
-
-inline Tensor labels_tensor(const UciDataset& ds, const std::vector<std::size_t>& rows) {
-  Tensor t = zeros({rows.size()}, Dtype::Int64);
-  auto* p = t.data<std::int64_t>();
-  for (std::size_t i = 0; i < rows.size(); ++i) p[i] = ds.labels[rows[i]];
-  return t;
-}
-
-inline Labels labels_of(const UciDataset& ds, const std::vector<std::size_t>& rows) {
-  Labels y;
-  for (std::size_t r : rows) y.push_back(ds.labels[r]);
-  return y;
-}
-
 // Evaluation in chunks (no tape): predicted classes and the mean loss. feats is (n, d), d the encoded width.
 inline Labels predict(TabularHopfieldNet& net, const UciDataset& ds, const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows,
                const Tensor& memory_rows, double* loss, std::vector<double>* probs = nullptr) {
@@ -120,8 +94,8 @@ inline Labels predict(TabularHopfieldNet& net, const UciDataset& ds, const std::
   for (std::size_t s = 0; s < rows.size(); s += chunk) {
     const std::vector<std::size_t> part(rows.begin() + static_cast<std::ptrdiff_t>(s),
                                         rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), s + chunk)));
-    Tensor logits = net.forward(rows_tensor(feats, d, part), memory_rows);
-    loss_sum += cross_entropy(logits, labels_tensor(ds, part), CrossEntropyOptions().reduction(Reduction::Sum)).item();
+    Tensor logits = net.forward(gather_rows(feats, d, part), memory_rows);
+    loss_sum += cross_entropy(logits, gather_label_tensor(ds.labels, part), CrossEntropyOptions().reduction(Reduction::Sum)).item();
     if (probs) {
       const std::vector<double> p = softmax(logits, 1).to_vector();
       probs->insert(probs->end(), p.begin(), p.end());
@@ -162,7 +136,7 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
   }
   TabularHopfieldNet net(net_options(d, ds.num_classes, c, seed));
   Adam opt(net, AdamOptions(c.lr).weight_decay(c.weight_decay));
-  const Labels val_y = labels_of(ds, sp.validation), test_y = labels_of(ds, sp.test);
+  const Labels val_y = gather(ds.labels, sp.validation), test_y = gather(ds.labels, sp.test);
   const bool mem = c.model == "memory";
   // Fixed memory for evaluation: a seeded sample of training rows (all of them if few).
   const std::vector<std::size_t> eval_mem_rows = [&] {
@@ -170,7 +144,7 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
     r.resize(std::min(r.size(), c.memory_size));
     return r;
   }();
-  const Tensor eval_mem = mem ? rows_tensor(feats, d, eval_mem_rows) : Tensor();
+  const Tensor eval_mem = mem ? gather_rows(feats, d, eval_mem_rows) : Tensor();
   // On tiny training sets (lenses: 12 rows) one pass is a single step; an epoch of at least min_epoch_rows rows
   // keeps the number of steps per validation check (and per patience epoch) sane. Batches are row indices.
   DataLoader<std::vector<std::size_t>> loader(
@@ -191,13 +165,13 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
           std::vector<std::size_t> m =
               shuffled(sp.train, seed + 7, static_cast<std::uint64_t>(at.epoch) * 100003 + static_cast<std::uint64_t>(at.step));
           m.resize(std::min(m.size(), c.memory_size));
-          stored = rows_tensor(feats, d, m);
+          stored = gather_rows(feats, d, m);
           self_mask = zeros({batch.size(), m.size()}, Dtype::Bool);
           auto* p = self_mask.data<std::uint8_t>();
           for (std::size_t i = 0; i < batch.size(); ++i)
             for (std::size_t j = 0; j < m.size(); ++j) p[i * m.size() + j] = batch[i] == m[j];
         }
-        Tensor loss = cross_entropy(net.forward(rows_tensor(feats, d, batch), stored, self_mask), labels_tensor(ds, batch));
+        Tensor loss = cross_entropy(net.forward(gather_rows(feats, d, batch), stored, self_mask), gather_label_tensor(ds.labels, batch));
         return BatchLoss{loss, static_cast<double>(batch.size())};
       },
       [&](std::int64_t) {
@@ -215,29 +189,6 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
   return res;
 }
 
-// Accuracy of the argmax of the mean class probabilities of `members` (each (rows, C) row-major).
-inline double ensemble_accuracy(const std::vector<const std::vector<double>*>& members, const Labels& y, std::size_t classes) {
-  Labels pred(y.size());
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    std::size_t arg = 0;
-    double best = -1;
-    for (std::size_t c = 0; c < classes; ++c) {
-      double p = 0;
-      for (const auto* m : members) p += (*m)[i * classes + c];
-      if (p > best) best = p, arg = c;
-    }
-    pred[i] = static_cast<std::int64_t>(arg);
-  }
-  return accuracy(pred, y);
-}
-
-// Mean cross-entropy of class probabilities (rows, C) row-major against labels y.
-inline double probs_loss(const std::vector<double>& p, const Labels& y, std::size_t classes) {
-  double l = 0;
-  for (std::size_t i = 0; i < y.size(); ++i) l -= std::log(std::max(p[i * classes + static_cast<std::size_t>(y[i])], 1e-12));
-  return l / static_cast<double>(y.size());
-}
-
 // The retrieval member: the paper's Hopfield network itself as a classifier, nothing trained
 // (layers/retrieval_classifier.h): the stored patterns are the split's standardised training rows, one
 // update with their one-hot labels as values gives the class probabilities, and the association weighs
@@ -250,8 +201,8 @@ inline SplitResult run_retrieval(const UciDataset& ds, std::size_t k) {
   std::vector<double> feats = ds.features;
   ds.fit_standardizer(k).apply(feats);
   const std::size_t d = ds.num_features, C = ds.num_classes;
-  const Tensor stored = rows_tensor(feats, d, sp.train, Dtype::Float64), val_x = rows_tensor(feats, d, sp.validation, Dtype::Float64);
-  const Labels train_y = labels_of(ds, sp.train), val_y = labels_of(ds, sp.validation), test_y = labels_of(ds, sp.test);
+  const Tensor stored = gather_rows(feats, d, sp.train, Dtype::Float64), val_x = gather_rows(feats, d, sp.validation, Dtype::Float64);
+  const Labels train_y = gather(ds.labels, sp.train), val_y = gather(ds.labels, sp.validation), test_y = gather(ds.labels, sp.test);
   const auto classifier = [&](double b) {
     return RetrievalClassifier(stored, train_y, C, RetrievalClassifierOptions().beta(2 * b / static_cast<double>(d)));
   };
@@ -260,9 +211,9 @@ inline SplitResult run_retrieval(const UciDataset& ds, std::size_t k) {
   for (double b : kRetrievalB) {
     std::vector<double> p = classifier(b).predict_proba(val_x).to_vector();
     const double acc = ensemble_accuracy({&p}, val_y, C);
-    if (acc > res.val_accuracy) res.val_accuracy = acc, res.val_loss = probs_loss(p, val_y, C), res.val_prob = std::move(p), res.beta = b;
+    if (acc > res.val_accuracy) res.val_accuracy = acc, res.val_loss = multiclass_log_loss(p, val_y, C), res.val_prob = std::move(p), res.beta = b;
   }
-  res.test_prob = classifier(res.beta).predict_proba(rows_tensor(feats, d, sp.test, Dtype::Float64)).to_vector();
+  res.test_prob = classifier(res.beta).predict_proba(gather_rows(feats, d, sp.test, Dtype::Float64)).to_vector();
   res.test_accuracy = ensemble_accuracy({&res.test_prob}, test_y, C);
   return res;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Resumable runs (issue 18): a run with --checkpoint-dir is killed with SIGKILL part-way, resumed with --resume,
 # and its final --json line must equal an uninterrupted run's bit for bit (the wall-clock "seconds" field
-# aside); units that had finished before the kill (hopfield-mil folds, hopfield-uci members) are not computed
-# again (their files keep their inode: nothing rewrote them). A foreign or damaged checkpoint directory gives
+# and load-average fields aside); units that had finished before the kill (hopfield-mil and hopfield-repertoire
+# folds, hopfield-uci members) are not computed again (their files keep their inode: nothing rewrote them). A foreign or damaged checkpoint directory gives
 # a one-line error. Registered with ctest (label "programs") when the examples are built.
 #   tests/program_resume.sh <folder with the built programs>
 . "$(dirname "$0")/programs_common.sh"
@@ -12,8 +12,8 @@ fail() {
   failures=$((failures + 1))
 }
 
-# The last stdout line without the wall-clock time.
-result() { tail -n 1 "$1" | sed -E 's/"seconds":[0-9.eE+-]+,?//'; }
+# The last stdout line without the wall-clock time and the machine's load.
+result() { tail -n 1 "$1" | sed -E 's/"seconds":[0-9.eE+-]+,?//; s/"load_average_(start|end)":"[^"]*",?//g'; }
 
 # kill_resume <name> <unit glob> <program> <args...>: uninterrupted run, then a checkpointed one killed after
 # its first finished unit, then --resume; compares the results.
@@ -75,6 +75,10 @@ uci_args=(--all "$tmp/uci" --grid-model prototypes memory retrieval --grid-bins 
           --threads 1 --csv "$tmp/uci_results.csv")
 kill_resume uci "*.member*.json" hopfield-uci "${uci_args[@]}"
 
+# hopfield-repertoire on generated repertoires: folds are the units.
+rep_args=(--synthetic-repertoires 24 --folds 3 --epochs 3 --warmup-epochs 1 --subsample 60 --threads 1)
+kill_resume repertoire "fold_*.json" hopfield-repertoire "${rep_args[@]}"
+
 # A checkpoint directory of another run, of another program, or with a damaged unit: one line, non-zero exit.
 expect_one_line_error mil-foreign "holds a different run" hopfield-mil "${mil_args[@]}" --seed 2 \
   --checkpoint-dir "$tmp/mil.ck" --resume
@@ -83,6 +87,14 @@ expect_one_line_error mil-no-resume "pass --resume" hopfield-mil "${mil_args[@]}
 f=$(compgen -G "$tmp/mil.ck/fold_*.json" | head -n 1)
 head -c 20 "$f" >"$f.cut" && mv "$f.cut" "$f"
 expect_one_line_error mil-damaged "$(basename "$f") is" hopfield-mil "${mil_args[@]}" --checkpoint-dir "$tmp/mil.ck" --resume
+expect_one_line_error repertoire-foreign "holds a different run" hopfield-repertoire "${rep_args[@]}" --seed 2 \
+  --checkpoint-dir "$tmp/repertoire.ck" --resume
+expect_one_line_error repertoire-on-mil "holds a different run" hopfield-repertoire "${rep_args[@]}" \
+  --checkpoint-dir "$tmp/mil.ck" --resume
+f=$(compgen -G "$tmp/repertoire.ck/fold_*.json" | head -n 1)
+head -c 30 "$f" >"$f.cut" && mv "$f.cut" "$f"
+expect_one_line_error repertoire-damaged "$(basename "$f") is" hopfield-repertoire "${rep_args[@]}" \
+  --checkpoint-dir "$tmp/repertoire.ck" --resume
 mkdir -p "$tmp/notes" && echo x >"$tmp/notes/notes.txt"
 expect_one_line_error mil-not-a-checkpoint "not a checkpoint directory" hopfield-mil "${mil_args[@]}" \
   --checkpoint-dir "$tmp/notes" --resume

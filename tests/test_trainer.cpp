@@ -196,6 +196,42 @@ TEST_CASE("trainer: accumulating k micro-batches equals one batch k times larger
   CHECK(max_abs_diff(one->weight, zeros_like(one->weight)) > 0.1);  // it did train
 }
 
+TEST_CASE("trainer: without zero_grad the gradients add up over steps, scale_accumulated(false) leaves k to the loss") {
+  Regression data;
+  // lr 0 keeps the weights where they start, so every step's fresh gradient is taken at the same point.
+  const auto grads = [&](bool zero, std::int64_t accumulate, bool scale, double factor) {
+    Generator g(5);
+    Linear net(LinearOptions(3, 1), g);
+    net.to(Dtype::Float64);
+    SGD opt(net, SGDOptions(0.0));
+    DataLoader<std::vector<std::size_t>> loader(iota_indices(24), [](const std::vector<std::size_t>& i) { return i; },
+                                                DataLoaderOptions(4).seed(3));
+    std::vector<std::vector<double>> seen;
+    Trainer trainer(net, opt, TrainerOptions().epochs(1).zero_grad(zero).accumulate(accumulate).scale_accumulated(scale));
+    trainer.grad_hook([&](Module& m) { seen.push_back(m.parameters()[0].grad().to_vector()); });
+    trainer.fit(
+        loader,
+        [&](const std::vector<std::size_t>& b, const StepInfo&) {
+          return BatchLoss{mul(mse_loss(net.forward(data.rows(b, data.x)), data.rows(b, data.y)), factor)};
+        },
+        [](std::int64_t) { return EpochMetrics{}; });
+    return seen;
+  };
+  const auto fresh = grads(true, 1, true, 1.0), summed = grads(false, 1, true, 1.0);
+  REQUIRE(fresh.size() == 6);
+  REQUIRE(summed.size() == 6);
+  std::vector<double> running(3, 0.0);
+  for (std::size_t s = 0; s < 6; ++s)
+    for (std::size_t i = 0; i < 3; ++i) {
+      running[i] += fresh[s][i];
+      CHECK(summed[s][i] == doctest::Approx(running[i]).epsilon(1e-12));
+    }
+  CHECK(std::abs(summed[5][0] - fresh[5][0]) > 1e-3);  // the sum is not the last gradient
+  // The loss function dividing by k itself gives the trainer's own division bit for bit.
+  CHECK(grads(true, 2, false, 0.5) == grads(true, 2, true, 1.0));
+  CHECK(grads(true, 2, false, 1.0) != grads(true, 2, true, 1.0));
+}
+
 TEST_CASE("trainer: the gradient hook runs after backward and before the step, max_steps ends mid-epoch") {
   Regression data;
   Linear net(LinearOptions(3, 1));
@@ -332,6 +368,23 @@ TEST_CASE("run checkpoint: finished units round-trip exactly, a foreign or damag
   CHECK_THROWS_WITH_AS(RunCheckpoint(other.string(), config, true), doctest::Contains("not a checkpoint directory"), Error);
   fs::remove_all(dir);
   fs::remove_all(other);
+}
+
+TEST_CASE("run checkpoint: run_unit computes a unit once, reads it back after, and names a file it cannot read") {
+  const fs::path dir = temp_path("units");
+  fs::remove_all(dir);
+  RunCheckpoint c(dir.string(), {{"program", "test"}}, false);
+  int computed = 0;
+  const auto to_json = [](double v) { return nlohmann::json{{"v", v}}; };
+  const auto from_json = [](const nlohmann::json& j) { return j.at("v").get<double>(); };
+  const auto unit = [&](const RunCheckpoint* ck) { return run_unit(ck, "u", [&] { return ++computed / 3.0; }, to_json, from_json); };
+  CHECK(unit(&c) == 1.0 / 3.0);
+  CHECK(unit(&c) == 1.0 / 3.0);  // read back exactly, not computed again
+  CHECK(computed == 1);
+  CHECK(unit(nullptr) == 2.0 / 3.0);  // no checkpoint: always computed
+  std::ofstream(dir / "u.json") << "{\"w\": 1}";
+  CHECK_THROWS_WITH_AS(unit(&c), doctest::Contains("u.json is damaged"), Error);
+  fs::remove_all(dir);
 }
 
 TEST_CASE("layers: a layer built with a generator is initialised once, with the draws of reset_parameters") {

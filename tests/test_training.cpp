@@ -17,6 +17,8 @@
 #include "hopfield/optim/training.h"
 #include "hopfield/report/csv_log.h"
 #include "hopfield/report/progress.h"
+#include "hopfield/report/text_table.h"
+#include "hopfield/datasets/rows.h"
 
 using namespace hf;
 
@@ -29,6 +31,49 @@ struct AnomalyOff {
   ~AnomalyOff() { set_anomaly_detection(false); }
 };
 }  // namespace
+
+TEST_CASE("metrics: thresholded accuracy, the accuracy of an ensemble's summed probabilities, multi-class log loss") {
+  CHECK(accuracy_at({0.2, 0.5, 0.7, 0.4}, {0, 1, 0, 1}) == 0.5);         // 0.5 counts as class 1
+  CHECK(accuracy_at({0.2, 0.5, 0.7, 0.4}, {0, 0, 1, 1}, 0.3) == 0.75);
+  // Two rows, three classes: member a prefers class 0 then 2, member b class 1 then 2; summed: 1 and 2.
+  const std::vector<double> a{0.5, 0.2, 0.3, 0.1, 0.2, 0.7}, b{0.1, 0.8, 0.1, 0.3, 0.3, 0.4};
+  CHECK(ensemble_accuracy({&a}, {0, 2}, 3) == 1.0);
+  CHECK(ensemble_accuracy({&b}, {0, 2}, 3) == 0.5);
+  CHECK(ensemble_accuracy({&a, &b}, {1, 2}, 3) == 1.0);
+  CHECK(multiclass_log_loss(a, {0, 2}, 3) == doctest::Approx(-(std::log(0.5) + std::log(0.7)) / 2));
+  CHECK(multiclass_log_loss({0.0, 1.0}, {0}, 2) == doctest::Approx(-std::log(1e-12)));  // clamped at eps
+  CHECK_THROWS_WITH_AS(multiclass_log_loss(a, {0, 3}, 3), doctest::Contains("label 3"), Error);
+  CHECK_THROWS_WITH_AS(ensemble_accuracy({&a}, {0, 1, 2}, 3), doctest::Contains("3 rows"), Error);
+}
+
+TEST_CASE("rows: gather_rows, gather and take select by index, out-of-range rows are refused") {
+  const std::vector<double> x{1, 2, 3, 4, 5, 6};  // (3, 2)
+  const Tensor t = gather_rows(x, 2, {2, 0}, Dtype::Float64);
+  CHECK(t.shape() == Shape{2, 2});
+  CHECK(t.to_vector() == std::vector<double>{5, 6, 1, 2});
+  CHECK(gather_rows(x, 2, {1}).dtype() == Dtype::Float32);
+  CHECK_THROWS_WITH_AS(gather_rows(x, 2, {3}), doctest::Contains("row 3"), Error);
+  CHECK(gather({7, 8, 9}, {2, 2, 0}) == std::vector<std::int64_t>{9, 9, 7});
+  CHECK(gather_label_tensor({7, 8, 9}, {1}).to_vector() == std::vector<double>{8});
+  CHECK(take({10, 20, 30}, {1, 0}) == std::vector<std::size_t>{20, 10});
+}
+
+TEST_CASE("report: TextTable prints aligned rows and keeps every row as CSV") {
+  const std::string path = (std::filesystem::temp_directory_path() / ("hf_table_" + std::to_string(::getpid()) + ".csv")).string();
+  {
+    TextTable t(path, {"d", "name"}, 8);
+    t.row({64, 1}, {"%.0f", "binary"});
+    t.close();
+  }
+  std::ifstream f(path);
+  std::stringstream text;
+  text << f.rdbuf();
+  CHECK(text.str() == "d,name\n64,1\n");
+  CHECK_THROWS_WITH_AS(TextTable(path, {"a"}, 0), doctest::Contains("width"), Error);
+  std::filesystem::remove(path);
+  Stopwatch w;
+  CHECK(w.seconds() >= 0);
+}
 
 TEST_CASE("metrics: roc_auc by ranks, ties as average ranks") {
   // scores 0.1(neg) 0.35(pos) 0.4(neg) 0.8(pos): ranks 1..4, positive rank sum 2 + 4 = 6,

@@ -53,6 +53,44 @@ double accuracy(const Labels& pred, const Labels& y) {
   return static_cast<double>(hit) / static_cast<double>(y.size());
 }
 
+double accuracy_at(const std::vector<double>& p, const Labels& y, double threshold) {
+  Labels pred(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) pred[i] = p[i] >= threshold ? 1 : 0;
+  return accuracy(pred, y);
+}
+
+double ensemble_accuracy(const std::vector<const std::vector<double>*>& members, const Labels& y, std::size_t classes) {
+  HF_CHECK(!members.empty() && classes > 0, "ensemble_accuracy", "needs at least one member and one class");
+  for (const auto* m : members)
+    HF_CHECK(m && m->size() == y.size() * classes, "ensemble_accuracy",
+             "a member holds " << (m ? m->size() : 0) << " probabilities for " << y.size() << " rows x " << classes
+                               << " classes");
+  Labels pred(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    std::size_t arg = 0;
+    double best = -1;
+    for (std::size_t c = 0; c < classes; ++c) {
+      double p = 0;
+      for (const auto* m : members) p += (*m)[i * classes + c];
+      if (p > best) best = p, arg = c;
+    }
+    pred[i] = static_cast<std::int64_t>(arg);
+  }
+  return accuracy(pred, y);
+}
+
+double multiclass_log_loss(const std::vector<double>& p, const Labels& y, std::size_t classes, double eps) {
+  const char* op = "multiclass_log_loss";
+  HF_CHECK(!y.empty() && p.size() == y.size() * classes, op,
+           p.size() << " probabilities for " << y.size() << " rows x " << classes << " classes");
+  double l = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    HF_CHECK(y[i] >= 0 && static_cast<std::size_t>(y[i]) < classes, op, "label " << y[i] << " at " << i << " out of range");
+    l -= std::log(std::max(p[i * classes + static_cast<std::size_t>(y[i])], eps));
+  }
+  return l / static_cast<double>(y.size());
+}
+
 MeanStd mean_and_std(const std::vector<double>& v) {
   HF_CHECK(!v.empty(), "mean_and_std", "no values");
   MeanStd r;

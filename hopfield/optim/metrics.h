@@ -25,6 +25,15 @@ double f1_score(const Labels& y_pred, const Labels& y_true, std::int64_t positiv
 double log_loss(const std::vector<double>& p_positive, const Labels& y_true, double eps = 1e-15);
 std::vector<std::vector<std::int64_t>> confusion_matrix(const Labels& y_pred, const Labels& y_true,
                                                         std::size_t num_classes);
+// Accuracy of the binary decisions p >= threshold (probabilities of class 1).
+double accuracy_at(const std::vector<double>& p_positive, const Labels& y_true, double threshold = 0.5);
+// Class probabilities (rows, C) row-major: the accuracy of the argmax of the members' summed probabilities
+// (an ensemble; one member = a single model, ties to the lower class), and the mean cross-entropy
+// -log max(p[y], eps).
+double ensemble_accuracy(const std::vector<const std::vector<double>*>& members, const Labels& y_true,
+                         std::size_t num_classes);
+double multiclass_log_loss(const std::vector<double>& probs, const Labels& y_true, std::size_t num_classes,
+                           double eps = 1e-12);
 
 // Model selection on validation accuracy: which of several models are within one standard error of the
 // best, i.e. keep[i] = accuracies[i] >= p - sqrt(p (1 - p) / n) with p the best accuracy and n the number of

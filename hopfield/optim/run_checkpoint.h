@@ -9,6 +9,8 @@
 //   RunCheckpoint ckpt(dir, config, resume);              // config: nlohmann::json of the settings
 //   if (ckpt.has("fold_3")) result = from_json(ckpt.load("fold_3"));
 //   else { result = train(...); ckpt.save("fold_3", to_json(result)); }
+//   // the same in one call (ckpt may be null: no checkpointing):
+//   result = run_unit(&ckpt, "fold_3", [&] { return train(...); }, to_json, from_json);
 //
 // Doubles are written with enough digits to read back exactly, so a resumed run's final result equals the
 // uninterrupted run's bit for bit. Opening a directory that holds another run (a different run.json), or
@@ -16,8 +18,11 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "hopfield/engine/check.h"
 
 namespace hf {
 
@@ -38,5 +43,22 @@ class RunCheckpoint {
   std::string path(const std::string& unit) const;
   std::string dir_;
 };
+
+// A unit's result: read back with from_json when `ckpt` holds it (a file from_json cannot read is reported as
+// damaged, naming it), else computed and, with a checkpoint, saved. ckpt null: always computed.
+template <class Compute, class ToJson, class FromJson>
+auto run_unit(const RunCheckpoint* ckpt, const std::string& unit, Compute compute, ToJson to_json, FromJson from_json)
+    -> decltype(compute()) {
+  if (ckpt && ckpt->has(unit)) {
+    try {
+      return from_json(ckpt->load(unit));
+    } catch (const nlohmann::json::exception&) {
+      HF_FAIL("--resume", ckpt->dir() << "/" << unit << ".json is damaged (not a result of this run's units)");
+    }
+  }
+  auto result = compute();
+  if (ckpt) ckpt->save(unit, to_json(result));
+  return result;
+}
 
 }  // namespace hf

@@ -179,8 +179,8 @@ TrainResult Trainer::fit_batches(const std::function<std::size_t(std::int64_t)>&
     for (std::size_t i = 0; i < n; ++i) {
       const BatchLoss bl = loss(i, StepInfo{epoch, step, i});
       if (o_.check_finite()) check_finite(bl.loss, step);
-      if (micro == 0) opt_.zero_grad();
-      (k > 1 ? mul(bl.loss, 1.0 / static_cast<double>(k)) : bl.loss).backward();
+      if (micro == 0 && o_.zero_grad()) opt_.zero_grad();
+      (k > 1 && o_.scale_accumulated() ? mul(bl.loss, 1.0 / static_cast<double>(k)) : bl.loss).backward();
       loss_sum += bl.loss.item() * bl.weight;
       weight_sum += bl.weight;
       if (++micro == k || i + 1 == n) {  // a trailing partial group steps with what it has

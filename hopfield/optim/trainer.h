@@ -18,7 +18,8 @@
 // `accumulate` micro-batches form one optimizer step: zero_grad, backward of each micro-batch's loss / k,
 // gradient hook, clip, optimizer step (a group cut short by the end of the epoch steps with the micro-batches it
 // has, still divided by k; k equal micro-batches of a mean loss give the gradient of one batch k times larger,
-// up to rounding). Then lr recorded, scheduler stepped, validate(epoch) called; its
+// up to rounding; scale_accumulated(false) leaves the division to the loss function, zero_grad(false) never zeroes
+// the gradients). Then lr recorded, scheduler stepped, validate(epoch) called; its
 // score feeds early stopping (higher is better with mode "max") and ReduceLROnPlateau. The step budget
 // (max_steps) ends the epoch it runs out in; that epoch is still validated.
 //
@@ -52,6 +53,10 @@ struct TrainerOptions {
   HF_ARG(std::int64_t, epochs) = 1;           // at most this many epochs
   HF_ARG(std::int64_t, max_steps) = 0;        // optimizer-step budget (0 = none)
   HF_ARG(std::int64_t, accumulate) = 1;       // micro-batches per optimizer step
+  HF_ARG(bool, scale_accumulated) = true;     // divide each micro-batch's loss by `accumulate`; false: the loss
+                                              // function scales it (e.g. by the size of a group cut short)
+  HF_ARG(bool, zero_grad) = true;             // false: gradients are never zeroed and add up over all steps (the
+                                              // first published hflayers notebooks' loop)
   HF_ARG(double, clip_grad_norm) = 0.0;       // max total L2 norm of the gradients (0 = off)
   HF_ARG(bool, check_finite) = true;          // NonFiniteError on a NaN/Inf loss
   HF_ARG(std::int64_t, patience) = 0;         // early stopping: epochs without improvement (0 = off)

@@ -26,4 +26,11 @@ bool reset_peak_rss() {
   return static_cast<bool>(f);
 }
 
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  if (!(f >> a >> b >> c)) return "unknown";
+  return a + " " + b + " " + c;
+}
+
 }  // namespace hf
