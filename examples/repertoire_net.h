@@ -22,6 +22,8 @@
 // Windows that run past a sequence's end are masked out of the max (sequences shorter than K keep their
 // first, zero-padded window), so a sequence's embedding does not depend on what else is in the batch.
 //
+// Evaluation pools every sequence of a repertoire in chunks (score_repertoire).
+//
 // Legend: S sequences of a repertoire (after subsampling), L sequence length, Lmax longest in a chunk,
 // A = 23 channels, K kernel size, Lo = max(1, Lmax - K + 1) window positions, F filters, H heads.
 #pragma once
@@ -43,6 +45,7 @@
 #include "hopfield/layers/hopfield_pooling.h"
 #include "hopfield/layers/init.h"
 #include "hopfield/layers/linear.h"
+#include "hopfield/layers/models/repertoire_eval.h"
 #include "hopfield/optim/training.h"
 
 namespace hf::repertoire_demo {
@@ -257,23 +260,23 @@ struct Scored {
   std::vector<double> attention;       // only when asked for
 };
 
+// Reads the file in chunks of c.eval_chunk sequences and pools all of them without holding S x F
+// embeddings (hopfield/layers/models/repertoire_eval.h: the chunked pooling equals the unchunked one).
 inline Scored score_repertoire(RepertoireNet& net, const RepertoireDataset& ds, std::size_t i, const RepertoireOptions& ro,
-                        const RepConfig& c, bool keep_sequences) {
+                               const RepConfig& c, bool keep_sequences) {
   NoGrad ng;
-  RepertoireStream stream(ds.path(i), c.eval_chunk, ro);
-  std::vector<Tensor> parts;
+  PooledRepertoire p = pool_repertoire_file(
+      ds.path(i), ro,
+      [&](const Repertoire& chunk) {
+        const RepertoireBatch b = encode_repertoires({&chunk});
+        return net.embed(unfold(b, all_rows(b), net.kernel_size()));
+      },
+      [&](const Tensor& h) { return net.keys(h); }, *net.pooling,
+      RepertoireEvalOptions().chunk(c.eval_chunk).attention(keep_sequences).sequences(keep_sequences));
   Scored out;
-  Repertoire chunk;
-  while (stream.next(chunk)) {
-    if (chunk.sequences.empty()) continue;
-    const RepertoireBatch b = encode_repertoires({&chunk});
-    parts.push_back(net.embed(unfold(b, all_rows(b), net.kernel_size())));
-    if (keep_sequences) out.sequences.insert(out.sequences.end(), chunk.sequences.begin(), chunk.sequences.end());
-  }
-  HF_CHECK(!parts.empty(), "hopfield-repertoire", ds.path(i) << ": no usable sequence (all rows dropped or file empty)");
-  const Tensor h = parts.size() == 1 ? parts[0] : concat(parts, 0);
-  out.probability = 1.0 / (1.0 + std::exp(-net.logit(h).item()));
-  if (keep_sequences) out.attention = net.attention(h);
+  out.probability = 1.0 / (1.0 + std::exp(-flatten(net.output->forward(p.pooled)).item()));
+  out.sequences = std::move(p.sequences);
+  out.attention = std::move(p.attention);
   return out;
 }
 
