@@ -74,6 +74,7 @@
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/training.h"
 #include "hopfield/report/csv_log.h"
+#include "hopfield/report/process.h"
 #include "hopfield/report/progress.h"
 #include "repertoire_net.h"
 #include "cli_checks.h"
@@ -98,6 +99,7 @@ struct TopSequence {
 struct FoldOutcome {
   std::size_t fold = 0;
   double auc = 0, accuracy = 0, seconds = 0;
+  double eval_seconds = 0, eval_peak_rss_mb = -1;  // scoring the test repertoires (all their sequences)
   std::vector<EpochRow> history;
   bool stalled = false;  // the training loss never moved from where it started (see stalled())
   double top10_motif_fraction = std::nan("");  // mean over positive test repertoires (NaN without motifs)
@@ -258,6 +260,9 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   Labels yt;
   bool shown = false;
   double top10_sum = 0;
+  // The evaluation's own peak (whole process: exact with one fold thread), apart from training's.
+  reset_peak_rss();  // false on old kernels: the reading below is then the process peak
+  const auto eval_start = std::chrono::steady_clock::now();
   for (std::size_t i : fold.test) {
     const bool show = !shown && y[i] == 1;
     // Every positive test repertoire's attention, for the share of motif sequences among its 10 most attended.
@@ -297,6 +302,8 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
         out.top.push_back({s.sequences[j], s.attention[j], has_motif(s.sequences[j], motifs)});
     }
   }
+  out.eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+  out.eval_peak_rss_mb = peak_rss_mb();
   if (out.positives_scored > 0) out.top10_motif_fraction = top10_sum / static_cast<double>(out.positives_scored);
   out.auc = roc_auc(p, yt);
   Labels pred(p.size());
@@ -550,13 +557,18 @@ int main(int argc, char** argv) {
     progress.finish();
 
     std::vector<double> aucs, accs, top10;
+    double eval_seconds = 0, eval_peak = -1;
+    std::size_t evaluated = 0;
     std::vector<std::size_t> stalled_folds;
     for (const auto& o : results) {
       aucs.push_back(o.auc);
       accs.push_back(o.accuracy);
       if (o.positives_scored > 0) top10.push_back(o.top10_motif_fraction);
       if (o.stalled) stalled_folds.push_back(o.fold);
+      eval_seconds += o.eval_seconds;
+      eval_peak = std::max(eval_peak, o.eval_peak_rss_mb);
     }
+    for (const Fold& f : splits) evaluated += f.test.size();
     const auto [auc_m, auc_s] = mean_and_std(aucs);
     const auto [acc_m, acc_s] = mean_and_std(accs);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -579,6 +591,10 @@ int main(int argc, char** argv) {
     std::printf("\n%s: ROC AUC %.4f +/- %.4f, accuracy %.4f +/- %.4f over %zu fold(s), %.1f s (load average %s -> %s)\n",
                 dataset_name.c_str(), auc_m, auc_s, acc_m, acc_s, results.size(), seconds, load_start.c_str(), load_end.c_str());
     const double top10_mean = top10.empty() ? std::nan("") : mean_and_std(top10).mean;
+    std::printf("evaluation (every sequence, chunks of %zu): %.2f s per test repertoire, peak RSS %.0f MB while "
+                "scoring (process peak %.0f MB)\n",
+                c.eval_chunk, eval_seconds / static_cast<double>(std::max<std::size_t>(1, evaluated)), eval_peak,
+                peak_rss_mb());
     if (!top10.empty())
       std::printf("motif sequences among the 10 most attended of each positive test repertoire: %.3f (mean over folds)\n",
                   top10_mean);
@@ -606,6 +622,10 @@ int main(int argc, char** argv) {
     if (!top10.empty()) j["top10_motif_fraction"] = top10_mean;  // mean over folds of the per-fold mean
     j["top10_motif_fraction_per_fold"] = top10;
     j["stalled_folds"] = stalled_folds;
+    // Evaluation pools every sequence of a test repertoire in chunks of --eval-chunk (issue 20).
+    j["eval_seconds_per_repertoire"] = eval_seconds / static_cast<double>(std::max<std::size_t>(1, evaluated));
+    j["eval_peak_rss_mb"] = eval_peak;
+    j["peak_rss_mb"] = peak_rss_mb();
     if (!out_dir.empty()) {
       std::ofstream f(out_dir + "/results.json");
       f << j.dump(2) << "\n";
