@@ -99,7 +99,9 @@ struct TopSequence {
 struct FoldOutcome {
   std::size_t fold = 0;
   double auc = 0, accuracy = 0, seconds = 0;
-  double eval_seconds = 0, eval_peak_rss_mb = -1;  // scoring the test repertoires (all their sequences)
+  double eval_seconds = 0;          // scoring the test repertoires (all their sequences)
+  double eval_peak_rss_mb = -1;     // the process's peak while scoring (measured with one fold at a time only)
+  double before_eval_peak_rss_mb = -1;  // the process's peak before the scoring started
   std::vector<EpochRow> history;
   bool stalled = false;  // the training loss never moved from where it started (see stalled())
   double top10_motif_fraction = std::nan("");  // mean over positive test repertoires (NaN without motifs)
@@ -140,6 +142,9 @@ bool stalled(const std::vector<EpochRow>& history) {
   for (const EpochRow& e : history) lo = std::min(lo, e.train_loss), hi = std::max(hi, e.train_loss);
   return hi - lo < 1e-3;
 }
+
+// Set by main when the folds run one at a time: then the evaluation's own peak RSS can be measured.
+bool g_one_fold_at_a_time = false;
 
 double test_auc(RepertoireNet& net, const RepertoireDataset& ds, const RepertoireOptions& ro, const RepConfig& c,
                 const std::vector<std::int64_t>& y, const std::vector<std::size_t>& rows) {
@@ -260,8 +265,10 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   Labels yt;
   bool shown = false;
   double top10_sum = 0;
-  // The evaluation's own peak (whole process: exact with one fold thread), apart from training's.
-  reset_peak_rss();  // false on old kernels: the reading below is then the process peak
+  // The evaluation's own peak, apart from training's: the peak is the process's, so only when one fold runs
+  // at a time (another fold's reset would cut this one's reading).
+  out.before_eval_peak_rss_mb = peak_rss_mb();
+  const bool measure_peak = g_one_fold_at_a_time && reset_peak_rss();
   const auto eval_start = std::chrono::steady_clock::now();
   for (std::size_t i : fold.test) {
     const bool show = !shown && y[i] == 1;
@@ -303,7 +310,7 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
     }
   }
   out.eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
-  out.eval_peak_rss_mb = peak_rss_mb();
+  if (measure_peak) out.eval_peak_rss_mb = peak_rss_mb();
   if (out.positives_scored > 0) out.top10_motif_fraction = top10_sum / static_cast<double>(out.positives_scored);
   out.auc = roc_auc(p, yt);
   Labels pred(p.size());
@@ -550,6 +557,7 @@ int main(int argc, char** argv) {
         }
       }
     };
+    g_one_fold_at_a_time = std::min(threads, splits.size()) == 1;
     std::vector<std::thread> pool;
     for (std::size_t t = 0; t < std::min(threads, splits.size()); ++t) pool.emplace_back(worker);
     for (auto& t : pool) t.join();
@@ -557,7 +565,7 @@ int main(int argc, char** argv) {
     progress.finish();
 
     std::vector<double> aucs, accs, top10;
-    double eval_seconds = 0, eval_peak = -1;
+    double eval_seconds = 0, eval_peak = -1, process_peak = peak_rss_mb();
     std::size_t evaluated = 0;
     std::vector<std::size_t> stalled_folds;
     for (const auto& o : results) {
@@ -567,6 +575,7 @@ int main(int argc, char** argv) {
       if (o.stalled) stalled_folds.push_back(o.fold);
       eval_seconds += o.eval_seconds;
       eval_peak = std::max(eval_peak, o.eval_peak_rss_mb);
+      process_peak = std::max({process_peak, o.before_eval_peak_rss_mb, o.eval_peak_rss_mb});
     }
     for (const Fold& f : splits) evaluated += f.test.size();
     const auto [auc_m, auc_s] = mean_and_std(aucs);
@@ -591,10 +600,10 @@ int main(int argc, char** argv) {
     std::printf("\n%s: ROC AUC %.4f +/- %.4f, accuracy %.4f +/- %.4f over %zu fold(s), %.1f s (load average %s -> %s)\n",
                 dataset_name.c_str(), auc_m, auc_s, acc_m, acc_s, results.size(), seconds, load_start.c_str(), load_end.c_str());
     const double top10_mean = top10.empty() ? std::nan("") : mean_and_std(top10).mean;
-    std::printf("evaluation (every sequence, chunks of %zu): %.2f s per test repertoire, peak RSS %.0f MB while "
-                "scoring (process peak %.0f MB)\n",
-                c.eval_chunk, eval_seconds / static_cast<double>(std::max<std::size_t>(1, evaluated)), eval_peak,
-                peak_rss_mb());
+    std::printf("evaluation (every sequence, chunks of %zu): %.2f s per test repertoire", c.eval_chunk,
+                eval_seconds / static_cast<double>(std::max<std::size_t>(1, evaluated)));
+    if (eval_peak > 0) std::printf(", peak RSS while scoring %.0f MB", eval_peak);
+    std::printf(" (process peak %.0f MB)\n", process_peak);
     if (!top10.empty())
       std::printf("motif sequences among the 10 most attended of each positive test repertoire: %.3f (mean over folds)\n",
                   top10_mean);
@@ -624,8 +633,8 @@ int main(int argc, char** argv) {
     j["stalled_folds"] = stalled_folds;
     // Evaluation pools every sequence of a test repertoire in chunks of --eval-chunk (issue 20).
     j["eval_seconds_per_repertoire"] = eval_seconds / static_cast<double>(std::max<std::size_t>(1, evaluated));
-    j["eval_peak_rss_mb"] = eval_peak;
-    j["peak_rss_mb"] = peak_rss_mb();
+    if (eval_peak > 0) j["eval_peak_rss_mb"] = eval_peak;  // only with one fold at a time (--threads 1 or --only-fold)
+    j["peak_rss_mb"] = process_peak;
     if (!out_dir.empty()) {
       std::ofstream f(out_dir + "/results.json");
       f << j.dump(2) << "\n";
