@@ -102,6 +102,7 @@ struct FoldOutcome {
   double eval_seconds = 0;          // scoring the test repertoires (all their sequences)
   double eval_peak_rss_mb = -1;     // the process's peak while scoring (measured with one fold at a time only)
   double before_eval_peak_rss_mb = -1;  // the process's peak before the scoring started
+  double eval_start_rss_mb = -1;        // resident when the scoring started (freed heap of training included)
   std::vector<EpochRow> history;
   bool stalled = false;  // the training loss never moved from where it started (see stalled())
   double top10_motif_fraction = std::nan("");  // mean over positive test repertoires (NaN without motifs)
@@ -269,6 +270,7 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   // at a time (another fold's reset would cut this one's reading).
   out.before_eval_peak_rss_mb = peak_rss_mb();
   const bool measure_peak = g_one_fold_at_a_time && reset_peak_rss();
+  out.eval_start_rss_mb = current_rss_mb();
   const auto eval_start = std::chrono::steady_clock::now();
   for (std::size_t i : fold.test) {
     const bool show = !shown && y[i] == 1;
@@ -565,7 +567,7 @@ int main(int argc, char** argv) {
     progress.finish();
 
     std::vector<double> aucs, accs, top10;
-    double eval_seconds = 0, eval_peak = -1, process_peak = peak_rss_mb();
+    double eval_seconds = 0, eval_peak = -1, eval_start_rss = -1, process_peak = peak_rss_mb();
     std::size_t evaluated = 0;
     std::vector<std::size_t> stalled_folds;
     for (const auto& o : results) {
@@ -574,7 +576,7 @@ int main(int argc, char** argv) {
       if (o.positives_scored > 0) top10.push_back(o.top10_motif_fraction);
       if (o.stalled) stalled_folds.push_back(o.fold);
       eval_seconds += o.eval_seconds;
-      eval_peak = std::max(eval_peak, o.eval_peak_rss_mb);
+      if (o.eval_peak_rss_mb > eval_peak) eval_peak = o.eval_peak_rss_mb, eval_start_rss = o.eval_start_rss_mb;
       process_peak = std::max({process_peak, o.before_eval_peak_rss_mb, o.eval_peak_rss_mb});
     }
     for (const Fold& f : splits) evaluated += f.test.size();
@@ -602,7 +604,7 @@ int main(int argc, char** argv) {
     const double top10_mean = top10.empty() ? std::nan("") : mean_and_std(top10).mean;
     std::printf("evaluation (every sequence, chunks of %zu): %.2f s per test repertoire", c.eval_chunk,
                 eval_seconds / static_cast<double>(std::max<std::size_t>(1, evaluated)));
-    if (eval_peak > 0) std::printf(", peak RSS while scoring %.0f MB", eval_peak);
+    if (eval_peak > 0) std::printf(", peak RSS while scoring %.0f MB (%.0f MB resident when it started)", eval_peak, eval_start_rss);
     std::printf(" (process peak %.0f MB)\n", process_peak);
     if (!top10.empty())
       std::printf("motif sequences among the 10 most attended of each positive test repertoire: %.3f (mean over folds)\n",
@@ -633,7 +635,10 @@ int main(int argc, char** argv) {
     j["stalled_folds"] = stalled_folds;
     // Evaluation pools every sequence of a test repertoire in chunks of --eval-chunk (issue 20).
     j["eval_seconds_per_repertoire"] = eval_seconds / static_cast<double>(std::max<std::size_t>(1, evaluated));
-    if (eval_peak > 0) j["eval_peak_rss_mb"] = eval_peak;  // only with one fold at a time (--threads 1 or --only-fold)
+    if (eval_peak > 0) {  // only with one fold at a time (--threads 1 or --only-fold)
+      j["eval_peak_rss_mb"] = eval_peak;
+      j["eval_start_rss_mb"] = eval_start_rss;
+    }
     j["peak_rss_mb"] = process_peak;
     if (!out_dir.empty()) {
       std::ofstream f(out_dir + "/results.json");
