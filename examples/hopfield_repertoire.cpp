@@ -9,7 +9,8 @@
 // the attention of the pooling is computed for all of them without the tape, only the top 10% by
 // attention go through the differentiable forward/backward (the others would get a near-zero weight
 // anyway, and the gradient step costs a tenth). Evaluation uses every sequence of a repertoire, read
-// from disk in chunks (RepertoireStream) so memory holds the chunk plus S x F embeddings. Batches hold as many
+// from disk in chunks and pooled chunk by chunk (score_repertoire: layers/models/repertoire_eval.h), so memory
+// holds one chunk, whatever the repertoire's size. Batches hold as many
 // positive as negative repertoires (see balanced_order). --verbose prints per epoch how many motif sequences
 // made it into the kept top fraction and the attention mass they get: the measure of whether the model
 // found the signal or memorised the training repertoires (both show as a falling training loss). The
