@@ -6,9 +6,12 @@
 //   hopfield-data --repertoires ../shared/data/deeprc/example_dataset --target-column binary_target_1
 //   hopfield-data --table heart.csv --target disease
 //   hopfield-data                                         (no data needed: summaries of the synthetic sets)
+//   hopfield-data --write-cohort /tmp/deeprc-scale --cohort-repertoires 40 --cohort-sequences 300000 --seed 1
+//                                    (writes a generated cohort with random motifs, one repertoire at a time)
 //
 // Any load error becomes one line on stderr and exit code 1.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -181,14 +184,37 @@ int main(int argc, char** argv) {
   app.add_option("--count-column", count_col, "repertoires: count column ('' = none)")->capture_default_str();
   app.add_option("--target", table_target, "table: target column (default: last)");
   app.add_option("--folds", folds, "MIL: stratified k-fold splits to report")->capture_default_str();
-  app.add_option("--seed", seed, "MIL: split seed")->capture_default_str();
+  app.add_option("--seed", seed, "MIL: split seed; --write-cohort: cohort seed")->capture_default_str();
+  std::string write_cohort;
+  std::size_t cohort_repertoires = 160, cohort_sequences = 0;
+  app.add_option("--write-cohort", write_cohort,
+                 "write a generated repertoire cohort with random motifs (datasets/synthetic.h random_motif_cohort, "
+                 "drawn from --seed) to this folder in DeepRC's layout, one repertoire at a time");
+  app.add_option("--cohort-repertoires", cohort_repertoires, "--write-cohort: repertoires")
+      ->check(CLI::Range(std::size_t{2}, std::size_t{100000}))->capture_default_str();
+  app.add_option("--cohort-sequences", cohort_sequences,
+                 "--write-cohort: sequences per repertoire (0 = 1600-2400 as random_motif_cohort; DeepRC scale: 300000)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100000000}))->capture_default_str();
   app.add_flag("--json", as_json, "print one JSON object");
   if (const int rc = cli::parse(app, argc, argv, "hopfield-data"); rc >= 0) return rc;
   try {
-    int chosen = !mil.empty() + !uci.empty() + !reps.empty() + !table.empty();
-    if (chosen > 1) throw std::invalid_argument("give only one of --mil, --uci, --repertoires, --table");
+    int chosen = !mil.empty() + !uci.empty() + !reps.empty() + !table.empty() + !write_cohort.empty();
+    if (chosen > 1) throw std::invalid_argument("give only one of --mil, --uci, --repertoires, --table, --write-cohort");
     json out;
-    if (!mil.empty()) {
+    if (!write_cohort.empty()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const ImplantedRepertoireOptions o = cohort_sequences > 0
+                                               ? deeprc_scale_cohort(seed, cohort_repertoires, cohort_sequences)
+                                               : random_motif_cohort(seed, cohort_repertoires);
+      write_implanted_dataset(write_cohort, o);
+      std::uintmax_t bytes = 0;
+      for (const auto& e : std::filesystem::recursive_directory_iterator(write_cohort))
+        if (e.is_regular_file()) bytes += e.file_size();
+      out = {{"kind", "generated-cohort"}, {"folder", write_cohort}, {"seed", seed}, {"repertoires", o.num_repertoires()},
+             {"sequences_per_repertoire", {{"min", o.min_sequences()}, {"max", o.max_sequences()}}},
+             {"motifs", o.motifs()}, {"witness_rate", o.witness_rate()}, {"bytes", bytes},
+             {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+    } else if (!mil.empty()) {
       MilDataset ds = load_mil_csv(mil);
       ds.name = std::filesystem::path(mil).stem().string();
       out = mil_summary(ds, folds, seed);

@@ -9,7 +9,8 @@
 // optimizer step) follows DeepRC: every repertoire contributes a random subsample of its sequences per epoch; the attention of the
 // pooling is computed for all of them without the tape, only the top 10% by attention go through the
 // differentiable forward/backward (RepertoireNet::forward_top). Evaluation uses every sequence of a repertoire,
-// read from disk in chunks (score_repertoire). Batches hold as many positive as negative repertoires
+// read from disk and pooled in chunks (score_repertoire: layers/models/repertoire_eval.h), so memory holds one
+// chunk, whatever the repertoire's size. Batches hold as many positive as negative repertoires
 // (repertoire_order). --verbose prints per epoch how many motif sequences made it into the kept top fraction and
 // the attention mass they get: the measure of whether the model found the signal or memorised the training
 // repertoires (both show as a falling training loss). The first --warmup-epochs (3) train on the whole
@@ -146,6 +147,10 @@ struct TopSequence {
 struct FoldOutcome {
   std::size_t fold = 0;
   double auc = 0, accuracy = 0, seconds = 0;
+  double eval_seconds = 0;               // scoring the test repertoires (all their sequences)
+  double eval_peak_rss_mb = -1;          // the process's peak while scoring (measured with one fold at a time only)
+  double before_eval_peak_rss_mb = -1;   // the process's peak before the scoring started
+  double eval_start_rss_mb = -1;         // resident when the scoring started (freed heap of training included)
   std::vector<EpochRow> history;
   bool stalled = false;  // the training loss never moved from where it started (see stalled())
   double top10_motif_fraction = std::nan("");  // mean over positive test repertoires (NaN without motifs)
@@ -167,7 +172,9 @@ nlohmann::json to_json(const FoldOutcome& o) {
   return {{"fold", o.fold}, {"auc", number(o.auc)}, {"accuracy", o.accuracy}, {"seconds", o.seconds},
           {"history", h}, {"stalled", o.stalled}, {"top10_motif_fraction", number(o.top10_motif_fraction)},
           {"positives_scored", o.positives_scored}, {"kmers", o.kmers}, {"shown_id", o.shown_id},
-          {"shown_size", o.shown_size}, {"shown_witnesses", o.shown_witnesses}, {"top", top}};
+          {"shown_size", o.shown_size}, {"shown_witnesses", o.shown_witnesses}, {"top", top},
+          {"eval_seconds", o.eval_seconds}, {"eval_peak_rss_mb", o.eval_peak_rss_mb},
+          {"before_eval_peak_rss_mb", o.before_eval_peak_rss_mb}, {"eval_start_rss_mb", o.eval_start_rss_mb}};
 }
 
 FoldOutcome fold_from_json(const nlohmann::json& j) {
@@ -186,9 +193,16 @@ FoldOutcome fold_from_json(const nlohmann::json& j) {
   o.shown_size = j.at("shown_size");
   o.shown_witnesses = j.at("shown_witnesses");
   for (const auto& t : j.at("top")) o.top.push_back({t.at(0), t.at(1), t.at(2)});
+  o.eval_seconds = j.at("eval_seconds");
+  o.eval_peak_rss_mb = j.at("eval_peak_rss_mb");
+  o.before_eval_peak_rss_mb = j.at("before_eval_peak_rss_mb");
+  o.eval_start_rss_mb = j.at("eval_start_rss_mb");
   HF_CHECK(!o.history.empty(), "--resume", "a fold result without epochs");
   return o;
 }
+
+// Set by main when the folds run one at a time: then the evaluation's own peak RSS can be measured.
+bool g_one_fold_at_a_time = false;
 
 bool has_motif(const std::string& seq, const std::vector<std::string>& motifs) {
   for (const auto& m : motifs)
@@ -305,6 +319,12 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
   Labels yt;
   bool shown = false;
   double top10_sum = 0;
+  // The evaluation's own peak, apart from training's: the peak is the process's, so only when one fold runs
+  // at a time (another fold's reset would cut this one's reading).
+  out.before_eval_peak_rss_mb = peak_rss_mb();
+  const bool measure_peak = g_one_fold_at_a_time && reset_peak_rss();
+  out.eval_start_rss_mb = current_rss_mb();
+  const auto eval_start = std::chrono::steady_clock::now();
   for (std::size_t i : fold.test) {
     const bool show = !shown && y[i] == 1;
     // Every positive test repertoire's attention, for the share of motif sequences among its 10 most attended.
@@ -344,6 +364,8 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
         out.top.push_back({s.sequences[j], s.attention[j], has_motif(s.sequences[j], motifs)});
     }
   }
+  out.eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+  if (measure_peak) out.eval_peak_rss_mb = peak_rss_mb();
   if (out.positives_scored > 0) out.top10_motif_fraction = top10_sum / static_cast<double>(out.positives_scored);
   out.auc = roc_auc(p, yt);
   out.accuracy = accuracy_at(p, yt);
@@ -565,6 +587,7 @@ int main(int argc, char** argv) {
       progress.update(1, info);
     };
     std::vector<FoldOutcome> results(splits.size());
+    g_one_fold_at_a_time = std::min(threads, splits.size()) == 1;
     run_jobs(
         splits.size(), threads,
         [&](std::size_t j) {
@@ -595,13 +618,19 @@ int main(int argc, char** argv) {
     progress.finish();
 
     std::vector<double> aucs, accs, top10;
+    double eval_seconds = 0, eval_peak = -1, eval_start_rss = -1, process_peak = peak_rss_mb();
+    std::size_t evaluated = 0;
     std::vector<std::size_t> stalled_folds;
     for (const auto& o : results) {
       aucs.push_back(o.auc);
       accs.push_back(o.accuracy);
       if (o.positives_scored > 0) top10.push_back(o.top10_motif_fraction);
       if (o.stalled) stalled_folds.push_back(o.fold);
+      eval_seconds += o.eval_seconds;
+      if (o.eval_peak_rss_mb > eval_peak) eval_peak = o.eval_peak_rss_mb, eval_start_rss = o.eval_start_rss_mb;
+      process_peak = std::max({process_peak, o.before_eval_peak_rss_mb, o.eval_peak_rss_mb});
     }
+    for (const Fold& f : splits) evaluated += f.test.size();
     const auto [auc_m, auc_s] = mean_and_std(aucs);
     const auto [acc_m, acc_s] = mean_and_std(accs);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -624,6 +653,10 @@ int main(int argc, char** argv) {
     std::printf("\n%s: ROC AUC %.4f +/- %.4f, accuracy %.4f +/- %.4f over %zu fold(s), %.1f s (load average %s -> %s)\n",
                 dataset_name.c_str(), auc_m, auc_s, acc_m, acc_s, results.size(), seconds, load_start.c_str(), load_end.c_str());
     const double top10_mean = top10.empty() ? std::nan("") : mean_and_std(top10).mean;
+    std::printf("evaluation (every sequence, chunks of %zu): %.2f s per test repertoire", c.eval_chunk,
+                eval_seconds / static_cast<double>(std::max<std::size_t>(1, evaluated)));
+    if (eval_peak > 0) std::printf(", peak RSS while scoring %.0f MB (%.0f MB resident when it started)", eval_peak, eval_start_rss);
+    std::printf(" (process peak %.0f MB)\n", process_peak);
     if (!top10.empty())
       std::printf("motif sequences among the 10 most attended of each positive test repertoire: %.3f (mean over folds)\n",
                   top10_mean);
@@ -651,6 +684,13 @@ int main(int argc, char** argv) {
     if (!top10.empty()) j["top10_motif_fraction"] = top10_mean;  // mean over folds of the per-fold mean
     j["top10_motif_fraction_per_fold"] = top10;
     j["stalled_folds"] = stalled_folds;
+    // Evaluation pools every sequence of a test repertoire in chunks of --eval-chunk (issue 20).
+    j["eval_seconds_per_repertoire"] = eval_seconds / static_cast<double>(std::max<std::size_t>(1, evaluated));
+    if (eval_peak > 0) {  // only with one fold at a time (--threads 1 or --only-fold)
+      j["eval_peak_rss_mb"] = eval_peak;
+      j["eval_start_rss_mb"] = eval_start_rss;
+    }
+    j["peak_rss_mb"] = process_peak;
     if (!out_dir.empty()) write_text_file(out_dir + "/results.json", j.dump(2) + "\n");
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {

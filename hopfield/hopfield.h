@@ -26,6 +26,7 @@
 // layers: Module and the basic layers, the Hopfield layers, associative memories
 #include "hopfield/layers/layers.h"
 #include "hopfield/layers/binary_hopfield.h"
+#include "hopfield/layers/chunked_pooling.h"
 #include "hopfield/layers/hopfield.h"
 #include "hopfield/layers/hopfield_layer.h"
 #include "hopfield/layers/hopfield_options.h"
@@ -34,6 +35,7 @@
 #include "hopfield/layers/memory.h"
 #include "hopfield/layers/models/demo_net.h"
 #include "hopfield/layers/models/mil_net.h"
+#include "hopfield/layers/models/repertoire_eval.h"
 #include "hopfield/layers/models/repertoire_net.h"
 #include "hopfield/layers/models/tabular_hopfield.h"
 #include "hopfield/layers/retrieval_classifier.h"

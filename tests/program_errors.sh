@@ -38,6 +38,11 @@ expect_error "--patience" hopfield-mil --no-early-stopping --patience 5
 expect_error "--dropout" hopfield-uci --dropout nan
 expect_error "--grid-lr" hopfield-uci --grid-lr 0.001 -1
 expect_error "--data or --all" hopfield-uci
+expect_error "--runs" hopfield-report
+expect_error "--no-such-option" hopfield-report --runs "$tmp" --no-such-option
+expect_error "$tmp/no_runs: no such run directory" hopfield-report --runs "$tmp/no_runs"
+expect_error "--cohort-repertoires" hopfield-data --write-cohort "$tmp/cohort" --cohort-repertoires 1
+expect_error "give only one of" hopfield-data --write-cohort "$tmp/cohort" --mil x.csv
 expect_error "--keep" hopfield-repertoire --keep 2
 expect_error "--lr" hopfield-repertoire --lr abc
 expect_error "nope" hopfield-bit-pattern --variants hopfield,nope

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Resumable runs (issue 18): a run with --checkpoint-dir is killed with SIGKILL part-way, resumed with --resume,
-# and its final --json line must equal an uninterrupted run's bit for bit (the wall-clock "seconds" field
+# and its final --json line must equal an uninterrupted run's bit for bit (the wall-clock "seconds" field and the measured evaluation time and memory
 # and load-average fields aside); units that had finished before the kill (hopfield-mil and hopfield-repertoire
 # folds, hopfield-uci members) are not computed again (their files keep their inode: nothing rewrote them). A foreign or damaged checkpoint directory gives
 # a one-line error. Registered with ctest (label "programs") when the examples are built.
@@ -13,7 +13,7 @@ fail() {
 }
 
 # The last stdout line without the wall-clock time and the machine's load.
-result() { tail -n 1 "$1" | sed -E 's/"seconds":[0-9.eE+-]+,?//; s/"load_average_(start|end)":"[^"]*",?//g'; }
+result() { tail -n 1 "$1" | sed -E 's/"seconds":[0-9.eE+-]+,?//; s/"load_average_(start|end)":"[^"]*",?//g; s/"(eval_seconds_per_repertoire|eval_peak_rss_mb|eval_start_rss_mb|peak_rss_mb)":[0-9.eE+-]+,?//g'; }
 
 # kill_resume <name> <unit glob> <program> <args...>: uninterrupted run, then a checkpointed one killed after
 # its first finished unit, then --resume; compares the results.

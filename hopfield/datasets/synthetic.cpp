@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "hopfield/datasets/text_reader.h"
@@ -141,7 +142,8 @@ bool contains_motif(const std::string& seq, const std::string& motif) {
   return false;
 }
 
-std::vector<ImplantedRepertoire> implanted_repertoires(const ImplantedRepertoireOptions& o) {
+void implanted_repertoires(const ImplantedRepertoireOptions& o,
+                           const std::function<void(std::size_t, ImplantedRepertoire&&)>& sink) {
   HF_CHECK(o.num_repertoires() > 0, "implanted_repertoires", "num_repertoires must be positive");
   HF_CHECK(o.min_sequences() >= 1 && o.min_sequences() <= o.max_sequences(), "implanted_repertoires",
            "need 1 <= min_sequences <= max_sequences");
@@ -185,12 +187,11 @@ std::vector<ImplantedRepertoire> implanted_repertoires(const ImplantedRepertoire
     return s;
   };
   const auto num_pos = static_cast<std::size_t>(std::llround(double(o.num_repertoires()) * o.fraction_positive()));
-  std::vector<ImplantedRepertoire> out(o.num_repertoires());
-  std::vector<std::int64_t> labels(out.size(), 0);
+  std::vector<std::int64_t> labels(o.num_repertoires(), 0);
   std::fill(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(std::min(num_pos, labels.size())), 1);
   for (std::size_t i = labels.size(); i > 1; --i) std::swap(labels[i - 1], labels[g.below(i)]);
-  for (std::size_t r = 0; r < out.size(); ++r) {
-    auto& rep = out[r];
+  for (std::size_t r = 0; r < labels.size(); ++r) {
+    ImplantedRepertoire rep;
     rep.label = labels[r];
     const std::size_t n = o.min_sequences() + g.below(o.max_sequences() - o.min_sequences() + 1);
     if (rep.label == 1)
@@ -209,7 +210,13 @@ std::vector<ImplantedRepertoire> implanted_repertoires(const ImplantedRepertoire
     // Witnesses were made first; shuffle so that they sit at random rows.
     auto& seqs = rep.repertoire.sequences;
     for (std::size_t i = seqs.size(); i > 1; --i) std::swap(seqs[i - 1], seqs[g.below(i)]);
+    sink(r, std::move(rep));
   }
+}
+
+std::vector<ImplantedRepertoire> implanted_repertoires(const ImplantedRepertoireOptions& o) {
+  std::vector<ImplantedRepertoire> out;
+  implanted_repertoires(o, [&](std::size_t, ImplantedRepertoire&& rep) { out.push_back(std::move(rep)); });
   return out;
 }
 
@@ -262,19 +269,51 @@ void write_repertoire_file(const std::string& path, const Repertoire& rep) {
   if (!out) throw DataError(path + ": write error");
 }
 
-void write_implanted_dataset(const std::string& dir, const std::vector<ImplantedRepertoire>& reps) {
-  namespace fs = std::filesystem;
-  fs::create_directories(fs::path(dir) / "repertoires");
-  std::ofstream md(fs::path(dir) / "metadata.tsv", std::ios::binary);
-  if (!md) throw DataError(dir + "/metadata.tsv: cannot open file for writing");
-  md << "ID\tlabel\tn_sequences\tn_witnesses\n";
-  for (std::size_t r = 0; r < reps.size(); ++r) {
+namespace {
+
+// <dir>/metadata.tsv and <dir>/repertoires/, written one repertoire at a time.
+class ImplantedWriter {
+ public:
+  explicit ImplantedWriter(const std::string& dir) : dir_(dir) {
+    namespace fs = std::filesystem;
+    fs::create_directories(fs::path(dir) / "repertoires");
+    md_.open(fs::path(dir) / "metadata.tsv", std::ios::binary);
+    if (!md_) throw DataError(dir + "/metadata.tsv: cannot open file for writing");
+    md_ << "ID\tlabel\tn_sequences\tn_witnesses\n";
+  }
+  void add(std::size_t r, const ImplantedRepertoire& rep) {
     char id[32];
     std::snprintf(id, sizeof id, "rep_%04zu", r);
-    md << id << '\t' << reps[r].label << '\t' << reps[r].repertoire.sequences.size() << '\t' << reps[r].witnesses << '\n';
-    write_repertoire_file((fs::path(dir) / "repertoires" / (std::string(id) + ".tsv")).string(), reps[r].repertoire);
+    md_ << id << '\t' << rep.label << '\t' << rep.repertoire.sequences.size() << '\t' << rep.witnesses << '\n';
+    write_repertoire_file((std::filesystem::path(dir_) / "repertoires" / (std::string(id) + ".tsv")).string(),
+                          rep.repertoire);
   }
-  if (!md) throw DataError(dir + "/metadata.tsv: write error");
+  void close() {
+    md_.close();
+    if (!md_) throw DataError(dir_ + "/metadata.tsv: write error");
+  }
+
+ private:
+  std::string dir_;
+  std::ofstream md_;
+};
+
+}  // namespace
+
+void write_implanted_dataset(const std::string& dir, const std::vector<ImplantedRepertoire>& reps) {
+  ImplantedWriter w(dir);
+  for (std::size_t r = 0; r < reps.size(); ++r) w.add(r, reps[r]);
+  w.close();
+}
+
+void write_implanted_dataset(const std::string& dir, const ImplantedRepertoireOptions& options) {
+  ImplantedWriter w(dir);
+  implanted_repertoires(options, [&](std::size_t r, ImplantedRepertoire&& rep) { w.add(r, rep); });
+  w.close();
+}
+
+ImplantedRepertoireOptions deeprc_scale_cohort(std::uint64_t seed, std::size_t num_repertoires, std::size_t sequences) {
+  return random_motif_cohort(seed, num_repertoires).min_sequences(sequences).max_sequences(sequences);
 }
 
 }  // namespace hf

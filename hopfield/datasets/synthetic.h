@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,10 @@ struct ImplantedRepertoire {
   std::size_t witnesses = 0;
 };
 std::vector<ImplantedRepertoire> implanted_repertoires(const ImplantedRepertoireOptions& options);
+// The same repertoires handed to `sink` one at a time (index, repertoire) and not kept: for cohorts too big to
+// hold (40 x 300,000 sequences is ~12 million strings). The vector version collects this stream.
+void implanted_repertoires(const ImplantedRepertoireOptions& options,
+                           const std::function<void(std::size_t, ImplantedRepertoire&&)>& sink);
 // true if `seq` contains `motif` ('?' matches any letter).
 bool contains_motif(const std::string& seq, const std::string& motif);
 
@@ -111,5 +116,12 @@ bool contains_motif(const std::string& seq, const std::string& motif);
 void write_repertoire_file(const std::string& path, const Repertoire& rep);
 // Writes <dir>/metadata.tsv (ID label n_sequences n_witnesses) and <dir>/repertoires/rep_NNNN.tsv.
 void write_implanted_dataset(const std::string& dir, const std::vector<ImplantedRepertoire>& reps);
+// The same files generated and written one repertoire at a time (memory: one repertoire).
+void write_implanted_dataset(const std::string& dir, const ImplantedRepertoireOptions& options);
+
+// A DeepRC-scale cohort (issue 20): random_motif_cohort(seed, num_repertoires) with exactly `sequences`
+// sequences per repertoire (DeepRC's real cohorts hold 10^5 - 10^6 per repertoire), e.g. 40 x 300,000.
+ImplantedRepertoireOptions deeprc_scale_cohort(std::uint64_t seed, std::size_t num_repertoires = 40,
+                                               std::size_t sequences = 300000);
 
 }  // namespace hf

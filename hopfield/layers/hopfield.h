@@ -91,6 +91,15 @@ class Hopfield : public UnaryModule {
   // dense path while association dropout is active in training).
   bool streams_association(std::size_t batch, std::size_t states, std::size_t stored, Dtype dtype) const;
 
+  // The association's operands as the forward pass forms them (input LayerNorm, projection, Hopfield-space
+  // LayerNorm) and the step after it (out projection, activation), for callers that visit the stored
+  // patterns in chunks themselves (ChunkedPooling: a repertoire of 300,000 sequences read from disk).
+  // Each works row by row, so a chunk's keys and values are those rows of the whole set's.
+  Tensor association_queries(const Tensor& state);       // (N, L, D) -> (N, L, H*hd)
+  Tensor association_keys(const Tensor& stored);         // (N, S, Dk) -> (N, S, H*hd)
+  Tensor association_values(const Tensor& projection);   // (N, S, Dv) -> (N, S, H*pd)
+  Tensor association_output(const Tensor& associated);   // (N, L, H*pd) -> (N, L, out)
+
   std::shared_ptr<HopfieldCore> association_core;
   std::shared_ptr<LayerNorm> norm_stored_pattern, norm_state_pattern, norm_pattern_projection;  // or null
 

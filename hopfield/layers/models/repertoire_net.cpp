@@ -9,6 +9,7 @@
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/tape.h"
 #include "hopfield/layers/init.h"
+#include "hopfield/layers/models/repertoire_eval.h"
 
 namespace hf {
 
@@ -153,19 +154,16 @@ std::vector<std::size_t> top_k_indices(const std::vector<double>& v, std::size_t
 RepertoireScore score_repertoire(RepertoireNet& net, const std::string& path, std::size_t chunk,
                                  const RepertoireOptions& options, bool keep_sequences) {
   NoGrad ng;
-  RepertoireStream stream(path, chunk, options);
-  std::vector<Tensor> parts;
+  // Pooled chunk by chunk (repertoire_eval.h): memory holds one chunk, whatever the repertoire's size; the
+  // chunked pooling equals the unchunked one up to rounding.
+  PooledRepertoire p = pool_repertoire_file(
+      path, options, [&](const Repertoire& part) { return net.embed(encode_repertoires({&part})); },
+      [&](const Tensor& h) { return net.keys(h); }, *net.pooling,
+      RepertoireEvalOptions().chunk(chunk).attention(keep_sequences).sequences(keep_sequences));
   RepertoireScore out;
-  Repertoire part;
-  while (stream.next(part)) {
-    if (part.sequences.empty()) continue;
-    parts.push_back(net.embed(encode_repertoires({&part})));
-    if (keep_sequences) out.sequences.insert(out.sequences.end(), part.sequences.begin(), part.sequences.end());
-  }
-  HF_CHECK(!parts.empty(), "score_repertoire", path << ": no usable sequence (all rows dropped or file empty)");
-  const Tensor h = parts.size() == 1 ? parts[0] : concat(parts, 0);
-  out.probability = 1.0 / (1.0 + std::exp(-net.logit(h).item()));
-  if (keep_sequences) out.attention = net.attention(h);
+  out.probability = 1.0 / (1.0 + std::exp(-flatten(net.output->forward(p.pooled)).item()));
+  out.sequences = std::move(p.sequences);
+  out.attention = std::move(p.attention);
   return out;
 }
 

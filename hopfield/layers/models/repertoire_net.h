@@ -137,8 +137,8 @@ struct RepertoireScore {
   std::vector<double> attention;       // only when asked for
 };
 
-// Scores the repertoire file at `path`, read in chunks of `chunk` sequences (memory holds one chunk plus the
-// S x F embeddings); with keep_sequences also returns its sequences and their attention. Throws DataError
+// Scores the repertoire file at `path`, read and pooled in chunks of `chunk` sequences (memory holds one chunk,
+// whatever the repertoire's size: layers/models/repertoire_eval.h); with keep_sequences also returns its sequences and their attention. Throws DataError
 // naming the file when no sequence is usable.
 RepertoireScore score_repertoire(RepertoireNet& net, const std::string& path, std::size_t chunk,
                                  const RepertoireOptions& options, bool keep_sequences);
