@@ -63,6 +63,9 @@ struct TrainerOptions {
   HF_ARG(std::string, checkpoint);            // checkpoint file (empty = none)
   HF_ARG(std::int64_t, checkpoint_every) = 1;  // epochs between checkpoints
   HF_ARG(bool, resume) = false;               // continue from `checkpoint` if the file exists
+  // false: read `checkpoint` on resume but never write it. The ranks of a data-parallel run hold the same
+  // state: rank 0 alone writes (write_checkpoint(rank == 0)), every rank resumes from its file.
+  HF_ARG(bool, write_checkpoint) = true;
 };
 
 // What the loss function returns for one batch: the loss, and the batch's weight in the epoch's mean
