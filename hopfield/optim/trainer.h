@@ -27,6 +27,10 @@
 // (epoch, step, early-stopping state, history) are written atomically (temp file + rename). With resume(true)
 // an existing checkpoint is loaded first and training continues after its epoch: since the batch order of an
 // epoch is a function of (seed, epoch), the final parameters equal an uninterrupted run's bit for bit.
+//
+// Data parallelism over MPI ranks (optim/data_parallel.h): grad_hook(dp.hook()) all-reduces the gradients
+// before clipping and the step; write_checkpoint(rank == 0) keeps one writer of the shared checkpoint. Every
+// optimizer step first passes distributed::fault_point(step) (HOPFIELD_FAULT_RANK / HOPFIELD_FAULT_STEP, tests).
 #pragma once
 
 #include <cstdint>
