@@ -71,6 +71,8 @@
 #include "hopfield/engine/random.h"
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/data_parallel.h"
+#include "hopfield/optim/distributed.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/training.h"
 #include "hopfield/report/csv_log.h"
@@ -182,6 +184,12 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
     if (t.requires_grad()) params.push_back(t);
   Adam opt(params, AdamOptions(c.lr).weight_decay(c.weight_decay));
   Generator sampler(seed ^ 0x9e3779b97f4a7c15ULL);
+  // Under mpirun: data-parallel over the repertoires of every batch. Each rank takes its share of the batch
+  // (each loss is already divided by the batch size, so the gradients add up: average(false)), draws the
+  // subsamples of the others' repertoires without reading them (skip_subsample; sizes[i] from the first time
+  // i was read), and all ranks step alike. One process: every repertoire is its own, nothing changes.
+  DataParallel dp(net, DataParallelOptions().average(false));
+  std::vector<std::size_t> sizes(ds.size(), 0);  // sequences per repertoire (0: not read yet)
   std::int64_t step = 0;
   for (std::size_t epoch = 1; epoch <= c.epochs; ++epoch) {
     double loss_sum = 0;
@@ -196,9 +204,17 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
                                                        c.batch_size)) {
       opt.zero_grad();
       double step_loss = 0;
-      for (std::size_t i : chunk) {
+      const auto [first, last] = dp.shard_range(chunk.size());
+      for (std::size_t at = 0; at < chunk.size(); ++at) {
+        const std::size_t i = chunk[at];
+        if ((at < first || at >= last) && sizes[i] > 0) {
+          skip_subsample(sizes[i], c.subsample, sampler);
+          continue;
+        }
         Repertoire sub = ds.read(i);
+        sizes[i] = std::max<std::size_t>(1, sub.sequences.size());
         subsample_repertoire(sub, c.subsample, sampler);
+        if (at < first || at >= last) continue;
         const RepertoireBatch b = encode_repertoires({&sub});
         // Attention over the whole subsample without the tape; the top fraction goes through backward.
         std::vector<std::size_t> keep;
@@ -226,10 +242,20 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
         scores.push_back(z.item());
         labels.push_back(y[i]);
       }
+      dp.reduce_gradients(net);
       if (c.clip > 0) clip_grad_norm(params, c.clip);
       opt.step();
       loss_sum += step_loss * static_cast<double>(chunk.size());
       ++step;
+    }
+    if (dp.world_size() > 1) {  // the epoch's figures over every rank's repertoires
+      loss_sum = distributed::all_reduce(loss_sum);
+      scores = distributed::all_gather(scores);
+      const std::vector<double> l = distributed::all_gather(std::vector<double>(labels.begin(), labels.end()));
+      labels.assign(l.begin(), l.end());
+      std::vector<double> wit{wit_total, wit_kept, wit_mass, pos_reps};
+      distributed::all_reduce(wit);
+      wit_total = wit[0], wit_kept = wit[1], wit_mass = wit[2], pos_reps = wit[3];
     }
     const auto npos = std::count(labels.begin(), labels.end(), 1);
     const double train_auc = npos > 0 && npos < static_cast<std::ptrdiff_t>(labels.size()) ? roc_auc(scores, labels)
@@ -357,6 +383,8 @@ std::vector<std::string> split_commas(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under mpirun / srun: data-parallel over the repertoires of each batch (run_fold); rank 0 prints and writes.
+  distributed::ProcessGroup group(&argc, &argv);
   CLI::App app{"hopfield-repertoire: immune repertoire classification with Hopfield attention pooling (DeepRC style), "
                "k-fold cross-validated ROC AUC"};
   std::string data_dir, metadata, id_column = "ID", target_column, positive_value, out_dir, motif_list = "GSA,K?YV";
@@ -429,7 +457,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000000))->capture_default_str();
   app.add_option("--motifs", motif_list, "comma-separated motifs ('?' = any letter) marked in the attended-sequence "
                                          "listing; empty = none")->capture_default_str();
-  app.add_option("--threads", threads, "folds trained in parallel")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--threads", threads, "folds trained in parallel (under mpirun: 1, every rank works on each batch)")->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--out", out_dir, "directory for metrics.csv (per epoch), results.csv and results.json");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   if (const int rc = cli::parse(app, argc, argv, "hopfield-repertoire"); rc >= 0) return rc;
@@ -439,7 +467,18 @@ int main(int argc, char** argv) {
   c.attention_init = !no_attention_init;
   c.key_network = !no_key_network;
   c.balanced = !unbalanced;
+  std::ostream null_stream(nullptr);  // what ranks other than 0 report to
   try {
+    if (distributed::get_world_size() > 1) {
+      // Every fold's steps are collectives, so the folds run one after another; rank 0 alone reports.
+      threads = 1;
+      if (distributed::get_rank() != 0) {
+        out_dir.clear();
+        json = false;
+        c.verbose = false;
+        if (!std::freopen("/dev/null", "w", stdout)) HF_FAIL("hopfield-repertoire", "cannot silence stdout");
+      }
+    }
     const auto t0 = std::chrono::steady_clock::now();
     const std::string load_start = load_average();
     std::vector<std::string> motifs = split_commas(motif_list);
@@ -506,7 +545,8 @@ int main(int argc, char** argv) {
                                              std::vector<std::string>{"fold", "auc", "accuracy", "seconds"});
     }
     std::mutex io;
-    Progress progress(static_cast<std::int64_t>(splits.size() * c.epochs), "epochs");
+    Progress progress(static_cast<std::int64_t>(splits.size() * c.epochs), "epochs",
+                      distributed::get_rank() == 0 ? std::cerr : null_stream);
     auto tick = [&](const std::string& info) {
       std::lock_guard<std::mutex> lock(io);
       progress.update(1, info);
@@ -613,6 +653,8 @@ int main(int argc, char** argv) {
     }
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
+    // Under mpirun: one line naming the rank, and the whole job ends (no rank waits for this one).
+    if (distributed::get_world_size() > 1) distributed::abort_job("hopfield-repertoire", cli::one_line(e.what()));
     // Library errors already start with the op name; prefix the program name only when it is missing.
     const std::string msg = e.what();
     std::cerr << (msg.rfind("hopfield-repertoire", 0) == 0 ? "" : "hopfield-repertoire: ") << cli::one_line(msg) << "\n";

@@ -69,14 +69,14 @@ void DataParallel::reduce_gradients(Module& model) {
   head[0] = w;
   for (std::size_t i = 0; i < params.size(); ++i) head[1 + i] = params[i].grad().defined() ? 1.0 : 0.0;
   distributed::all_reduce(head);
-  const double total = head[0];
-  if (total <= 0) return;  // every shard empty: no step has a gradient
+  const double total = o_.average() ? head[0] : 1.0;
+  if (o_.average() && total <= 0) return;  // every shard empty: no step has a gradient
   std::vector<Tensor> grads;
   std::vector<std::size_t> which;
   for (std::size_t i = 0; i < params.size(); ++i) {
     if (head[1 + i] == 0) continue;
     Tensor g = empty(params[i].shape(), o_.float64_sums() ? Dtype::Float64 : params[i].dtype());
-    scaled_copy(g, params[i].grad(), w);
+    scaled_copy(g, params[i].grad(), o_.average() ? w : 1.0);
     grads.push_back(g);
     which.push_back(i);
   }

@@ -46,6 +46,10 @@ struct DataParallelOptions {
   // float32 gradients are summed over the ranks in float64 (twice the bytes; the reduction adds no rounding of
   // its own), false: in float32, as DDP does.
   HF_ARG(bool, float64_sums) = true;
+  // true: the weighted mean above. false: the plain sum of the ranks' gradients, for losses that are already
+  // each rank's part of the global loss (a micro-batch's loss divided by the global batch's size, say); the
+  // weights are then ignored, and loss() need not wrap the loss function.
+  HF_ARG(bool, average) = true;
 };
 
 class DataParallel {

@@ -107,11 +107,24 @@ bool is_available() {
 #endif
 }
 
+#ifdef HOPFIELD_HAVE_MPI
+namespace {
+// Whether a launcher started this process: mpirun/mpiexec (OpenMPI, MPICH's Hydra) or srun (PMI-2, PMIx) set
+// these. A program started by hand is one process and does not initialise MPI at all: OpenMPI's singleton
+// start spawns a runtime daemon and costs most of a second.
+bool launched_by_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+}  // namespace
+#endif
+
 ProcessGroup::ProcessGroup(int* argc, char*** argv) {
 #ifdef HOPFIELD_HAVE_MPI
   int init = 0;
   MPI_Initialized(&init);
-  if (!init) {
+  if (!init && launched_by_mpi()) {
     // MULTIPLE: run_distributed_jobs receives on a thread of its own on rank 0.
     int provided = 0;
     MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
@@ -282,6 +295,19 @@ std::vector<std::string> gather_object(const std::string& value, int root) {
 }
 
 std::vector<std::string> all_gather_object(const std::string& value) { return gather_strings(value, 0, true); }
+
+std::vector<double> all_gather(const std::vector<double>& values) {
+  if (get_world_size() <= 1) return values;
+  std::string bytes(values.size() * sizeof(double), '\0');
+  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+  std::vector<double> out;
+  for (const std::string& b : all_gather_object(bytes)) {
+    const std::size_t n = b.size() / sizeof(double), at = out.size();
+    out.resize(at + n);
+    if (n > 0) std::memcpy(out.data() + at, b.data(), n * sizeof(double));
+  }
+  return out;
+}
 
 std::vector<double> gather(double value, int root) {
   std::string bytes(sizeof value, '\0');

@@ -39,7 +39,8 @@ namespace distributed {
 // Whether this build has MPI (HOPFIELD_MPI).
 bool is_available();
 
-// MPI_Init_thread on construction (unless MPI is already initialised), MPI_Finalize on destruction (if it
+// MPI_Init_thread on construction (unless MPI is already initialised, or no launcher started the process:
+// mpirun, mpiexec or srun set the environment variables it looks for), MPI_Finalize on destruction (if it
 // initialised it). Without MPI: nothing. One per program, in main, before any other call below.
 class ProcessGroup {
  public:
@@ -84,6 +85,8 @@ std::vector<std::string> gather_object(const std::string& value, int root = 0);
 std::vector<double> gather(double value, int root = 0);
 // Every rank's value, in rank order, on every rank.
 std::vector<std::string> all_gather_object(const std::string& value);
+// Every rank's values one after the other, in rank order, on every rank (per-rank parts of any length).
+std::vector<double> all_gather(const std::vector<double>& values);
 
 // A 64-bit FNV-1a hash of the bytes of the tensors' data (to check that ranks hold bit-identical parameters).
 std::uint64_t hash_tensors(const std::vector<Tensor>& tensors);

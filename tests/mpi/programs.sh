@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# hopfield-mil (folds) and hopfield-uci (--data: members, --all: datasets) under mpirun -n 2 against the
-# single process (run by tests/mpi/run.sh programs, which sets the loopback / root / oversubscribe variables):
+# hopfield-mil (folds), hopfield-uci (--data: members, --all: datasets) and hopfield-repertoire (data-parallel)
+# under mpirun -n 2 against the single process (run by tests/mpi/run.sh programs, which sets the loopback / root / oversubscribe variables):
 #   - the --json line equals the single process's (the wall-clock "seconds" aside), and it is printed once;
 #   - every output file holds the single process's rows (sorted: units finish in any order; wall-clock columns
 #     dropped), so nothing is missing and nothing is written twice;
@@ -60,6 +60,21 @@ make_uci "$tmp/uci/third" 44
 uci_args=(--grid-model prototypes memory retrieval --grid-bins 0 8 --grid-dropout 0 --epochs 4 --threads 1)
 same uci-data hopfield-uci --data "$tmp/uci/tiny" "${uci_args[@]}"
 same uci-all hopfield-uci --all "$tmp/uci" "${uci_args[@]}"
+
+# hopfield-repertoire is data-parallel over the repertoires of a batch: float32 sums in another order, so its
+# AUCs must agree to 3 decimals (not bit for bit); one --json line, and one row per epoch in metrics.csv.
+cases=$((cases + 1))
+rep_args=(--synthetic-repertoires 24 --folds 2 --epochs 4 --subsample 200 --batch-size 4 --threads 1 --json)
+"$bin/hopfield-repertoire" "${rep_args[@]}" --out "$tmp/rep.1" >"$tmp/rep.1.log" 2>"$tmp/rep.1.err" </dev/null ||
+  fail "repertoire: single process failed: $(tail -n 2 "$tmp/rep.1.err")"
+mpi 2 "$bin/hopfield-repertoire" "${rep_args[@]}" --out "$tmp/rep.2" >"$tmp/rep.2.log" 2>"$tmp/rep.2.err" </dev/null ||
+  fail "repertoire: 2 ranks failed: $(tail -n 3 "$tmp/rep.2.err")"
+aucs() { tail -n 1 "$1" | grep -o '"auc_per_fold":\[[^]]*\]' | sed -E 's/.*\[(.*)\]/\1/' | tr ',' '\n' | awk '{ printf "%.3f ", $1 }'; }
+a=$(aucs "$tmp/rep.1.log") b=$(aucs "$tmp/rep.2.log")
+[ -n "$a" ] && [ "$a" = "$b" ] || fail "repertoire: AUCs per fold differ at 3 decimals: 1 process '$a', 2 ranks '$b'"
+[ "$(grep -c '^{' "$tmp/rep.2.log")" = 1 ] || fail "repertoire: the --json line is printed $(grep -c '^{' "$tmp/rep.2.log") times"
+[ "$(wc -l <"$tmp/rep.1/metrics.csv")" = "$(wc -l <"$tmp/rep.2/metrics.csv")" ] || fail "repertoire: metrics.csv rows differ"
+echo "repertoire: AUC per fold $a (1 process) = $b (2 ranks)"
 
 # Killed on 2 ranks after the first unit, resumed on 1: the uninterrupted result (result() of the `same` run).
 cases=$((cases + 1))
