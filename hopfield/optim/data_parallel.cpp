@@ -64,28 +64,28 @@ void DataParallel::reduce_gradients(Module& model) {
                "parameters must be float32 or float64");
       params.push_back(p);
     }
-  // First the total weight and which parameters have a gradient on some rank.
-  std::vector<double> head(1 + params.size());
-  head[0] = w;
-  for (std::size_t i = 0; i < params.size(); ++i) head[1 + i] = params[i].grad().defined() ? 1.0 : 0.0;
-  distributed::all_reduce(head);
-  const double total = o_.average() ? head[0] : 1.0;
-  if (o_.average() && total <= 0) return;  // every shard empty: no step has a gradient
-  std::vector<Tensor> grads;
-  std::vector<std::size_t> which;
+  // One all-reduce (one bucket per dtype): a head [weight, has-gradient flag per parameter] and every
+  // parameter's gradient times this rank's weight (zeros where this rank has none). A step thus waits for the
+  // other ranks once, which matters when they share their cores with other work.
+  Tensor head = empty({1 + params.size()}, Dtype::Float64);
+  double* h = head.data<double>();
+  h[0] = w;
+  std::vector<Tensor> all{head};
   for (std::size_t i = 0; i < params.size(); ++i) {
-    if (head[1 + i] == 0) continue;
+    h[1 + i] = params[i].grad().defined() ? 1.0 : 0.0;
     Tensor g = empty(params[i].shape(), o_.float64_sums() ? Dtype::Float64 : params[i].dtype());
     scaled_copy(g, params[i].grad(), o_.average() ? w : 1.0);
-    grads.push_back(g);
-    which.push_back(i);
+    all.push_back(g);
   }
-  distributed::all_reduce(grads, distributed::ReduceOp::Sum, o_.bucket_elements());
-  for (std::size_t k = 0; k < grads.size(); ++k) {
-    const Tensor& p = params[which[k]];
-    Tensor g = grads[k].dtype() == p.dtype() ? grads[k] : empty(p.shape(), p.dtype());
-    scaled_copy(g, grads[k], 1.0 / total);
-    params[which[k]].set_grad(g);
+  distributed::all_reduce(all, distributed::ReduceOp::Sum, o_.bucket_elements());
+  const double total = o_.average() ? h[0] : 1.0;
+  if (o_.average() && total <= 0) return;  // every shard empty: no step has a gradient
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (h[1 + i] == 0) continue;  // no rank has a gradient: the optimizer skips it, as in one process
+    const Tensor& sum = all[1 + i];
+    Tensor g = sum.dtype() == params[i].dtype() ? sum : empty(params[i].shape(), params[i].dtype());
+    scaled_copy(g, sum, 1.0 / total);
+    params[i].set_grad(g);
   }
 }
 
