@@ -54,6 +54,8 @@ void reduce_values(T* data, std::size_t n, ReduceOp op, std::size_t bucket) {
       mpi_check(MPI_Allreduce(MPI_IN_PLACE, data + s, static_cast<int>(std::min(step, n - s)), type, MPI_SUM,
                               MPI_COMM_WORLD),
                 "distributed.all_reduce");
+#else
+    (void)bucket;
 #endif
   }
   if (op == ReduceOp::Mean && world > 1)
