@@ -42,7 +42,7 @@
 #include "hopfield/engine/ops.h"
 #include "hopfield/layers/models/mil_net.h"
 #include "hopfield/optim/adam.h"
-#include "hopfield/optim/jobs.h"
+#include "hopfield/optim/distributed.h"
 #include "hopfield/optim/lr_scheduler.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/run_checkpoint.h"
@@ -283,12 +283,15 @@ nlohmann::json to_json(const FoldOutcome& o) {
           {"best_epochs", o.best_epochs}, {"config", o.config.json()}, {"histories", h}, {"seconds", o.seconds}};
 }
 
+// JSON has no NaN (nlohmann writes null): the validation values of a run without early stopping.
+double number(const nlohmann::json& v) { return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>(); }
+
 FoldOutcome fold_from_json(const nlohmann::json& j, const MilConfig& base) {
   FoldOutcome o;
   o.repeat = j.at("repeat");
   o.fold = j.at("fold");
-  o.auc = j.at("auc");
-  o.accuracy = j.at("accuracy");
+  o.auc = number(j.at("auc"));
+  o.accuracy = number(j.at("accuracy"));
   o.best_epochs = j.at("best_epochs").get<std::vector<std::size_t>>();
   o.config = base;
   const nlohmann::json& c = j.at("config");
@@ -297,7 +300,7 @@ FoldOutcome fold_from_json(const nlohmann::json& j, const MilConfig& base) {
   o.config.lr = c.at("lr");
   for (const auto& m : j.at("histories")) {
     std::vector<EpochRow> rows;
-    for (const auto& e : m) rows.push_back({e.at(0), e.at(1), e.at(2), e.at(3), e.at(4)});
+    for (const auto& e : m) rows.push_back({e.at(0), number(e.at(1)), number(e.at(2)), number(e.at(3)), number(e.at(4))});
     o.histories.push_back(std::move(rows));
   }
   o.seconds = j.at("seconds");
@@ -308,6 +311,9 @@ FoldOutcome fold_from_json(const nlohmann::json& j, const MilConfig& base) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under mpirun / srun the folds are spread over the ranks; rank 0 gathers, prints and writes everything.
+  distributed::ProcessGroup group(&argc, &argv);
+  const bool root = distributed::get_rank() == 0;
   CLI::App app{"hopfield-mil: multiple-instance learning with Hopfield pooling, k-fold cross-validated ROC AUC"};
   std::string data_path, out_dir, checkpoint_dir;
   std::size_t folds = 10, repeats = 1, threads = 2, inner_folds = 3, synthetic_bags = 200;
@@ -346,7 +352,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auc", "loss"}));
   app.add_flag("--search", search, "nested hyperparameter search on inner folds of every outer training fold");
   app.add_option("--inner-folds", inner_folds, "inner folds of --search")->check(CLI::Range(2, 20));
-  app.add_option("--threads", threads, "folds trained in parallel (the whole thread budget: BLAS and intra-op loops run on 1 thread per fold)")->check(CLI::Range(1, 256));
+  app.add_option("--threads", threads, "folds trained in parallel (the whole thread budget: BLAS and intra-op loops run on 1 thread per fold; "
+                                       "under mpirun: per rank, and the folds are dealt over the ranks)")->check(CLI::Range(1, 256));
   app.add_option("--out", out_dir, "directory for metrics.csv (per epoch) and results.csv/json");
   app.add_option("--checkpoint-dir", checkpoint_dir,
                  "keep every finished fold in this directory (a killed run continues with --resume)");
@@ -367,10 +374,10 @@ int main(int argc, char** argv) {
       ds.name = std::filesystem::path(data_path).stem().string();
     }
     HF_CHECK(ds.num_bags() >= folds, "--folds", ds.num_bags() << " bags cannot be split into " << folds << " folds");
-    std::printf("dataset %s: %zu bags (%zu positive), %zu instances, d=%zu, bag size %zu..%zu\n", ds.name.c_str(),
+    if (root) std::printf("dataset %s: %zu bags (%zu positive), %zu instances, d=%zu, bag size %zu..%zu\n", ds.name.c_str(),
                 ds.num_bags(), ds.num_positive(), ds.num_instances(), ds.num_features, ds.min_bag_size(),
                 ds.max_bag_size());
-    std::printf("model: %s%s; %zu-fold CV x %zu repeat(s)\n", c.summary().c_str(), search ? " (base of --search)" : "",
+    if (root) std::printf("model: %s%s; %zu-fold CV x %zu repeat(s)\n", c.summary().c_str(), search ? " (base of --search)" : "",
                 folds, repeats);
     std::fflush(stdout);
     HF_CHECK(c.heads * c.hidden > 0, "hopfield-mil", "heads and hidden must be positive");
@@ -386,7 +393,7 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < f.size(); ++i) jobs.push_back({r, i, f[i]});
     }
     std::unique_ptr<CsvLogger> epoch_log, fold_log;
-    if (!out_dir.empty()) {
+    if (!out_dir.empty() && root) {
       std::filesystem::create_directories(out_dir);
       epoch_log = std::make_unique<CsvLogger>(
           out_dir + "/metrics.csv",
@@ -394,31 +401,41 @@ int main(int argc, char** argv) {
       fold_log = std::make_unique<CsvLogger>(
           out_dir + "/results.csv", std::vector<std::string>{"repeat", "fold", "auc", "accuracy", "mean_best_epoch", "seconds"});
     }
-    // --checkpoint-dir: every finished fold is kept; --resume loads those and trains only the others.
+    // --checkpoint-dir: every finished fold is kept (written by rank 0); --resume loads those and trains only
+    // the others.
     std::optional<RunCheckpoint> ckpt;
-    if (!checkpoint_dir.empty()) {
+    if (!checkpoint_dir.empty() && root) {
       nlohmann::json run = {{"program", "hopfield-mil"}, {"data", data_path.empty() ? "synthetic" : data_path},
                             {"synthetic_bags", synthetic_bags}, {"folds", folds}, {"repeats", repeats},
                             {"seed", seed}, {"search", search}, {"inner_folds", inner_folds}, {"model", c.json()}};
       ckpt.emplace(checkpoint_dir, run, resume);
     }
-    Progress progress(static_cast<std::int64_t>(jobs.size()), "folds");
+    std::optional<Progress> progress;
+    if (root) progress.emplace(static_cast<std::int64_t>(jobs.size()), "folds");
     std::vector<FoldOutcome> results(jobs.size());
-    run_jobs(
+    const auto unit_of = [&](std::size_t j) {
+      return "fold_r" + std::to_string(jobs[j].repeat + 1) + "_f" + std::to_string(jobs[j].fold + 1);
+    };
+    // A fold's result travels as its checkpoint JSON (doubles round-trip exactly), from whichever rank ran it
+    // to rank 0; folds already in the checkpoint directory stay with rank 0, which loads them.
+    distributed::run_distributed_jobs(
         jobs.size(), threads,
         [&](std::size_t j) {
-          const std::string unit = "fold_r" + std::to_string(jobs[j].repeat + 1) + "_f" + std::to_string(jobs[j].fold + 1);
-          results[j] = run_unit(
-              ckpt ? &*ckpt : nullptr, unit,
-              [&] {
-                FoldOutcome o = run_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
-                o.repeat = jobs[j].repeat;
-                o.fold = jobs[j].fold;
-                return o;
-              },
-              to_json, [&](const nlohmann::json& u) { return fold_from_json(u, c); });
+          if (ckpt && ckpt->has(unit_of(j))) return ckpt->load(unit_of(j)).dump();
+          FoldOutcome o = run_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
+          o.repeat = jobs[j].repeat;
+          o.fold = jobs[j].fold;
+          return to_json(o).dump();
         },
-        [&](std::size_t j) {
+        [&](std::size_t j, const std::string& text) {
+          const std::string unit = unit_of(j);
+          try {
+            results[j] = fold_from_json(nlohmann::json::parse(text), c);
+          } catch (const nlohmann::json::exception&) {
+            HF_FAIL("--resume", (ckpt ? ckpt->dir() : std::string("checkpoint")) << "/" << unit
+                                    << ".json is damaged (not a fold result of hopfield-mil)");
+          }
+          if (ckpt && !ckpt->has(unit)) ckpt->save(unit, nlohmann::json::parse(text));
           const FoldOutcome& o = results[j];
           const double rf[2] = {static_cast<double>(o.repeat + 1), static_cast<double>(o.fold + 1)};
           double mean_best = 0;
@@ -439,9 +456,11 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
           std::ostringstream info;
           info << "AUC " << o.auc;
-          progress.update(1, info.str());
-        });
-    progress.finish();
+          progress->update(1, info.str());
+        },
+        [&](std::size_t j) { return ckpt && ckpt->has(unit_of(j)); });
+    if (!root) return 0;  // rank 0 has every result; it alone reports and writes
+    progress->finish();
 
     std::vector<double> aucs, accs;
     for (const auto& o : results) {
@@ -468,6 +487,8 @@ int main(int argc, char** argv) {
     if (!out_dir.empty()) write_text_file(out_dir + "/results.json", j.dump(2) + "\n");
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
+    // Under mpirun: one line naming the rank, and the whole job ends (no rank waits for this one).
+    if (distributed::get_world_size() > 1) distributed::abort_job("hopfield-mil", e.what());
     return cli::fail("hopfield-mil", e);
   }
   return 0;

@@ -71,6 +71,7 @@
 #include "hopfield/layers/models/repertoire_net.h"
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/jobs.h"
+#include "hopfield/optim/distributed.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/repertoire_batches.h"
 #include "hopfield/optim/run_checkpoint.h"
@@ -417,6 +418,9 @@ std::vector<std::string> split_commas(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under mpirun / srun: rank 0 prints and writes. (Every rank still trains each fold whole, to the same result:
+  // the data-parallel loop is not yet ported onto RepertoireBatches.)
+  distributed::ProcessGroup group(&argc, &argv);
   CLI::App app{"hopfield-repertoire: immune repertoire classification with Hopfield attention pooling (DeepRC style), "
                "k-fold cross-validated ROC AUC"};
   std::string data_dir, metadata, id_column = "ID", target_column, positive_value, out_dir, checkpoint_dir,
@@ -490,7 +494,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000000))->capture_default_str();
   app.add_option("--motifs", motif_list, "comma-separated motifs ('?' = any letter) marked in the attended-sequence "
                                          "listing; empty = none")->capture_default_str();
-  app.add_option("--threads", threads, "folds trained in parallel")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--threads", threads, "folds trained in parallel (under mpirun: 1, every rank works on each batch)")->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--out", out_dir, "directory for metrics.csv (per epoch), results.csv and results.json");
   app.add_flag("--json", json, "print one JSON object with the results as the last line");
   app.add_option("--checkpoint-dir", checkpoint_dir,
@@ -503,7 +507,18 @@ int main(int argc, char** argv) {
   c.kmer_init = !no_kmer_init;
   c.attention_init = !no_attention_init;
   c.balanced = !unbalanced;
+  std::ostream null_stream(nullptr);  // what ranks other than 0 report to
   try {
+    if (distributed::get_world_size() > 1) {
+      // Every fold's steps are collectives, so the folds run one after another; rank 0 alone reports.
+      threads = 1;
+      if (distributed::get_rank() != 0) {
+        out_dir.clear();
+        json = false;
+        c.verbose = false;
+        if (!std::freopen("/dev/null", "w", stdout)) HF_FAIL("hopfield-repertoire", "cannot silence stdout");
+      }
+    }
     const auto t0 = std::chrono::steady_clock::now();
     const std::string load_start = load_average();
     std::vector<std::string> motifs = split_commas(motif_list);
@@ -581,7 +596,8 @@ int main(int argc, char** argv) {
       ckpt.emplace(checkpoint_dir, run, resume);
     }
     std::mutex io;
-    Progress progress(static_cast<std::int64_t>(splits.size() * c.epochs), "epochs");
+    Progress progress(static_cast<std::int64_t>(splits.size() * c.epochs), "epochs",
+                      distributed::get_rank() == 0 ? std::cerr : null_stream);
     auto tick = [&](const std::string& info) {
       std::lock_guard<std::mutex> lock(io);
       progress.update(1, info);
@@ -593,7 +609,7 @@ int main(int argc, char** argv) {
         [&](std::size_t j) {
           const std::string unit = "fold_" + std::to_string(fold_numbers[j] + 1);
           results[j] = run_unit(
-              ckpt ? &*ckpt : nullptr, unit,
+              ckpt && distributed::get_rank() == 0 ? &*ckpt : nullptr, unit,  // rank 0 alone reads and writes units
               [&] { return run_fold(ds, ro, y, splits[j], fold_numbers[j] + 1, c, motifs, seed * 7919 + fold_numbers[j], tick); },
               to_json, fold_from_json);
         },
@@ -694,6 +710,8 @@ int main(int argc, char** argv) {
     if (!out_dir.empty()) write_text_file(out_dir + "/results.json", j.dump(2) + "\n");
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
+    // Under mpirun: one line naming the rank, and the whole job ends (no rank waits for this one).
+    if (distributed::get_world_size() > 1) distributed::abort_job("hopfield-repertoire", cli::one_line(e.what()));
     return cli::fail("hopfield-repertoire", e);
   }
   return 0;

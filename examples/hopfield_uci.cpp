@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -41,8 +42,8 @@
 #include "hopfield/engine/ops.h"
 #include "hopfield/report/plot.h"
 #include "hopfield/optim/adam.h"
+#include "hopfield/optim/distributed.h"
 #include "hopfield/optim/metrics.h"
-#include "hopfield/optim/jobs.h"
 #include "hopfield/optim/run_checkpoint.h"
 #include "hopfield/report/progress.h"
 #include "uci_members.h"
@@ -136,12 +137,15 @@ nlohmann::json to_json(const SplitResult& r) {
           {"test_prob", r.test_prob}};
 }
 
+// JSON has no NaN or infinity (nlohmann writes null).
+double number(const nlohmann::json& v) { return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>(); }
+
 SplitResult split_from_json(const nlohmann::json& j) {
   SplitResult r;
-  r.test_accuracy = j.at("test_accuracy");
-  r.val_accuracy = j.at("val_accuracy");
-  r.val_loss = j.at("val_loss");
-  for (const auto& e : j.at("history")) r.history.push_back({e.at(0), e.at(1), e.at(2), e.at(3)});
+  r.test_accuracy = number(j.at("test_accuracy"));
+  r.val_accuracy = number(j.at("val_accuracy"));
+  r.val_loss = number(j.at("val_loss"));
+  for (const auto& e : j.at("history")) r.history.push_back({e.at(0), number(e.at(1)), number(e.at(2)), number(e.at(3))});
   r.beta = j.at("beta");
   r.best_epoch = j.at("best_epoch");
   r.val_prob = j.at("val_prob").get<std::vector<double>>();
@@ -149,44 +153,49 @@ SplitResult split_from_json(const nlohmann::json& j) {
   return r;
 }
 
-// One member (split k, candidate g), or its saved result when the checkpoint directory holds it.
-SplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const UciConfig& cg, bool trained,
-                       std::uint64_t seed, const RunCheckpoint* ckpt) {
-  const std::string unit = ds.name + ".split" + std::to_string(k + 1) + ".member" + std::to_string(g + 1);
-  // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
-  return run_unit(
-      ckpt, unit, [&] { return trained ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k); }, to_json,
-      split_from_json);
+std::string member_unit(const std::string& dataset, std::size_t k, std::size_t g) {
+  return dataset + ".split" + std::to_string(k + 1) + ".member" + std::to_string(g + 1);
 }
 
-// progress (optional): advanced once per trained candidate and split (--data: a long split is otherwise silent).
-DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std::vector<Candidate>& grid,
-                          std::uint64_t seed, bool verbose, Progress* progress = nullptr,
-                          const RunCheckpoint* ckpt = nullptr) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const UciDataset ds = load_uci(dir);
+UciConfig candidate_config(const UciConfig& c, const Candidate& cd) {
+  UciConfig cg = c;
+  cg.dropout = cd.dropout;
+  cg.lr = cd.lr;
+  cg.weight_decay = cd.weight_decay;
+  cg.model = cd.model;
+  cg.bins = cd.bins;
+  return cg;
+}
+
+// One member (split k, candidate g), or its saved result when the checkpoint directory holds it. write: a
+// member trained here is saved (on rank 0 only: under mpirun the other ranks read the directory, rank 0
+// writes what they send it).
+SplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const UciConfig& cg, bool trained,
+                       std::uint64_t seed, const RunCheckpoint* ckpt, bool write) {
+  const std::string unit = member_unit(ds.name, k, g);
+  if (ckpt && ckpt->has(unit)) {
+    try {
+      return split_from_json(ckpt->load(unit));
+    } catch (const nlohmann::json::exception&) {
+      HF_FAIL("--resume", ckpt->dir() << "/" << unit << ".json is damaged (not a member result of hopfield-uci)");
+    }
+  }
+  // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
+  SplitResult r = trained ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k);
+  if (ckpt && write) ckpt->save(unit, to_json(r));
+  return r;
+}
+
+// The ensembles of a dataset from its members' results, trials[split][candidate].
+DatasetResult assemble(const UciDataset& ds, const UciConfig& c, const std::vector<Candidate>& grid,
+                       std::vector<std::vector<SplitResult>> all_trials, bool verbose) {
   DatasetResult r;
   r.name = ds.name;
   r.n = ds.num_samples;
   r.d = ds.num_features;
   r.classes = ds.num_classes;
   for (std::size_t k = 0; k < UciDataset::num_splits; ++k) {
-    std::vector<SplitResult> trials;
-    for (std::size_t g = 0; g < grid.size(); ++g) {
-      UciConfig cg = c;
-      cg.dropout = grid[g].dropout;
-      cg.lr = grid[g].lr;
-      cg.weight_decay = grid[g].weight_decay;
-      cg.model = grid[g].model;
-      cg.bins = grid[g].bins;
-      trials.push_back(run_member(ds, k, g, cg, grid[g].trained(), seed, ckpt));
-      if (progress) {
-        char info[96];
-        std::snprintf(info, sizeof info, "split %zu %s: validation %.4f", k + 1, grid[g].model.c_str(),
-                      trials.back().val_accuracy);
-        progress->update(1, info);
-      }
-    }
+    std::vector<SplitResult> trials = std::move(all_trials.at(k));
     // Rank the candidates on validation; the prediction averages the class probabilities of the members
     // the --ensemble rule keeps (see ensemble_members).
     std::vector<std::size_t> rank = iota_indices(grid.size());
@@ -225,7 +234,59 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
     r.trials.push_back(std::move(trials));
   }
   for (double a : r.split_accuracy) r.accuracy_mean += a / static_cast<double>(r.split_accuracy.size());
+  return r;
+}
+
+// A whole dataset on this thread: every member in order, then the ensembles.
+DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std::vector<Candidate>& grid,
+                          std::uint64_t seed, const RunCheckpoint* ckpt, bool write) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const UciDataset ds = load_uci(dir);
+  std::vector<std::vector<SplitResult>> trials(UciDataset::num_splits);
+  for (std::size_t k = 0; k < UciDataset::num_splits; ++k)
+    for (std::size_t g = 0; g < grid.size(); ++g)
+      trials[k].push_back(run_member(ds, k, g, candidate_config(c, grid[g]), grid[g].trained(), seed, ckpt, write));
+  DatasetResult r = assemble(ds, c, grid, std::move(trials), false);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+// A dataset's result as JSON (doubles round-trip exactly), to travel from the rank that ran it to rank 0.
+nlohmann::json to_json(const DatasetResult& r) {
+  nlohmann::json trials = nlohmann::json::array();
+  for (const auto& split : r.trials) {
+    nlohmann::json s = nlohmann::json::array();
+    for (const SplitResult& t : split) s.push_back(to_json(t));
+    trials.push_back(s);
+  }
+  return {{"name", r.name}, {"n", r.n}, {"d", r.d}, {"classes", r.classes}, {"split_accuracy", r.split_accuracy},
+          {"trials", trials}, {"chosen", r.chosen}, {"in_ensemble", r.in_ensemble},
+          {"top_k_accuracy", r.top_k_accuracy}, {"test_labels", r.test_labels},
+          {"accuracy_mean", r.accuracy_mean}, {"seconds", r.seconds}};
+}
+
+DatasetResult dataset_from_json(const nlohmann::json& j) {
+  DatasetResult r;
+  r.name = j.at("name");
+  r.n = j.at("n");
+  r.d = j.at("d");
+  r.classes = j.at("classes");
+  for (const auto& v : j.at("split_accuracy")) r.split_accuracy.push_back(number(v));
+  for (const auto& split : j.at("trials")) {
+    std::vector<SplitResult> s;
+    for (const auto& t : split) s.push_back(split_from_json(t));
+    r.trials.push_back(std::move(s));
+  }
+  r.chosen = j.at("chosen").get<std::vector<std::size_t>>();
+  r.in_ensemble = j.at("in_ensemble").get<std::vector<std::vector<bool>>>();
+  for (const auto& split : j.at("top_k_accuracy")) {
+    std::vector<double> s;
+    for (const auto& v : split) s.push_back(number(v));
+    r.top_k_accuracy.push_back(std::move(s));
+  }
+  r.test_labels = j.at("test_labels").get<std::vector<Labels>>();
+  r.accuracy_mean = number(j.at("accuracy_mean"));
+  r.seconds = j.at("seconds");
   return r;
 }
 
@@ -272,6 +333,11 @@ void write_trials(const std::string& dir, const std::vector<DatasetResult>& resu
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under mpirun / srun the members (--data) or datasets (--all) are spread over the ranks; rank 0 gathers,
+  // prints and writes everything.
+  distributed::ProcessGroup group(&argc, &argv);
+  const int rank = distributed::get_rank();
+  const bool root = rank == 0;
   CLI::App app{"hopfield-uci: Hopfield-layer classifier on the UCI benchmark (4 splits with validation rows)"};
   std::string data_dir, all_dir, csv_path, out_dir, checkpoint_dir;
   std::uint64_t seed = 1;
@@ -344,8 +410,9 @@ int main(int argc, char** argv) {
     std::string model_desc = candidates.size() == 1 ? candidates[0].label() : "ensemble of " + std::to_string(candidates.size()) + ":";
     if (candidates.size() > 1)
       for (const Candidate& cd : candidates) model_desc += (model_desc.back() == ':' ? " " : "; ") + cd.label();
-    if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
-    // --checkpoint-dir: every finished member (split x candidate) is kept; --resume loads those.
+    if (!out_dir.empty() && root) std::filesystem::create_directories(out_dir);
+    // --checkpoint-dir: every finished member (split x candidate) is kept; --resume loads those. Rank 0 opens
+    // (or creates) the run first; the other ranks then only read it, rank 0 writes the members they send.
     std::optional<RunCheckpoint> ckpt;
     if (!checkpoint_dir.empty()) {
       nlohmann::json grid_json = nlohmann::json::array();
@@ -357,13 +424,42 @@ int main(int argc, char** argv) {
                      {"memory_size", c.memory_size}, {"scaling", c.scaling}, {"batch_size", c.batch_size},
                      {"epochs", c.epochs}, {"patience", c.patience}, {"max_steps", c.max_steps},
                      {"min_epoch_rows", c.min_epoch_rows}}}};
-      ckpt.emplace(checkpoint_dir, run, resume);
+      if (root) ckpt.emplace(checkpoint_dir, run, resume);
+      distributed::barrier();
+      if (!root) ckpt.emplace(checkpoint_dir, run, true);
     }
+    const RunCheckpoint* ck = ckpt ? &*ckpt : nullptr;
     nlohmann::json j;
     if (!data_dir.empty()) {
-      Progress progress(static_cast<std::int64_t>(UciDataset::num_splits * candidates.size()), "members");
-      const DatasetResult r = run_dataset(data_dir, c, candidates, seed, true, &progress, ckpt ? &*ckpt : nullptr);
-      progress.finish();
+      // The members (split x candidate) are the units; each travels to rank 0 as its checkpoint JSON.
+      const auto t0 = std::chrono::steady_clock::now();
+      const UciDataset ds = load_uci(data_dir);
+      const std::size_t G = candidates.size(), units = UciDataset::num_splits * G;
+      std::optional<Progress> progress;
+      if (root) progress.emplace(static_cast<std::int64_t>(units), "members");
+      std::vector<std::vector<SplitResult>> trials(UciDataset::num_splits, std::vector<SplitResult>(G));
+      distributed::run_distributed_jobs(
+          units, 1,
+          [&](std::size_t u) {
+            const std::size_t k = u / G, g = u % G;
+            return to_json(run_member(ds, k, g, candidate_config(c, candidates[g]), candidates[g].trained(), seed, ck, root))
+                .dump();
+          },
+          [&](std::size_t u, const std::string& text) {
+            const std::size_t k = u / G, g = u % G;
+            const nlohmann::json m = nlohmann::json::parse(text);
+            trials[k][g] = split_from_json(m);
+            if (ckpt && !ckpt->has(member_unit(ds.name, k, g))) ckpt->save(member_unit(ds.name, k, g), m);
+            char info[96];
+            std::snprintf(info, sizeof info, "split %zu %s: validation %.4f", k + 1, candidates[g].model.c_str(),
+                          trials[k][g].val_accuracy);
+            progress->update(1, info);
+          },
+          [&](std::size_t u) { return ck && ck->has(member_unit(ds.name, u / G, u % G)); });
+      if (!root) return 0;  // rank 0 has every member; it alone reports and writes
+      progress->finish();
+      DatasetResult r = assemble(ds, c, candidates, std::move(trials), true);
+      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (!out_dir.empty()) write_trials(out_dir, {r}, candidates);
       std::printf("%s: mean test accuracy %.4f over 4 splits (n=%zu, d=%zu, C=%zu, %.1f s)\n", r.name.c_str(),
                   r.accuracy_mean, r.n, r.d, r.classes, r.seconds);
@@ -385,20 +481,27 @@ int main(int argc, char** argv) {
       }
       HF_CHECK(!names.empty(), "hopfield-uci", "no UCI dataset folders below " << all_dir);
       std::vector<DatasetResult> results(names.size());
-      Progress progress(static_cast<std::int64_t>(names.size()), "datasets");
-      run_jobs(
+      std::optional<Progress> progress;
+      if (root) progress.emplace(static_cast<std::int64_t>(names.size()), "datasets");
+      // The datasets are the units (each on one rank, `threads` of them at a time there); a dataset travels to
+      // rank 0 as JSON, and rank 0 checkpoints the members of those trained elsewhere.
+      distributed::run_distributed_jobs(
           names.size(), threads,
-          [&](std::size_t i) {
-            results[i] = run_dataset(all_dir + "/" + names[i], c, candidates, seed, false, nullptr, ckpt ? &*ckpt : nullptr);
-          },
-          [&](std::size_t i) {
+          [&](std::size_t i) { return to_json(run_dataset(all_dir + "/" + names[i], c, candidates, seed, ck, root)).dump(); },
+          [&](std::size_t i, const std::string& text) {
+            results[i] = dataset_from_json(nlohmann::json::parse(text));
             const DatasetResult& r = results[i];
+            if (ckpt)
+              for (std::size_t k = 0; k < r.trials.size(); ++k)
+                for (std::size_t g = 0; g < r.trials[k].size(); ++g)
+                  if (!ckpt->has(member_unit(r.name, k, g))) ckpt->save(member_unit(r.name, k, g), to_json(r.trials[k][g]));
             std::printf("%-40s n=%6zu d=%4zu C=%3zu  accuracy %.4f  (%.1f s)\n", r.name.c_str(), r.n, r.d, r.classes,
                         r.accuracy_mean, r.seconds);
             std::fflush(stdout);
-            progress.update(1, r.name);
+            progress->update(1, r.name);
           });
-      progress.finish();
+      if (!root) return 0;
+      progress->finish();
       if (csv_path.empty()) csv_path = out_dir.empty() ? "uci_results.csv" : out_dir + "/uci_results.csv";
       std::ofstream f(csv_path);
       f << "dataset,n,d,classes,accuracy_mean,seconds\n";
@@ -422,6 +525,8 @@ int main(int argc, char** argv) {
     }
     if (json) std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
+    // Under mpirun: one line naming the rank, and the whole job ends (no rank waits for this one).
+    if (distributed::get_world_size() > 1) distributed::abort_job("hopfield-uci", e.what());
     return cli::fail("hopfield-uci", e);
   }
   return 0;

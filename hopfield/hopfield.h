@@ -44,6 +44,8 @@
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/checkpoint.h"
 #include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/data_parallel.h"
+#include "hopfield/optim/distributed.h"
 #include "hopfield/optim/jobs.h"
 #include "hopfield/optim/lr_scheduler.h"
 #include "hopfield/optim/metrics.h"

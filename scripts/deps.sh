@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hopfield-cpp needs, only those that are missing. Sourced by scripts/run
 # and scripts/test. Without root it prints the apt-get line to run and fails.
-HF_PACKAGES="g++ cmake make pkg-config xtensor-dev libxtensor-blas-dev libopenblas-dev doctest-dev libcli11-dev nlohmann-json3-dev"
+HF_PACKAGES="g++ cmake make pkg-config xtensor-dev libxtensor-blas-dev libopenblas-dev doctest-dev libcli11-dev nlohmann-json3-dev libopenmpi-dev openmpi-bin"
 hf_install_deps() {
   local missing=()
   for p in $HF_PACKAGES; do

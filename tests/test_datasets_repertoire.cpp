@@ -393,3 +393,18 @@ TEST_CASE("random_motif_cohort: 1-3 motifs of length 3-6 with 0-2 inner gaps, wi
   CHECK_THROWS_WITH_AS(implanted_repertoires(ImplantedRepertoireOptions(4).letter_weights({1, 2})),
                        doctest::Contains("letter_weights"), Error);
 }
+
+TEST_CASE("skip_subsample draws what subsample_repertoire draws, without the repertoire") {
+  for (std::size_t size : {3, 10, 50, 400}) {
+    hf::Repertoire rep;
+    for (std::size_t i = 0; i < size; ++i) {
+      rep.sequences.push_back("CASS" + std::to_string(i));
+      rep.counts.push_back(1);
+    }
+    hf::Generator a(11), b(11);
+    hf::subsample_repertoire(rep, 10, a);
+    hf::skip_subsample(size, 10, b);
+    CHECK(rep.sequences.size() == std::min<std::size_t>(size, 10));
+    CHECK(a.next_u64() == b.next_u64());  // both generators are at the same place of their stream
+  }
+}

@@ -282,6 +282,11 @@ void subsample_repertoire(Repertoire& r, std::size_t n, Generator& g) {
   r.counts.resize(n);
 }
 
+void skip_subsample(std::size_t num_sequences, std::size_t n, Generator& g) {
+  if (n == 0 || num_sequences <= n) return;
+  for (std::size_t k = 0; k < n; ++k) g.below(num_sequences - k);  // the draws of subsample_repertoire
+}
+
 RepertoireBatch RepertoireDataset::batch(const std::vector<std::size_t>& indices,
                                          const RepertoireBatchOptions& options) const {
   HF_CHECK(!indices.empty(), "RepertoireDataset::batch", "no repertoires given");

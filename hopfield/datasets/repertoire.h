@@ -103,6 +103,9 @@ struct RepertoireBatchOptions {
 // Keeps a uniform sample of n of rep's sequences (with their counts), drawn without replacement by a
 // partial Fisher-Yates shuffle from gen; nothing changes when n == 0 or n >= the number of sequences.
 void subsample_repertoire(Repertoire& rep, std::size_t n, Generator& gen);
+// Draws from gen exactly what subsample_repertoire would for a repertoire of num_sequences sequences, without
+// the repertoire: a data-parallel rank that leaves a repertoire to another keeps its generator in step.
+void skip_subsample(std::size_t num_sequences, std::size_t n, Generator& gen);
 
 RepertoireBatch encode_repertoires(const std::vector<const Repertoire*>& reps,
                                    const RepertoireBatchOptions& options = RepertoireBatchOptions());

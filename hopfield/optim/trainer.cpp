@@ -10,6 +10,7 @@
 #include "hopfield/layers/module.h"
 #include "hopfield/optim/checkpoint.h"
 #include "hopfield/optim/clip_grad.h"
+#include "hopfield/optim/distributed.h"
 #include "hopfield/optim/lr_scheduler.h"
 #include "hopfield/optim/optimizer.h"
 #include "hopfield/optim/training.h"
@@ -177,6 +178,7 @@ TrainResult Trainer::fit_batches(const std::function<std::size_t(std::int64_t)>&
     double loss_sum = 0, weight_sum = 0;
     std::int64_t micro = 0;
     for (std::size_t i = 0; i < n; ++i) {
+      if (micro == 0) distributed::fault_point(step);  // HOPFIELD_FAULT_RANK / _STEP (tests of the MPI fault path)
       const BatchLoss bl = loss(i, StepInfo{epoch, step, i});
       if (o_.check_finite()) check_finite(bl.loss, step);
       if (micro == 0 && o_.zero_grad()) opt_.zero_grad();
@@ -215,7 +217,7 @@ TrainResult Trainer::fit_batches(const std::function<std::size_t(std::int64_t)>&
     if (stop && stop->step(m.score, model_)) done = true;
     if (o_.max_steps() > 0 && step >= o_.max_steps()) done = true;
     if (epoch == o_.epochs()) done = true;
-    if (!o_.checkpoint().empty() && (done || epoch % o_.checkpoint_every() == 0)) save(epoch);
+    if (!o_.checkpoint().empty() && o_.write_checkpoint() && (done || epoch % o_.checkpoint_every() == 0)) save(epoch);
     if (progress) progress->update(1, "score " + std::to_string(m.score));
   }
   if (progress) progress->finish();

@@ -28,6 +28,10 @@
 // (epoch, step, early-stopping state, history) are written atomically (temp file + rename). With resume(true)
 // an existing checkpoint is loaded first and training continues after its epoch: since the batch order of an
 // epoch is a function of (seed, epoch), the final parameters equal an uninterrupted run's bit for bit.
+//
+// Data parallelism over MPI ranks (optim/data_parallel.h): grad_hook(dp.hook()) all-reduces the gradients
+// before clipping and the step; write_checkpoint(rank == 0) keeps one writer of the shared checkpoint. Every
+// optimizer step first passes distributed::fault_point(step) (HOPFIELD_FAULT_RANK / HOPFIELD_FAULT_STEP, tests).
 #pragma once
 
 #include <cstdint>
@@ -68,6 +72,9 @@ struct TrainerOptions {
   HF_ARG(std::string, checkpoint);            // checkpoint file (empty = none)
   HF_ARG(std::int64_t, checkpoint_every) = 1;  // epochs between checkpoints
   HF_ARG(bool, resume) = false;               // continue from `checkpoint` if the file exists
+  // false: read `checkpoint` on resume but never write it. The ranks of a data-parallel run hold the same
+  // state: rank 0 alone writes (write_checkpoint(rank == 0)), every rank resumes from its file.
+  HF_ARG(bool, write_checkpoint) = true;
 };
 
 // What the loss function returns for one batch: the loss, and the batch's weight in the epoch's mean
