@@ -19,7 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "../examples/hopfield_demo.h"
+#include "../examples/hopfield_demo.h"  // DemoNet, variants(), run_all(): the demo's own code, replayed as is
 #include "hopfield/engine/blas.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/engine/npz.h"
