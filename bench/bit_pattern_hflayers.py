@@ -15,8 +15,9 @@ What it runs
 Seeds
   The notebook calls set_seed() = torch.manual_seed(42) right before building each network (which also fixes
   the batch order). Seed k here replaces that 42 by k, for k = --seed .. --seed + K - 1, so --seed 0 --seeds 5
-  runs seeds 0..4 as `hopfield-bit-pattern --seed 0 --seeds 5` does (the two programs' random streams differ,
-  so only the distributions compare, not single runs).
+  runs seeds 0..4 as `hopfield-bit-pattern --seed 0 --seeds 5` does. Both train on the same bags (bit_pattern_bags
+  draws torch's stream), but the initial weights, batch orders and dropout masks come from different streams, so
+  only the distributions compare, not single runs (bench/bit_pattern_compare.py replays single runs).
 
 Usage
   /usr/bin/python3 bench/bit_pattern_hflayers.py [--demo bit-pattern|latch] [--seed 0] [--seeds 5]

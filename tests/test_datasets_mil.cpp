@@ -195,6 +195,59 @@ TEST_CASE("bit-pattern bags (hflayers BitPatternSet): signals only in positive b
   CHECK(again.bags.features == ds.features);
 }
 
+// The reference values below were printed by hflayers.auxiliary.data.BitPatternSet (../shared/reference/hflayers,
+// torch 1.13) for the same arguments: its signals, its number of positive bags, the first 24 bits of its data and
+// sum_i bit_i * (i % 997 + 1) over all bits in row-major (bag, instance, bit) order.
+TEST_CASE("bit-pattern bags are hflayers' BitPatternSet bit for bit (torch's CPU random stream)") {
+  struct Case {
+    BitPatternOptions options;
+    std::vector<std::string> signals;
+    long long checksum;
+    std::size_t positives;
+    std::vector<int> head;
+  };
+  const std::vector<Case> cases = {
+      {BitPatternOptions(2048, 16, 8),
+       {"00111001", "01000000", "01011000", "10001000", "10111100", "11011111", "11100010", "11101010"},
+       65648130,
+       1024,
+       {0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 0}},
+      {BitPatternOptions(40, 10, 3).num_signals_per_bag(2),
+       {"00111001", "11011111", "11100010"},
+       773832,
+       20,
+       {0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 0}},
+      // 6 of the 7 non-zero 3-bit patterns are signals: many signal redraws, one background pattern left.
+      {BitPatternOptions(30, 5, 6).num_bits(3).fraction_targets(0.3),
+       {"001", "010", "011", "100", "110", "111"},
+       67338,
+       9,
+       {1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1}},
+  };
+  for (const Case& c : cases) {
+    const BitPatternSet set = bit_pattern_bags(c.options);
+    std::vector<std::string> signals;
+    for (const auto& sig : set.signals) {
+      std::string bits;
+      for (int b : sig) bits += static_cast<char>('0' + b);
+      signals.push_back(bits);
+    }
+    CHECK(signals == c.signals);
+    CHECK(set.bags.num_positive() == c.positives);
+    long long checksum = 0;
+    std::vector<int> head;
+    std::size_t i = 0;
+    for (std::size_t r = 0; r < set.bags.num_instances(); ++r)
+      for (std::size_t j = 0; j < set.bags.num_features; ++j, ++i) {
+        const int bit = static_cast<int>(set.bags.instance(r)[j]);
+        checksum += static_cast<long long>(bit) * static_cast<long long>(i % 997 + 1);
+        if (head.size() < 24) head.push_back(bit);
+      }
+    CHECK(checksum == c.checksum);
+    CHECK(head == c.head);
+  }
+}
+
 TEST_CASE("latch sequences: label = first symbol, noise from the other symbols") {
   MilDataset ds = latch_sequences(LatchOptions(64).num_instances(7).num_characters(5));
   CHECK(ds.num_bags() == 64);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <set>
 
 #include "hopfield/datasets/text_reader.h"
@@ -16,12 +17,22 @@
 namespace hf {
 
 namespace {
-std::vector<int> random_bits(Generator& g, std::size_t n) {
-  std::vector<int> v(n);
-  for (auto& b : v) b = static_cast<int>(g.below(2));
-  return v;
-}
 bool all_zero(const std::vector<int>& v) { return std::all_of(v.begin(), v.end(), [](int b) { return b == 0; }); }
+
+// torch.randint(low=0, high=n) on the CPU, element by element: torch.manual_seed(s) seeds an MT19937 with
+// s (its init_genrand, as std::mt19937), and each element takes one 32-bit output modulo n (torch's
+// uniform_int_from_to for ranges below 2^32). Reproducing that stream makes bit_pattern_bags give hflayers'
+// bags bit for bit: which 8 signals the bags hide changes the adapted demo variants' accuracy by ~0.1 (README).
+struct TorchCpuRandint {
+  explicit TorchCpuRandint(std::uint64_t seed) : engine(static_cast<std::mt19937::result_type>(seed & 0xffffffffu)) {}
+  int operator()(std::size_t n) { return static_cast<int>(engine() % static_cast<std::uint32_t>(n)); }
+  std::vector<int> bits(std::size_t count) {
+    std::vector<int> v(count);
+    for (auto& b : v) b = (*this)(2);
+    return v;
+  }
+  std::mt19937 engine;
+};
 }  // namespace
 
 BitPatternSet bit_pattern_bags(const BitPatternOptions& o) {
@@ -33,40 +44,56 @@ BitPatternSet bit_pattern_bags(const BitPatternOptions& o) {
            "fraction_targets must be in (0, 1), got " << o.fraction_targets());
   HF_CHECK(o.num_bits() < 63 && (std::uint64_t{1} << o.num_bits()) - 1 > o.num_signals(), "bit_pattern_bags",
            "num_signals " << o.num_signals() << " must be smaller than 2^num_bits - 1");
-  const std::size_t nb = o.num_bits();
+  const std::size_t nb = o.num_bits(), B = o.num_bags(), N = o.num_instances(), S = o.num_signals();
   BitPatternSet out;
-  Generator gs(o.seed_signals());
-  std::set<std::vector<int>> signals;  // distinct, non-zero (as hflayers' unique + filter loop)
-  while (signals.size() < o.num_signals()) {
-    auto s = random_bits(gs, nb);
-    if (!all_zero(s)) signals.insert(s);
+  // Signals: randint(0, 2, (S, nb)); then, until S remain, unique rows (sorted), drop the zero row, append
+  // randint rows for the missing ones (hflayers' loop, draw for draw).
+  TorchCpuRandint gs(o.seed_signals());
+  std::vector<std::vector<int>> rows;
+  for (std::size_t i = 0; i < S; ++i) rows.push_back(gs.bits(nb));
+  for (;;) {
+    std::set<std::vector<int>> distinct(rows.begin(), rows.end());
+    rows.clear();
+    for (const auto& r : distinct)
+      if (!all_zero(r)) rows.push_back(r);
+    if (rows.size() >= S) break;
+    const std::size_t missing = S - rows.size();
+    for (std::size_t i = 0; i < missing; ++i) rows.push_back(gs.bits(nb));
   }
-  out.signals.assign(signals.begin(), signals.end());
+  out.signals = rows;
+  const std::set<std::vector<int>> signal_set(rows.begin(), rows.end());
 
-  Generator g(o.seed_data());
-  const auto num_targets = std::min<std::size_t>(
-      o.num_bags(), std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(double(o.num_bags()) * o.fraction_targets()))));
+  // Bags: randint(0, 2, (B, N, nb)); every instance that is zero or a signal is redrawn, all of them at once
+  // in row-major order, until none is left; then the first num_targets bags get their signals.
+  TorchCpuRandint g(o.seed_data());
+  std::vector<std::vector<int>> inst(B * N);
+  for (auto& x : inst) x = g.bits(nb);
+  for (;;) {
+    std::vector<std::size_t> invalid;
+    for (std::size_t i = 0; i < inst.size(); ++i)
+      if (all_zero(inst[i]) || signal_set.count(inst[i])) invalid.push_back(i);
+    if (invalid.empty()) break;
+    for (std::size_t i : invalid) inst[i] = g.bits(nb);
+  }
+  const auto num_targets =
+      std::min<std::size_t>(B, std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(double(B) * o.fraction_targets()))));
+  for (std::size_t b = 0; b < num_targets; ++b) {
+    std::vector<std::size_t> slots;
+    for (std::size_t k = 0; k < o.num_signals_per_bag(); ++k) {
+      std::size_t slot;
+      do slot = static_cast<std::size_t>(g(N));
+      while (std::find(slots.begin(), slots.end(), slot) != slots.end());
+      slots.push_back(slot);
+      inst[b * N + slot] = out.signals[static_cast<std::size_t>(g(out.signals.size()))];
+    }
+  }
   out.bags.name = "bit-pattern";
   out.bags.num_features = nb;
   for (std::size_t j = 0; j < nb; ++j) out.bags.feature_names.push_back(std::string("bit").append(std::to_string(j)));
-  for (std::size_t b = 0; b < o.num_bags(); ++b) {
-    std::vector<std::vector<int>> inst(o.num_instances());
-    for (auto& x : inst) {
-      do x = random_bits(g, nb);
-      while (all_zero(x) || signals.count(x));  // background: neither empty nor a signal
-    }
-    const bool positive = b < num_targets;
-    if (positive) {
-      std::vector<std::size_t> slots;
-      while (slots.size() < o.num_signals_per_bag()) {
-        std::size_t s = g.below(o.num_instances());
-        if (std::find(slots.begin(), slots.end(), s) == slots.end()) slots.push_back(s);
-      }
-      for (std::size_t s : slots) inst[s] = out.signals[g.below(out.signals.size())];
-    }
-    std::vector<double> rows;
-    for (const auto& x : inst) rows.insert(rows.end(), x.begin(), x.end());
-    out.bags.add_bag(static_cast<std::int64_t>(b + 1), positive ? 1 : 0, rows);
+  for (std::size_t b = 0; b < B; ++b) {
+    std::vector<double> flat;
+    for (std::size_t i = 0; i < N; ++i) flat.insert(flat.end(), inst[b * N + i].begin(), inst[b * N + i].end());
+    out.bags.add_bag(static_cast<std::int64_t>(b + 1), b < num_targets ? 1 : 0, flat);
   }
   return out;
 }

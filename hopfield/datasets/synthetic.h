@@ -4,7 +4,8 @@
 //   - latch_sequences: hflayers' LatchSequenceSet (class = first symbol, the rest is noise)
 //   - planted_mil_bags: Gaussian MIL bags, positive bags hold witnesses shifted along a hidden direction
 //   - implanted repertoires: DeepRC-layout repertoires where positives carry motif sequences at a rate
-// All draw from hf::Generator with explicit seeds (the streams differ from torch's, the structure does not).
+// All draw from hf::Generator with explicit seeds (the streams differ from torch's, the structure does not),
+// except bit_pattern_bags, which draws torch's CPU stream and so gives hflayers' bags bit for bit.
 //
 // Legend: B bags, N instances per bag, d features / bits, C characters.
 #pragma once
@@ -23,7 +24,9 @@ namespace hf {
 
 // hflayers.auxiliary.data.BitPatternSet: B bags of N random non-zero bit patterns of num_bits bits; the first
 // ceil(B * fraction_targets) bags are positive and have num_signals_per_bag instances (distinct slots)
-// replaced by one of num_signals fixed signal patterns; no background instance equals a signal.
+// replaced by one of num_signals fixed signal patterns; no background instance equals a signal. Drawn as
+// hflayers draws them, from torch's CPU generator (MT19937, torch.randint = 32-bit output modulo the range)
+// seeded with seed_signals / seed_data: the same options give hflayers' signals, bags and labels exactly.
 struct BitPatternOptions {
   BitPatternOptions(std::size_t num_bags, std::size_t num_instances, std::size_t num_signals)
       : num_bags_(num_bags), num_instances_(num_instances), num_signals_(num_signals) {}
