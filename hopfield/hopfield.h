@@ -33,6 +33,7 @@
 #include "hopfield/layers/hopfield_transformer.h"
 #include "hopfield/layers/memory.h"
 #include "hopfield/layers/models/demo_net.h"
+#include "hopfield/layers/models/demo_runs.h"
 #include "hopfield/layers/models/mil_net.h"
 #include "hopfield/layers/models/repertoire_net.h"
 #include "hopfield/layers/models/tabular_hopfield.h"

@@ -17,6 +17,7 @@
 #include "hopfield/engine/random.h"
 #include "hopfield/engine/tape.h"
 #include "hopfield/layers/models/demo_net.h"
+#include "hopfield/layers/models/demo_runs.h"
 #include "hopfield/layers/models/repertoire_net.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/optim/repertoire_batches.h"
@@ -192,5 +193,56 @@ TEST_CASE("models: RepertoireBatches orders repertoires by class, keeps the top 
   b.loss(0);
   CHECK(kept == std::vector<std::size_t>{5});  // then ceil(0.25 * 20)
   CHECK_THROWS_WITH_AS(RepertoireBatches(net, ds, train, {0, 1}), doctest::Contains("2 labels"), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("models: run_demo_variants trains the chosen notebook variants, repeats a seed exactly, writes its files") {
+  const MilDataset ds = bit_pattern_bags(BitPatternOptions(64, 4, 1).num_bits(4)).bags;
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("hf_demo_runs_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  DemoRunOptions o;
+  o.epochs = 2;
+  o.quiet = true;
+  o.variants = "hopfield_pooling,hopfield_lookup_adapted";
+  o.out_dir = dir.string();
+  const nlohmann::json a = run_demo_variants("test-demo", ds, 250, 250, o);
+  CHECK(a.at("train_samples").get<std::size_t>() == 48);  // the first and last eighth (8 + 8 of 64) held out
+  CHECK(a.at("eval_samples").get<std::size_t>() == 16);
+  REQUIRE(a.at("variants").size() == 2);
+  for (const char* name : {"hopfield_pooling", "hopfield_lookup_adapted"}) {
+    const nlohmann::json& v = a.at("variants").at(name);
+    CHECK(v.at("epochs").get<std::size_t>() == 2);  // o.epochs overrides the notebook's 250
+    CHECK(v.at("eval_accuracy_per_epoch").size() == 2);
+    const double acc = v.at("final_eval_accuracy");
+    CHECK(acc >= 0.0);
+    CHECK(acc <= 1.0);
+    CHECK(v.at("best_eval_accuracy").get<double>() >= acc);
+    CHECK(v.at("parameters").get<std::size_t>() > 0);
+  }
+  // metrics.csv: a header and one row per variant and epoch; the last variant's two plots.
+  std::ifstream csv(dir / "metrics.csv");
+  std::string line;
+  std::vector<std::string> rows;
+  while (std::getline(csv, line)) rows.push_back(line);
+  REQUIRE(rows.size() == 5);
+  CHECK(rows[0] == "variant,epoch,train_loss,train_accuracy,eval_loss,eval_accuracy");
+  CHECK(rows[1].rfind("hopfield_pooling,1,", 0) == 0);
+  CHECK(std::filesystem::exists(dir / "hopfield_lookup_adapted_accuracy.svg"));
+  CHECK(std::filesystem::exists(dir / "results.json"));
+  // The same seed gives the same run; a variant keeps its seed when chosen alone.
+  o.out_dir.clear();
+  const nlohmann::json b = run_demo_variants("test-demo", ds, 250, 250, o);
+  CHECK(b.at("variants").at("hopfield_pooling").at("eval_accuracy_per_epoch") ==
+        a.at("variants").at("hopfield_pooling").at("eval_accuracy_per_epoch"));
+  o.variants = "hopfield_lookup_adapted";
+  const nlohmann::json c = run_demo_variants("test-demo", ds, 250, 250, o);
+  CHECK(c.at("variants").at("hopfield_lookup_adapted").at("final_eval_accuracy_per_seed") ==
+        a.at("variants").at("hopfield_lookup_adapted").at("final_eval_accuracy_per_seed"));
+  o.variants = "hopfield,nonsense";
+  CHECK_THROWS_WITH_AS(run_demo_variants("test-demo", ds, 250, 250, o), doctest::Contains("unknown variant 'nonsense'"),
+                       Error);
+  CHECK(select_demo_variants(demo_variants(3, 4), "all", "x").size() == 6);
+  CHECK(demo_variants(3, 4).back().epochs == 4);  // the lookup variants take lookup_epochs
   std::filesystem::remove_all(dir);
 }
