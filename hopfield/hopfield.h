@@ -63,6 +63,7 @@
 #include "hopfield/datasets/repertoire.h"
 #include "hopfield/datasets/rows.h"
 #include "hopfield/datasets/standardize.h"
+#include "hopfield/datasets/summary.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/datasets/table.h"
 #include "hopfield/datasets/text_reader.h"
