@@ -2,7 +2,7 @@
 // Fernández-Delgado et al. (2014) (../shared/data/uci121), 4 fixed splits with their own validation rows.
 //
 //   x (B, d) --encoding, Linear, SELU, Dropout--> h --Hopfield association with a memory--> Linear --> logits,
-// in three variants (prototypes, memory, retrieval): examples/uci_members.h.
+// in three variants (prototypes, memory, retrieval): hopfield/layers/models/uci_members.h.
 //
 // Validation grid and ensemble: every split trains one model per grid candidate, bins {0, 8, 16} x memory
 // {prototypes, memory} x dropout {0, 0.25} (12 models, each with its own seed), adds the retrieval member,
@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/rows.h"
 #include "hopfield/datasets/uci.h"
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/check.h"
@@ -42,16 +43,15 @@
 #include "hopfield/report/plot.h"
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/metrics.h"
+#include "hopfield/layers/models/uci_members.h"
 #include "hopfield/optim/jobs.h"
 #include "hopfield/optim/run_checkpoint.h"
 #include "hopfield/report/progress.h"
-#include "uci_members.h"
 #include "cli_checks.h"
 
 namespace {
 
 using namespace hf;
-using namespace hf::uci_demo;
 
 // The validation grid: every split trains one model per candidate and ranks them by validation accuracy
 // (ties: lower validation loss); `--ensemble 1` keeps the best one, as the SVM / random-forest baselines
@@ -73,7 +73,7 @@ struct Grid {
   std::vector<double> dropout{0.0, 0.25}, lr{}, weight_decay{};
   std::vector<std::string> model{"prototypes", "memory", "retrieval"};
   std::vector<std::size_t> bins{0, 8, 16};
-  std::vector<Candidate> candidates(const UciConfig& c) const {
+  std::vector<Candidate> candidates(const UciMemberConfig& c) const {
     const std::vector<double> ds = dropout.empty() ? std::vector<double>{c.dropout} : dropout;
     const std::vector<double> ls = lr.empty() ? std::vector<double>{c.lr} : lr;
     const std::vector<double> ws = weight_decay.empty() ? std::vector<double>{c.weight_decay} : weight_decay;
@@ -97,7 +97,7 @@ struct DatasetResult {
   std::string name;
   std::size_t n = 0, d = 0, classes = 0;
   std::vector<double> split_accuracy;            // test accuracy of the ensemble per split
-  std::vector<std::vector<SplitResult>> trials;  // [split][candidate]
+  std::vector<std::vector<UciSplitResult>> trials;  // [split][candidate]
   std::vector<std::size_t> chosen;               // candidate index per split (the best on validation)
   std::vector<std::vector<bool>> in_ensemble;     // [split][candidate]: averaged into the prediction
   std::vector<std::vector<double>> top_k_accuracy;  // [split][K-1]: test accuracy of the top-K ensemble
@@ -113,12 +113,12 @@ struct DatasetResult {
 //          member alone). A perfect best has no spread and keeps only the perfect ones (trains, 2
 //          validation rows: 3 of 13 in split 1).
 //   "all"  every candidate;  K  the best K.
-std::vector<bool> ensemble_members(const std::string& rule, const std::vector<SplitResult>& trials,
+std::vector<bool> ensemble_members(const std::string& rule, const std::vector<UciSplitResult>& trials,
                                    const std::vector<std::size_t>& rank, std::size_t n_val) {
   std::vector<bool> keep(trials.size(), false);
   if (rule == "se") {
     std::vector<double> acc;
-    for (const SplitResult& t : trials) acc.push_back(t.val_accuracy);
+    for (const UciSplitResult& t : trials) acc.push_back(t.val_accuracy);
     keep = within_one_standard_error(acc, n_val);
   } else {
     const std::size_t K = rule == "all" ? trials.size() : std::min<std::size_t>(std::stoul(rule), trials.size());
@@ -128,16 +128,16 @@ std::vector<bool> ensemble_members(const std::string& rule, const std::vector<Sp
 }
 
 // A finished member for the checkpoint directory (doubles round-trip exactly).
-nlohmann::json to_json(const SplitResult& r) {
+nlohmann::json to_json(const UciSplitResult& r) {
   nlohmann::json h = nlohmann::json::array();
-  for (const MemberEpoch& e : r.history) h.push_back({e.epoch, e.train_loss, e.val_loss, e.val_accuracy});
+  for (const UciMemberEpoch& e : r.history) h.push_back({e.epoch, e.train_loss, e.val_loss, e.val_accuracy});
   return {{"test_accuracy", r.test_accuracy}, {"val_accuracy", r.val_accuracy}, {"val_loss", r.val_loss},
           {"history", h}, {"beta", r.beta}, {"best_epoch", r.best_epoch}, {"val_prob", r.val_prob},
           {"test_prob", r.test_prob}};
 }
 
-SplitResult split_from_json(const nlohmann::json& j) {
-  SplitResult r;
+UciSplitResult split_from_json(const nlohmann::json& j) {
+  UciSplitResult r;
   r.test_accuracy = j.at("test_accuracy");
   r.val_accuracy = j.at("val_accuracy");
   r.val_loss = j.at("val_loss");
@@ -150,17 +150,17 @@ SplitResult split_from_json(const nlohmann::json& j) {
 }
 
 // One member (split k, candidate g), or its saved result when the checkpoint directory holds it.
-SplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const UciConfig& cg, bool trained,
+UciSplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const UciMemberConfig& cg, bool trained,
                        std::uint64_t seed, const RunCheckpoint* ckpt) {
   const std::string unit = ds.name + ".split" + std::to_string(k + 1) + ".member" + std::to_string(g + 1);
   // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
   return run_unit(
-      ckpt, unit, [&] { return trained ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k); }, to_json,
+      ckpt, unit, [&] { return trained ? train_uci_member(ds, k, cg, seed + k + 7919 * g) : run_uci_retrieval(ds, k); }, to_json,
       split_from_json);
 }
 
 // progress (optional): advanced once per trained candidate and split (--data: a long split is otherwise silent).
-DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std::vector<Candidate>& grid,
+DatasetResult run_dataset(const std::string& dir, const UciMemberConfig& c, const std::vector<Candidate>& grid,
                           std::uint64_t seed, bool verbose, Progress* progress = nullptr,
                           const RunCheckpoint* ckpt = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -171,9 +171,9 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
   r.d = ds.num_features;
   r.classes = ds.num_classes;
   for (std::size_t k = 0; k < UciDataset::num_splits; ++k) {
-    std::vector<SplitResult> trials;
+    std::vector<UciSplitResult> trials;
     for (std::size_t g = 0; g < grid.size(); ++g) {
-      UciConfig cg = c;
+      UciMemberConfig cg = c;
       cg.dropout = grid[g].dropout;
       cg.lr = grid[g].lr;
       cg.weight_decay = grid[g].weight_decay;
@@ -191,7 +191,7 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
     // the --ensemble rule keeps (see ensemble_members).
     std::vector<std::size_t> rank = iota_indices(grid.size());
     std::stable_sort(rank.begin(), rank.end(), [&](std::size_t a, std::size_t b) {
-      const SplitResult &x = trials[a], &y = trials[b];
+      const UciSplitResult &x = trials[a], &y = trials[b];
       return x.val_accuracy != y.val_accuracy ? x.val_accuracy > y.val_accuracy : x.val_loss < y.val_loss;
     });
     const Labels test_y = gather(ds.labels, ds.split(k).test);
@@ -202,7 +202,7 @@ DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std:
       top_k.push_back(ensemble_accuracy(members, test_y, ds.num_classes));
     }
     const std::size_t best = rank[0];
-    const SplitResult& s = trials[best];
+    const UciSplitResult& s = trials[best];
     const std::vector<bool> keep = ensemble_members(c.ensemble, trials, rank, ds.split(k).validation.size());
     members.clear();
     for (std::size_t g : rank)
@@ -246,8 +246,8 @@ void write_trials(const std::string& dir, const std::vector<DatasetResult>& resu
         top_k << r.name << ',' << k + 1 << ',' << K + 1 << ',' << r.top_k_accuracy[k][K] << '\n';
       const Labels& y = r.test_labels[k];
       for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
-        const SplitResult& t = r.trials[k][g];
-        for (const MemberEpoch& e : t.history)
+        const UciSplitResult& t = r.trials[k][g];
+        for (const UciMemberEpoch& e : t.history)
           metrics << r.name << ',' << k + 1 << ',' << g << ',' << grid[g].model << ',' << grid[g].bins << ','
                   << grid[g].dropout << ',' << e.epoch << ',' << e.train_loss << ',' << e.val_loss << ','
                   << e.val_accuracy << '\n';
@@ -278,7 +278,7 @@ int main(int argc, char** argv) {
   std::size_t threads = 2, max_n = 0;
   bool json = false, resume = false;
   Grid grid;
-  UciConfig c;
+  UciMemberConfig c;
   auto* data_opt = app.add_option("--data", data_dir, "one dataset folder (<name>/<name>_py.dat, labels_py.dat, ...)");
   auto* all_opt = app.add_option("--all", all_dir, "run every dataset folder below this directory");
   data_opt->excludes(all_opt);

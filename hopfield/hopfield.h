@@ -37,6 +37,7 @@
 #include "hopfield/layers/models/mil_net.h"
 #include "hopfield/layers/models/repertoire_net.h"
 #include "hopfield/layers/models/tabular_hopfield.h"
+#include "hopfield/layers/models/uci_members.h"
 #include "hopfield/layers/retrieval_classifier.h"
 
 // optim: optimizers, gradient clipping, learning-rate schedules, checkpoints, metrics, training helpers

@@ -19,6 +19,7 @@
 #include "hopfield/layers/models/demo_net.h"
 #include "hopfield/layers/models/demo_runs.h"
 #include "hopfield/layers/models/repertoire_net.h"
+#include "hopfield/layers/models/uci_members.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/optim/repertoire_batches.h"
 
@@ -245,4 +246,52 @@ TEST_CASE("models: run_demo_variants trains the chosen notebook variants, repeat
   CHECK(select_demo_variants(demo_variants(3, 4), "all", "x").size() == 6);
   CHECK(demo_variants(3, 4).back().epochs == 4);  // the lookup variants take lookup_epochs
   std::filesystem::remove_all(dir);
+}
+
+// Two well separated classes in the UCI layout: row i has class i % 2 around (+-3, +-3); split k tests the rows
+// with i % 4 == k and validates on those with i % 4 == k + 1 (mod 4).
+static UciDataset separated_uci(std::size_t n) {
+  UciDataset ds;
+  ds.name = "separated";
+  ds.num_samples = n;
+  ds.num_features = 2;
+  ds.num_classes = 2;
+  Generator g(3);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double centre = i % 2 ? 3.0 : -3.0;
+    ds.features.push_back(centre + 0.3 * g.normal());
+    ds.features.push_back(centre + 0.3 * g.normal());
+    ds.labels.push_back(static_cast<std::int64_t>(i % 2));
+    for (std::size_t k = 0; k < UciDataset::num_splits; ++k) {
+      ds.test_mask.push_back(i % 4 == k);
+      ds.validation_mask.push_back(i % 4 == (k + 1) % 4);
+    }
+  }
+  return ds;
+}
+
+TEST_CASE("models: a UCI member trains on a split, repeats its seed, and the retrieval member separates clusters") {
+  const UciDataset ds = separated_uci(80);
+  UciMemberConfig c;
+  c.epochs = 3;
+  c.min_epoch_rows = 64;
+  c.bins = 4;
+  const UciSplitResult a = train_uci_member(ds, 1, c, 7);
+  CHECK(a.test_accuracy >= 0.9);  // the clusters are 20 standard deviations apart
+  CHECK(a.history.size() == 3);
+  CHECK(a.best_epoch >= 1);
+  REQUIRE(a.test_prob.size() == 20 * 2);  // (test rows, C)
+  for (std::size_t r = 0; r < 20; ++r) CHECK(a.test_prob[2 * r] + a.test_prob[2 * r + 1] == doctest::Approx(1.0));
+  const UciSplitResult b = train_uci_member(ds, 1, c, 7);
+  CHECK(b.test_prob == a.test_prob);
+  CHECK(b.val_loss == a.val_loss);
+  c.model = "memory";
+  CHECK(train_uci_member(ds, 2, c, 7).test_accuracy >= 0.9);
+  const UciSplitResult r = run_uci_retrieval(ds, 0);
+  CHECK(r.test_accuracy == 1.0);
+  CHECK(r.history.empty());  // nothing trained
+  CHECK(r.beta == kUciRetrievalB[0]);  // every b separates the clusters on validation: the smallest is kept
+  UciDataset no_test = ds;
+  for (std::size_t i = 0; i < ds.num_samples; ++i) no_test.test_mask[i * UciDataset::num_splits] = 0;
+  CHECK_THROWS_WITH_AS(train_uci_member(no_test, 0, c, 7), doctest::Contains("separated split 0"), Error);
 }
