@@ -47,7 +47,7 @@ assert Hopfield.__module__ == 'hflayers', Hopfield.__module__
 
 
 def our_name(variant, torch_name):
-    """hflayers' Sequential names -> hopfield-cpp DemoNet names (examples/hopfield_demo.h)."""
+    """hflayers' Sequential names -> hopfield-cpp DemoNet names (hopfield/layers/models/demo_net.h)."""
     head, rest = torch_name.split('.', 1)
     if variant.startswith('hopfield_pooling'):
         return {'0': 'hopfield_pooling.', '1': 'output_projection.'}[head] + rest

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The hflayers demo notebooks run through the REAL reference package, over several seeds: the reference for
-`hopfield-bit-pattern --seeds K` and `hopfield-latch --seeds K` (examples/hopfield_demo.h).
+`hopfield-bit-pattern --seeds K` and `hopfield-latch --seeds K` (hopfield/layers/models/demo_runs.h).
 
 What it runs
   The networks of the bit-pattern notebook (ml-jku/hopfield-layers examples/bit_pattern/bit_pattern_demo.ipynb,

@@ -1,5 +1,5 @@
 // bit_pattern_replay_bench: replays, step by step, a bit-pattern training run recorded from the real hflayers by
-// bench/bit_pattern_compare.py, with hopfield-cpp's DemoNet (examples/hopfield_demo.h), and prints where the two
+// bench/bit_pattern_compare.py, with hopfield-cpp's DemoNet (hopfield/layers/models/demo_net.h), and prints where the two
 // differ (issue 21 part 2: is the gap of the adapted variants in the layers, the loop or the optimiser?).
 //
 // The .npz holds the data (x, labels), the batch order, hflayers' initial and final parameters under DemoNet's
@@ -19,10 +19,14 @@
 
 #include <CLI/CLI.hpp>
 
-#include "../examples/hopfield_demo.h"  // variants(), run_all(): the demo's own code, replayed as is (DemoNet is the library's)
+#include "hopfield/engine/check.h"
+#include "hopfield/engine/ops.h"
+#include "hopfield/layers/models/demo_net.h"
+#include "hopfield/layers/models/demo_runs.h"  // the demos' own runner, replayed as is
 #include "hopfield/engine/blas.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/engine/npz.h"
+#include "hopfield/optim/adam.h"
 #include "hopfield/optim/clip_grad.h"
 
 namespace {
@@ -101,7 +105,7 @@ int main(int argc, char** argv) {
     const std::size_t steps = batches.size(0), bs = batches.size(1);
     const std::vector<double> settings = a.at("settings").to_vector(), bv = batches.to_vector();
     const std::size_t vid = static_cast<std::size_t>(a.at("variant_id").to_vector()[0]);
-    const demo::Variant v = demo::variants(1, 1).at(vid);
+    const DemoVariant v = demo_variants(1, 1).at(vid);
     // The network's options: the notebooks' adapted settings with the recorded run's dropout.
     auto net_options = [&](std::size_t quantity, double dropout) {
       return DemoNetOptions(v.kind, x.size(2), x.size(1))
@@ -127,12 +131,12 @@ int main(int argc, char** argv) {
         if (b < held || b >= n - held) eval_want.push_back(static_cast<double>(b));
       HF_CHECK(a.at("eval").to_vector() == eval_want, "bit_pattern_replay_bench",
                path << ": its held-out bags are not the notebooks' split (first and last eighth)");
-      demo::TrainSetup s;
+      DemoRunOptions s;
       s.seed = seed;
       s.quiet = true;
       s.num_seeds = train_seeds;
       s.variants = v.name;
-      const nlohmann::json j = demo::run_all("bit_pattern_replay_bench", ds, 250, 250, s);
+      const nlohmann::json j = run_demo_variants("bit_pattern_replay_bench", ds, 250, 250, s);
       std::printf("%s\n", j.dump().c_str());
       return 0;
     }
@@ -141,7 +145,7 @@ int main(int argc, char** argv) {
       std::map<std::string, std::vector<double>> pooled;
       std::vector<std::string> order;
       for (std::size_t k = 0; k < init_stats; ++k) {
-        // As demo::train_variant with run_all's per-variant seed.
+        // As train_demo_variant with run_demo_variants' per-variant seed.
         const std::uint64_t sk = static_cast<std::uint64_t>(k) * 1000003ULL + vid;
         Generator g(sk);
         manual_seed(sk);

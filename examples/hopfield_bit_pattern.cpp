@@ -1,7 +1,7 @@
 // hopfield-bit-pattern: the hflayers bit-pattern demonstration (ml-jku/hopfield-layers,
 // examples/bit_pattern/bit_pattern_demo.ipynb) — multiple-instance learning over bags of 16 random 8-bit
 // patterns, where positive bags hide one of 8 signal patterns. Trains the Hopfield, HopfieldPooling and
-// HopfieldLayer networks of the notebook (plain and adapted, see examples/hopfield_demo.h) and prints the
+// HopfieldLayer networks of the notebook (plain and adapted, see hopfield/layers/models/demo_runs.h) and prints the
 // held-out accuracy after every epoch.
 //
 // Data as in the notebook: BitPatternSet(num_bags=2048, num_instances=16, num_signals=8,
@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
   CLI::App app{"hopfield-bit-pattern: the hflayers bit-pattern demo (MIL over bags of bit patterns) with Hopfield, "
                "HopfieldPooling and HopfieldLayer, accuracy per epoch"};
   std::size_t bags = 2048, instances = 16, signals = 8, bits = 8;
-  demo::TrainSetup s;
-  s.add_options(app, "epochs per variant (0 = the notebook's: 250)",
+  DemoRunOptions s;
+  demo::add_options(app, s, "epochs per variant (0 = the notebook's: 250)",
                 "seed of initialisation and batch order (the data use hflayers' seeds 43/44)");
   app.add_option("--bags", bags, "bags in the data set (the first and last eighth are held out)")
       ->check(CLI::Range(16, 1000000))->capture_default_str();
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
     const BitPatternSet set = bit_pattern_bags(BitPatternOptions(bags, instances, signals).num_bits(bits));
     std::printf("bit patterns: %zu bags of %zu instances x %zu bits, %zu signals, %zu positive bags\n", bags, instances,
                 bits, signals, set.bags.num_positive());
-    demo::run_all("hopfield-bit-pattern", set.bags, 250, 250, s);
+    run_demo_variants("hopfield-bit-pattern", set.bags, 250, 250, s);
   } catch (const std::exception& e) {
     return cli::fail("hopfield-bit-pattern", e);
   }

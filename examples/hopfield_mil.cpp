@@ -271,12 +271,14 @@ FoldOutcome run_fold(const MilDataset& ds, const Fold& fold, const MilConfig& ba
   return out;
 }
 
-// A finished fold for the checkpoint directory (doubles round-trip exactly).
+// A finished fold for the checkpoint directory: doubles round-trip exactly; NaN (the validation columns of a
+// run without early stopping) is written as null and read back as NaN.
 nlohmann::json to_json(const FoldOutcome& o) {
   nlohmann::json h = nlohmann::json::array();
   for (const auto& member : o.histories) {
     nlohmann::json m = nlohmann::json::array();
-    for (const EpochRow& e : member) m.push_back({e.epoch, e.train_loss, e.val_loss, e.val_auc, e.lr});
+    for (const EpochRow& e : member)
+      m.push_back({e.epoch, json_number(e.train_loss), json_number(e.val_loss), json_number(e.val_auc), e.lr});
     h.push_back(m);
   }
   return {{"repeat", o.repeat}, {"fold", o.fold}, {"auc", o.auc}, {"accuracy", o.accuracy},
@@ -300,7 +302,9 @@ FoldOutcome fold_from_json(const nlohmann::json& j, const MilConfig& base) {
   o.config.lr = c.at("lr");
   for (const auto& m : j.at("histories")) {
     std::vector<EpochRow> rows;
-    for (const auto& e : m) rows.push_back({e.at(0), number(e.at(1)), number(e.at(2)), number(e.at(3)), number(e.at(4))});
+    for (const auto& e : m)
+      rows.push_back({e.at(0), number_from_json(e.at(1)), number_from_json(e.at(2)), number_from_json(e.at(3)),
+                      number_from_json(e.at(4))});
     o.histories.push_back(std::move(rows));
   }
   o.seconds = j.at("seconds");

@@ -163,15 +163,13 @@ struct FoldOutcome {
 };
 
 // A finished fold for the checkpoint directory: doubles round-trip exactly, NaN is written as null.
-nlohmann::json number(double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); }
-double number_of(const nlohmann::json& j) { return j.is_null() ? std::nan("") : j.get<double>(); }
 
 nlohmann::json to_json(const FoldOutcome& o) {
   nlohmann::json h = nlohmann::json::array(), top = nlohmann::json::array();
-  for (const EpochRow& e : o.history) h.push_back({e.epoch, number(e.train_loss), number(e.train_auc), e.seconds});
+  for (const EpochRow& e : o.history) h.push_back({e.epoch, json_number(e.train_loss), json_number(e.train_auc), e.seconds});
   for (const TopSequence& t : o.top) top.push_back({t.sequence, t.attention, t.motif});
-  return {{"fold", o.fold}, {"auc", number(o.auc)}, {"accuracy", o.accuracy}, {"seconds", o.seconds},
-          {"history", h}, {"stalled", o.stalled}, {"top10_motif_fraction", number(o.top10_motif_fraction)},
+  return {{"fold", o.fold}, {"auc", json_number(o.auc)}, {"accuracy", o.accuracy}, {"seconds", o.seconds},
+          {"history", h}, {"stalled", o.stalled}, {"top10_motif_fraction", json_number(o.top10_motif_fraction)},
           {"positives_scored", o.positives_scored}, {"kmers", o.kmers}, {"shown_id", o.shown_id},
           {"shown_size", o.shown_size}, {"shown_witnesses", o.shown_witnesses}, {"top", top},
           {"eval_seconds", o.eval_seconds}, {"eval_peak_rss_mb", o.eval_peak_rss_mb},
@@ -181,13 +179,13 @@ nlohmann::json to_json(const FoldOutcome& o) {
 FoldOutcome fold_from_json(const nlohmann::json& j) {
   FoldOutcome o;
   o.fold = j.at("fold");
-  o.auc = number_of(j.at("auc"));
+  o.auc = number_from_json(j.at("auc"));
   o.accuracy = j.at("accuracy");
   o.seconds = j.at("seconds");
   for (const auto& e : j.at("history"))
-    o.history.push_back({e.at(0), number_of(e.at(1)), number_of(e.at(2)), e.at(3)});
+    o.history.push_back({e.at(0), number_from_json(e.at(1)), number_from_json(e.at(2)), e.at(3)});
   o.stalled = j.at("stalled");
-  o.top10_motif_fraction = number_of(j.at("top10_motif_fraction"));
+  o.top10_motif_fraction = number_from_json(j.at("top10_motif_fraction"));
   o.positives_scored = j.at("positives_scored");
   o.kmers = j.at("kmers");
   o.shown_id = j.at("shown_id");

@@ -2,7 +2,7 @@
 // Fernández-Delgado et al. (2014) (../shared/data/uci121), 4 fixed splits with their own validation rows.
 //
 //   x (B, d) --encoding, Linear, SELU, Dropout--> h --Hopfield association with a memory--> Linear --> logits,
-// in three variants (prototypes, memory, retrieval): examples/uci_members.h.
+// in three variants (prototypes, memory, retrieval): hopfield/layers/models/uci_members.h.
 //
 // Validation grid and ensemble: every split trains one model per grid candidate, bins {0, 8, 16} x memory
 // {prototypes, memory} x dropout {0, 0.25} (12 models, each with its own seed), adds the retrieval member,
@@ -36,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/rows.h"
 #include "hopfield/datasets/uci.h"
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/check.h"
@@ -44,15 +45,15 @@
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/distributed.h"
 #include "hopfield/optim/metrics.h"
+#include "hopfield/layers/models/uci_members.h"
+#include "hopfield/optim/jobs.h"
 #include "hopfield/optim/run_checkpoint.h"
 #include "hopfield/report/progress.h"
-#include "uci_members.h"
 #include "cli_checks.h"
 
 namespace {
 
 using namespace hf;
-using namespace hf::uci_demo;
 
 // The validation grid: every split trains one model per candidate and ranks them by validation accuracy
 // (ties: lower validation loss); `--ensemble 1` keeps the best one, as the SVM / random-forest baselines
@@ -74,7 +75,7 @@ struct Grid {
   std::vector<double> dropout{0.0, 0.25}, lr{}, weight_decay{};
   std::vector<std::string> model{"prototypes", "memory", "retrieval"};
   std::vector<std::size_t> bins{0, 8, 16};
-  std::vector<Candidate> candidates(const UciConfig& c) const {
+  std::vector<Candidate> candidates(const UciMemberConfig& c) const {
     const std::vector<double> ds = dropout.empty() ? std::vector<double>{c.dropout} : dropout;
     const std::vector<double> ls = lr.empty() ? std::vector<double>{c.lr} : lr;
     const std::vector<double> ws = weight_decay.empty() ? std::vector<double>{c.weight_decay} : weight_decay;
@@ -98,7 +99,7 @@ struct DatasetResult {
   std::string name;
   std::size_t n = 0, d = 0, classes = 0;
   std::vector<double> split_accuracy;            // test accuracy of the ensemble per split
-  std::vector<std::vector<SplitResult>> trials;  // [split][candidate]
+  std::vector<std::vector<UciSplitResult>> trials;  // [split][candidate]
   std::vector<std::size_t> chosen;               // candidate index per split (the best on validation)
   std::vector<std::vector<bool>> in_ensemble;     // [split][candidate]: averaged into the prediction
   std::vector<std::vector<double>> top_k_accuracy;  // [split][K-1]: test accuracy of the top-K ensemble
@@ -114,12 +115,12 @@ struct DatasetResult {
 //          member alone). A perfect best has no spread and keeps only the perfect ones (trains, 2
 //          validation rows: 3 of 13 in split 1).
 //   "all"  every candidate;  K  the best K.
-std::vector<bool> ensemble_members(const std::string& rule, const std::vector<SplitResult>& trials,
+std::vector<bool> ensemble_members(const std::string& rule, const std::vector<UciSplitResult>& trials,
                                    const std::vector<std::size_t>& rank, std::size_t n_val) {
   std::vector<bool> keep(trials.size(), false);
   if (rule == "se") {
     std::vector<double> acc;
-    for (const SplitResult& t : trials) acc.push_back(t.val_accuracy);
+    for (const UciSplitResult& t : trials) acc.push_back(t.val_accuracy);
     keep = within_one_standard_error(acc, n_val);
   } else {
     const std::size_t K = rule == "all" ? trials.size() : std::min<std::size_t>(std::stoul(rule), trials.size());
@@ -129,23 +130,20 @@ std::vector<bool> ensemble_members(const std::string& rule, const std::vector<Sp
 }
 
 // A finished member for the checkpoint directory (doubles round-trip exactly).
-nlohmann::json to_json(const SplitResult& r) {
+nlohmann::json to_json(const UciSplitResult& r) {
   nlohmann::json h = nlohmann::json::array();
-  for (const MemberEpoch& e : r.history) h.push_back({e.epoch, e.train_loss, e.val_loss, e.val_accuracy});
+  for (const UciMemberEpoch& e : r.history) h.push_back({e.epoch, e.train_loss, e.val_loss, e.val_accuracy});
   return {{"test_accuracy", r.test_accuracy}, {"val_accuracy", r.val_accuracy}, {"val_loss", r.val_loss},
           {"history", h}, {"beta", r.beta}, {"best_epoch", r.best_epoch}, {"val_prob", r.val_prob},
           {"test_prob", r.test_prob}};
 }
 
-// JSON has no NaN or infinity (nlohmann writes null).
-double number(const nlohmann::json& v) { return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>(); }
-
-SplitResult split_from_json(const nlohmann::json& j) {
-  SplitResult r;
-  r.test_accuracy = number(j.at("test_accuracy"));
-  r.val_accuracy = number(j.at("val_accuracy"));
-  r.val_loss = number(j.at("val_loss"));
-  for (const auto& e : j.at("history")) r.history.push_back({e.at(0), number(e.at(1)), number(e.at(2)), number(e.at(3))});
+UciSplitResult split_from_json(const nlohmann::json& j) {
+  UciSplitResult r;
+  r.test_accuracy = number_from_json(j.at("test_accuracy"));
+  r.val_accuracy = number_from_json(j.at("val_accuracy"));
+  r.val_loss = number_from_json(j.at("val_loss"));
+  for (const auto& e : j.at("history")) r.history.push_back({e.at(0), number_from_json(e.at(1)), number_from_json(e.at(2)), number_from_json(e.at(3))});
   r.beta = j.at("beta");
   r.best_epoch = j.at("best_epoch");
   r.val_prob = j.at("val_prob").get<std::vector<double>>();
@@ -157,8 +155,8 @@ std::string member_unit(const std::string& dataset, std::size_t k, std::size_t g
   return dataset + ".split" + std::to_string(k + 1) + ".member" + std::to_string(g + 1);
 }
 
-UciConfig candidate_config(const UciConfig& c, const Candidate& cd) {
-  UciConfig cg = c;
+UciMemberConfig candidate_config(const UciMemberConfig& c, const Candidate& cd) {
+  UciMemberConfig cg = c;
   cg.dropout = cd.dropout;
   cg.lr = cd.lr;
   cg.weight_decay = cd.weight_decay;
@@ -170,7 +168,7 @@ UciConfig candidate_config(const UciConfig& c, const Candidate& cd) {
 // One member (split k, candidate g), or its saved result when the checkpoint directory holds it. write: a
 // member trained here is saved (on rank 0 only: under mpirun the other ranks read the directory, rank 0
 // writes what they send it).
-SplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const UciConfig& cg, bool trained,
+UciSplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const UciMemberConfig& cg, bool trained,
                        std::uint64_t seed, const RunCheckpoint* ckpt, bool write) {
   const std::string unit = member_unit(ds.name, k, g);
   if (ckpt && ckpt->has(unit)) {
@@ -181,26 +179,26 @@ SplitResult run_member(const UciDataset& ds, std::size_t k, std::size_t g, const
     }
   }
   // Every candidate has its own initialisation and batch order: the ensemble gains from that diversity.
-  SplitResult r = trained ? run_split(ds, k, cg, seed + k + 7919 * g) : run_retrieval(ds, k);
+  UciSplitResult r = trained ? train_uci_member(ds, k, cg, seed + k + 7919 * g) : run_uci_retrieval(ds, k);
   if (ckpt && write) ckpt->save(unit, to_json(r));
   return r;
 }
 
 // The ensembles of a dataset from its members' results, trials[split][candidate].
-DatasetResult assemble(const UciDataset& ds, const UciConfig& c, const std::vector<Candidate>& grid,
-                       std::vector<std::vector<SplitResult>> all_trials, bool verbose) {
+DatasetResult assemble(const UciDataset& ds, const UciMemberConfig& c, const std::vector<Candidate>& grid,
+                       std::vector<std::vector<UciSplitResult>> all_trials, bool verbose) {
   DatasetResult r;
   r.name = ds.name;
   r.n = ds.num_samples;
   r.d = ds.num_features;
   r.classes = ds.num_classes;
   for (std::size_t k = 0; k < UciDataset::num_splits; ++k) {
-    std::vector<SplitResult> trials = std::move(all_trials.at(k));
+    std::vector<UciSplitResult> trials = std::move(all_trials.at(k));
     // Rank the candidates on validation; the prediction averages the class probabilities of the members
     // the --ensemble rule keeps (see ensemble_members).
     std::vector<std::size_t> rank = iota_indices(grid.size());
     std::stable_sort(rank.begin(), rank.end(), [&](std::size_t a, std::size_t b) {
-      const SplitResult &x = trials[a], &y = trials[b];
+      const UciSplitResult &x = trials[a], &y = trials[b];
       return x.val_accuracy != y.val_accuracy ? x.val_accuracy > y.val_accuracy : x.val_loss < y.val_loss;
     });
     const Labels test_y = gather(ds.labels, ds.split(k).test);
@@ -211,7 +209,7 @@ DatasetResult assemble(const UciDataset& ds, const UciConfig& c, const std::vect
       top_k.push_back(ensemble_accuracy(members, test_y, ds.num_classes));
     }
     const std::size_t best = rank[0];
-    const SplitResult& s = trials[best];
+    const UciSplitResult& s = trials[best];
     const std::vector<bool> keep = ensemble_members(c.ensemble, trials, rank, ds.split(k).validation.size());
     members.clear();
     for (std::size_t g : rank)
@@ -238,11 +236,11 @@ DatasetResult assemble(const UciDataset& ds, const UciConfig& c, const std::vect
 }
 
 // A whole dataset on this thread: every member in order, then the ensembles.
-DatasetResult run_dataset(const std::string& dir, const UciConfig& c, const std::vector<Candidate>& grid,
+DatasetResult run_dataset(const std::string& dir, const UciMemberConfig& c, const std::vector<Candidate>& grid,
                           std::uint64_t seed, const RunCheckpoint* ckpt, bool write) {
   const auto t0 = std::chrono::steady_clock::now();
   const UciDataset ds = load_uci(dir);
-  std::vector<std::vector<SplitResult>> trials(UciDataset::num_splits);
+  std::vector<std::vector<UciSplitResult>> trials(UciDataset::num_splits);
   for (std::size_t k = 0; k < UciDataset::num_splits; ++k)
     for (std::size_t g = 0; g < grid.size(); ++g)
       trials[k].push_back(run_member(ds, k, g, candidate_config(c, grid[g]), grid[g].trained(), seed, ckpt, write));
@@ -256,7 +254,7 @@ nlohmann::json to_json(const DatasetResult& r) {
   nlohmann::json trials = nlohmann::json::array();
   for (const auto& split : r.trials) {
     nlohmann::json s = nlohmann::json::array();
-    for (const SplitResult& t : split) s.push_back(to_json(t));
+    for (const UciSplitResult& t : split) s.push_back(to_json(t));
     trials.push_back(s);
   }
   return {{"name", r.name}, {"n", r.n}, {"d", r.d}, {"classes", r.classes}, {"split_accuracy", r.split_accuracy},
@@ -271,9 +269,9 @@ DatasetResult dataset_from_json(const nlohmann::json& j) {
   r.n = j.at("n");
   r.d = j.at("d");
   r.classes = j.at("classes");
-  for (const auto& v : j.at("split_accuracy")) r.split_accuracy.push_back(number(v));
+  for (const auto& v : j.at("split_accuracy")) r.split_accuracy.push_back(number_from_json(v));
   for (const auto& split : j.at("trials")) {
-    std::vector<SplitResult> s;
+    std::vector<UciSplitResult> s;
     for (const auto& t : split) s.push_back(split_from_json(t));
     r.trials.push_back(std::move(s));
   }
@@ -281,11 +279,11 @@ DatasetResult dataset_from_json(const nlohmann::json& j) {
   r.in_ensemble = j.at("in_ensemble").get<std::vector<std::vector<bool>>>();
   for (const auto& split : j.at("top_k_accuracy")) {
     std::vector<double> s;
-    for (const auto& v : split) s.push_back(number(v));
+    for (const auto& v : split) s.push_back(number_from_json(v));
     r.top_k_accuracy.push_back(std::move(s));
   }
   r.test_labels = j.at("test_labels").get<std::vector<Labels>>();
-  r.accuracy_mean = number(j.at("accuracy_mean"));
+  r.accuracy_mean = number_from_json(j.at("accuracy_mean"));
   r.seconds = j.at("seconds");
   return r;
 }
@@ -307,8 +305,8 @@ void write_trials(const std::string& dir, const std::vector<DatasetResult>& resu
         top_k << r.name << ',' << k + 1 << ',' << K + 1 << ',' << r.top_k_accuracy[k][K] << '\n';
       const Labels& y = r.test_labels[k];
       for (std::size_t g = 0; g < r.trials[k].size(); ++g) {
-        const SplitResult& t = r.trials[k][g];
-        for (const MemberEpoch& e : t.history)
+        const UciSplitResult& t = r.trials[k][g];
+        for (const UciMemberEpoch& e : t.history)
           metrics << r.name << ',' << k + 1 << ',' << g << ',' << grid[g].model << ',' << grid[g].bins << ','
                   << grid[g].dropout << ',' << e.epoch << ',' << e.train_loss << ',' << e.val_loss << ','
                   << e.val_accuracy << '\n';
@@ -344,7 +342,7 @@ int main(int argc, char** argv) {
   std::size_t threads = 2, max_n = 0;
   bool json = false, resume = false;
   Grid grid;
-  UciConfig c;
+  UciMemberConfig c;
   auto* data_opt = app.add_option("--data", data_dir, "one dataset folder (<name>/<name>_py.dat, labels_py.dat, ...)");
   auto* all_opt = app.add_option("--all", all_dir, "run every dataset folder below this directory");
   data_opt->excludes(all_opt);
@@ -437,7 +435,7 @@ int main(int argc, char** argv) {
       const std::size_t G = candidates.size(), units = UciDataset::num_splits * G;
       std::optional<Progress> progress;
       if (root) progress.emplace(static_cast<std::int64_t>(units), "members");
-      std::vector<std::vector<SplitResult>> trials(UciDataset::num_splits, std::vector<SplitResult>(G));
+      std::vector<std::vector<UciSplitResult>> trials(UciDataset::num_splits, std::vector<UciSplitResult>(G));
       distributed::run_distributed_jobs(
           units, 1,
           [&](std::size_t u) {

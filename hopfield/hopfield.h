@@ -34,10 +34,12 @@
 #include "hopfield/layers/hopfield_transformer.h"
 #include "hopfield/layers/memory.h"
 #include "hopfield/layers/models/demo_net.h"
+#include "hopfield/layers/models/demo_runs.h"
 #include "hopfield/layers/models/mil_net.h"
 #include "hopfield/layers/models/repertoire_eval.h"
 #include "hopfield/layers/models/repertoire_net.h"
 #include "hopfield/layers/models/tabular_hopfield.h"
+#include "hopfield/layers/models/uci_members.h"
 #include "hopfield/layers/retrieval_classifier.h"
 
 // optim: optimizers, gradient clipping, learning-rate schedules, checkpoints, metrics, training helpers
@@ -66,6 +68,7 @@
 #include "hopfield/datasets/repertoire.h"
 #include "hopfield/datasets/rows.h"
 #include "hopfield/datasets/standardize.h"
+#include "hopfield/datasets/summary.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/datasets/table.h"
 #include "hopfield/datasets/text_reader.h"

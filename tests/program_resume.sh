@@ -67,6 +67,9 @@ expect_one_line_error() {
 
 mil_args=(--synthetic-bags 40 --folds 4 --epochs 12 --patience 12 --ensemble 2 --threads 1)
 kill_resume mil "fold_*.json" hopfield-mil "${mil_args[@]}"
+# Without early stopping the folds' validation columns are NaN, saved as null: a resumed run must read them.
+mil_noes_args=(--synthetic-bags 40 --folds 4 --epochs 12 --no-early-stopping --ensemble 2 --threads 1)
+kill_resume mil_no_early_stopping "fold_*.json" hopfield-mil "${mil_noes_args[@]}"
 
 # Two tiny datasets in the uci121 layout (make_uci in programs_common.sh), run with --all.
 make_uci "$tmp/uci/tiny" 48

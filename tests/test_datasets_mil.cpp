@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <sstream>
 
 #include "hopfield/datasets/bag_batch.h"
 #include "hopfield/datasets/cv_split.h"
 #include "hopfield/datasets/mil.h"
+#include "hopfield/datasets/summary.h"
 #include "hopfield/datasets/synthetic.h"
 #include "tests/datasets_support.h"
 
@@ -284,4 +286,33 @@ TEST_CASE("planted MIL bags: witnesses lie along the hidden direction in positiv
   }
   CHECK(min_pos > 20.0);
   CHECK(max_neg < 40.0);
+}
+
+TEST_CASE("datasets: summaries count bags, classes and fold sizes, and print one line per entry") {
+  const MilDataset ds = planted_mil_bags(PlantedMilOptions(30, 6));
+  const nlohmann::ordered_json j = mil_summary(ds, 3, 0);
+  CHECK(j.at("bags").get<std::size_t>() == 30);
+  CHECK(j.at("positive").get<std::size_t>() + j.at("negative").get<std::size_t>() == 30);
+  std::size_t per_class = 0;
+  for (const auto& [label, n] : j.at("classes").items()) per_class += n.get<std::size_t>();
+  CHECK(per_class == 30);
+  CHECK(j.at("instances").get<std::size_t>() == ds.num_instances());
+  REQUIRE(j.at("splits").at("folds").size() == 3);
+  std::size_t tested = 0;
+  for (const auto& f : j.at("splits").at("folds")) {
+    CHECK(f.at("train").get<std::size_t>() + f.at("test").get<std::size_t>() == 30);
+    tested += f.at("test").get<std::size_t>();
+  }
+  CHECK(tested == 30);  // every bag is tested once
+  CHECK_FALSE(mil_summary(ds, 31, 0).contains("splits"));  // more folds than bags: none reported
+  std::ostringstream text;
+  write_summary_text(text, j);
+  CHECK(text.str().rfind("kind: mil\n", 0) == 0);
+  CHECK(text.str().find("\nbags: 30\n") != std::string::npos);
+  CHECK(text.str().find("\nsplits:\n  stratified_kfold: 3\n") != std::string::npos);  // splits: one entry per line
+  const nlohmann::ordered_json synthetic = synthetic_summaries();
+  REQUIRE(synthetic.size() == 4);
+  CHECK(synthetic.at(3).at("kind") == "repertoires");
+  CHECK_THROWS_WITH_AS(uci_folder_summary("/nonexistent_hf_folder"), doctest::Contains("/nonexistent_hf_folder"),
+                       std::exception);
 }

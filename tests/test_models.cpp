@@ -17,7 +17,9 @@
 #include "hopfield/engine/random.h"
 #include "hopfield/engine/tape.h"
 #include "hopfield/layers/models/demo_net.h"
+#include "hopfield/layers/models/demo_runs.h"
 #include "hopfield/layers/models/repertoire_net.h"
+#include "hopfield/layers/models/uci_members.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/optim/repertoire_batches.h"
 
@@ -193,4 +195,103 @@ TEST_CASE("models: RepertoireBatches orders repertoires by class, keeps the top 
   CHECK(kept == std::vector<std::size_t>{5});  // then ceil(0.25 * 20)
   CHECK_THROWS_WITH_AS(RepertoireBatches(net, ds, train, {0, 1}), doctest::Contains("2 labels"), Error);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("models: run_demo_variants trains the chosen notebook variants, repeats a seed exactly, writes its files") {
+  const MilDataset ds = bit_pattern_bags(BitPatternOptions(64, 4, 1).num_bits(4)).bags;
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("hf_demo_runs_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  DemoRunOptions o;
+  o.epochs = 2;
+  o.quiet = true;
+  o.variants = "hopfield_pooling,hopfield_lookup_adapted";
+  o.out_dir = dir.string();
+  const nlohmann::json a = run_demo_variants("test-demo", ds, 250, 250, o);
+  CHECK(a.at("train_samples").get<std::size_t>() == 48);  // the first and last eighth (8 + 8 of 64) held out
+  CHECK(a.at("eval_samples").get<std::size_t>() == 16);
+  REQUIRE(a.at("variants").size() == 2);
+  for (const char* name : {"hopfield_pooling", "hopfield_lookup_adapted"}) {
+    const nlohmann::json& v = a.at("variants").at(name);
+    CHECK(v.at("epochs").get<std::size_t>() == 2);  // o.epochs overrides the notebook's 250
+    CHECK(v.at("eval_accuracy_per_epoch").size() == 2);
+    const double acc = v.at("final_eval_accuracy");
+    CHECK(acc >= 0.0);
+    CHECK(acc <= 1.0);
+    CHECK(v.at("best_eval_accuracy").get<double>() >= acc);
+    CHECK(v.at("parameters").get<std::size_t>() > 0);
+  }
+  // metrics.csv: a header and one row per variant and epoch; the last variant's two plots.
+  std::ifstream csv(dir / "metrics.csv");
+  std::string line;
+  std::vector<std::string> rows;
+  while (std::getline(csv, line)) rows.push_back(line);
+  REQUIRE(rows.size() == 5);
+  CHECK(rows[0] == "variant,epoch,train_loss,train_accuracy,eval_loss,eval_accuracy");
+  CHECK(rows[1].rfind("hopfield_pooling,1,", 0) == 0);
+  CHECK(std::filesystem::exists(dir / "hopfield_lookup_adapted_accuracy.svg"));
+  CHECK(std::filesystem::exists(dir / "results.json"));
+  // The same seed gives the same run; a variant keeps its seed when chosen alone.
+  o.out_dir.clear();
+  const nlohmann::json b = run_demo_variants("test-demo", ds, 250, 250, o);
+  CHECK(b.at("variants").at("hopfield_pooling").at("eval_accuracy_per_epoch") ==
+        a.at("variants").at("hopfield_pooling").at("eval_accuracy_per_epoch"));
+  o.variants = "hopfield_lookup_adapted";
+  const nlohmann::json c = run_demo_variants("test-demo", ds, 250, 250, o);
+  CHECK(c.at("variants").at("hopfield_lookup_adapted").at("final_eval_accuracy_per_seed") ==
+        a.at("variants").at("hopfield_lookup_adapted").at("final_eval_accuracy_per_seed"));
+  o.variants = "hopfield,nonsense";
+  CHECK_THROWS_WITH_AS(run_demo_variants("test-demo", ds, 250, 250, o), doctest::Contains("unknown variant 'nonsense'"),
+                       Error);
+  CHECK(select_demo_variants(demo_variants(3, 4), "all", "x").size() == 6);
+  CHECK(demo_variants(3, 4).back().epochs == 4);  // the lookup variants take lookup_epochs
+  std::filesystem::remove_all(dir);
+}
+
+// Two well separated classes in the UCI layout: row i has class i % 2 around (+-3, +-3); split k tests the rows
+// with i % 4 == k and validates on those with i % 4 == k + 1 (mod 4).
+static UciDataset separated_uci(std::size_t n) {
+  UciDataset ds;
+  ds.name = "separated";
+  ds.num_samples = n;
+  ds.num_features = 2;
+  ds.num_classes = 2;
+  Generator g(3);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double centre = i % 2 ? 3.0 : -3.0;
+    ds.features.push_back(centre + 0.3 * g.normal());
+    ds.features.push_back(centre + 0.3 * g.normal());
+    ds.labels.push_back(static_cast<std::int64_t>(i % 2));
+    for (std::size_t k = 0; k < UciDataset::num_splits; ++k) {
+      ds.test_mask.push_back(i % 4 == k);
+      ds.validation_mask.push_back(i % 4 == (k + 1) % 4);
+    }
+  }
+  return ds;
+}
+
+TEST_CASE("models: a UCI member trains on a split, repeats its seed, and the retrieval member separates clusters") {
+  const UciDataset ds = separated_uci(80);
+  UciMemberConfig c;
+  c.epochs = 3;
+  c.min_epoch_rows = 64;
+  c.bins = 4;
+  const UciSplitResult a = train_uci_member(ds, 1, c, 7);
+  CHECK(a.test_accuracy >= 0.9);  // the clusters are 20 standard deviations apart
+  CHECK(a.history.size() == 3);
+  CHECK(a.best_epoch >= 1);
+  REQUIRE(a.test_prob.size() == 20 * 2);  // (test rows, C)
+  for (std::size_t r = 0; r < 20; ++r) CHECK(a.test_prob[2 * r] + a.test_prob[2 * r + 1] == doctest::Approx(1.0));
+  const UciSplitResult b = train_uci_member(ds, 1, c, 7);
+  CHECK(b.test_prob == a.test_prob);
+  CHECK(b.val_loss == a.val_loss);
+  c.model = "memory";
+  CHECK(train_uci_member(ds, 2, c, 7).test_accuracy >= 0.9);
+  const UciSplitResult r = run_uci_retrieval(ds, 0);
+  CHECK(r.test_accuracy == 1.0);
+  CHECK(r.history.empty());  // nothing trained
+  CHECK(r.beta == kUciRetrievalB[0]);  // every b separates the clusters on validation: the smallest is kept
+  UciDataset no_test = ds;
+  for (std::size_t i = 0; i < ds.num_samples; ++i) no_test.test_mask[i * UciDataset::num_splits] = 0;
+  CHECK_THROWS_WITH_AS(train_uci_member(no_test, 0, c, 7), doctest::Contains("separated split 0"), Error);
 }

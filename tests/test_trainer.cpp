@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <set>
 #include <stdexcept>
 
@@ -384,6 +385,20 @@ TEST_CASE("run checkpoint: run_unit computes a unit once, reads it back after, a
   CHECK(unit(nullptr) == 2.0 / 3.0);  // no checkpoint: always computed
   std::ofstream(dir / "u.json") << "{\"w\": 1}";
   CHECK_THROWS_WITH_AS(unit(&c), doctest::Contains("u.json is damaged"), Error);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("run checkpoint: a NaN metric is saved as null and read back as NaN, through a unit file") {
+  const fs::path dir = temp_path("nan");
+  fs::remove_all(dir);
+  RunCheckpoint c(dir.string(), {{"program", "test"}}, false);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  c.save("u", {{"val_loss", json_number(nan)}, {"auc", json_number(0.1 + 0.2)}});
+  const nlohmann::json j = c.load("u");
+  CHECK(j.at("val_loss").is_null());
+  CHECK(std::isnan(number_from_json(j.at("val_loss"))));
+  CHECK(number_from_json(j.at("auc")) == 0.1 + 0.2);
+  CHECK_THROWS_AS(number_from_json(nlohmann::json("x")), nlohmann::json::type_error);
   fs::remove_all(dir);
 }
 

@@ -13,7 +13,8 @@
 //   result = run_unit(&ckpt, "fold_3", [&] { return train(...); }, to_json, from_json);
 //
 // Doubles are written with enough digits to read back exactly, so a resumed run's final result equals the
-// uninterrupted run's bit for bit. Opening a directory that holds another run (a different run.json), or
+// uninterrupted run's bit for bit. JSON has no NaN (nlohmann writes it as null): store a double that may be NaN
+// (an unscored metric) with json_number and read it with number_from_json, which turns null back into NaN. Opening a directory that holds another run (a different run.json), or
 // that is damaged (unreadable run.json or unit), throws one hf::Error naming the file.
 #pragma once
 
@@ -25,6 +26,12 @@
 #include "hopfield/engine/check.h"
 
 namespace hf {
+
+// v as JSON, NaN as null (what nlohmann::json writes for it anyway, made explicit).
+nlohmann::json json_number(double v);
+// A double written by json_number: null reads back as NaN, anything else as the number (a string or an object
+// throws nlohmann::json::type_error, which run_unit reports as a damaged file).
+double number_from_json(const nlohmann::json& j);
 
 // Writes text to path through a temporary file in the same folder, fsync and rename.
 void write_file_atomic(const std::string& path, const std::string& text);

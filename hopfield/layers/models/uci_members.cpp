@@ -1,32 +1,5 @@
-// The ensemble members of hopfield-uci (examples/hopfield_uci.cpp): the classifier, how one split trains and
-// evaluates it, and the untrained retrieval member. Header-only so the program stays one hf_program source.
-//
-//   x (B, d) --[piecewise-linear encoding, `--bins`]--> (B, D) --Linear -> SELU -> Dropout--> h (B, w)
-//   --as one state pattern (B, 1, w)--> Hopfield association with a memory --> (B, w)
-//   --[h + memory output]--> Linear(w, C) --> logits
-//   loss: cross-entropy; Adam; early stopping on the split's validation rows (accuracy, ties by loss).
-//
-// Three memories, all used (`--model` for a single one):
-//   prototypes  HopfieldLayer: q trainable lookup patterns (a learned associative memory, hflayers'
-//               HopfieldLayer), shared by all queries.
-//   memory      the embedded TRAINING rows themselves are the stored patterns (a soft nearest-neighbour
-//               lookup in the learned space; a row never retrieves itself: association mask), with up
-//               to `--memory-size` rows drawn per step.
-//   retrieval   nothing trained: the paper's Hopfield network (layers/memory.h) stores all standardised
-//               training rows and one update reads out their labels (run_retrieval; beta on validation).
-// Alone, the two trained ones score about the same (49 small datasets: 0.780 / 0.776 on raw features, 0.794 /
-// 0.794 with 8 bins), the retrieval 0.786; they err on different rows, so averaging them is better.
-//
-// Input encoding (datasets/piecewise_linear.h): every standardised feature is kept and followed by up to
-// `--bins` piecewise-linear bin activations with edges from the split's training rows. Many of these tables
-// code categories as numbers (flags, molec-biol-promoter, hayes-roth, teaching); with the bins a linear layer
-// can read each category separately. Single models on the 49 small datasets: raw 0.776-0.780, 8 bins
-// 0.788-0.794, 16 bins 0.786-0.793; six-model ensembles, raw -> 8 bins: flags 0.43 -> 0.54,
-// molec-biol-promoter 0.77 -> 0.84, hayes-roth 0.78 -> 0.88.
-//
-// Legend: B rows in a batch, d features, w embedding width, q prototypes, S stored training rows,
-// C classes.
-#pragma once
+// The members of a UCI ensemble (see hopfield/layers/models/uci_members.h).
+#include "hopfield/layers/models/uci_members.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,42 +9,21 @@
 #include <vector>
 
 #include "hopfield/datasets/cv_split.h"
+#include "hopfield/datasets/data_loader.h"
 #include "hopfield/datasets/piecewise_linear.h"
 #include "hopfield/datasets/rows.h"
-#include "hopfield/datasets/uci.h"
 #include "hopfield/engine/check.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/random.h"
-#include "hopfield/datasets/data_loader.h"
-#include "hopfield/layers/models/tabular_hopfield.h"
 #include "hopfield/layers/retrieval_classifier.h"
 #include "hopfield/optim/adam.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/trainer.h"
 
-namespace hf::uci_demo {
+namespace hf {
 
-struct UciConfig {
-  std::string model = "prototypes";
-  std::size_t width = 128;
-  std::size_t heads = 4;
-  std::size_t hidden = 32;
-  std::size_t prototypes = 64;      // q
-  std::size_t memory_size = 512;    // stored training rows per step (model memory)
-  double scaling = 0.0;             // 0 = 1/sqrt(hidden)
-  double dropout = 0.1;
-  double lr = 1e-3;
-  double weight_decay = 1e-5;
-  std::size_t batch_size = 32;
-  std::size_t epochs = 100;
-  std::size_t patience = 10;
-  std::size_t max_steps = 3000;     // per split: large datasets stop here (epochs are long)
-  std::size_t min_epoch_rows = 1024;
-  std::size_t bins = 8;             // piecewise-linear encoding of each feature (0 = raw features only)
-  std::string ensemble = "se";      // which grid candidates are averaged: se, all or K (ensemble_members)
-};
-
-inline TabularHopfieldNetOptions net_options(std::size_t d, std::size_t classes, const UciConfig& c, std::uint64_t seed) {
+TabularHopfieldNetOptions uci_net_options(std::size_t d, std::size_t classes, const UciMemberConfig& c,
+                                          std::uint64_t seed) {
   return TabularHopfieldNetOptions(d, classes)
       .memory(c.model)
       .width(c.width)
@@ -83,9 +35,12 @@ inline TabularHopfieldNetOptions net_options(std::size_t d, std::size_t classes,
       .seed(seed);
 }
 
+namespace {
+
 // Evaluation in chunks (no tape): predicted classes and the mean loss. feats is (n, d), d the encoded width.
-inline Labels predict(TabularHopfieldNet& net, const UciDataset& ds, const std::vector<double>& feats, std::size_t d, const std::vector<std::size_t>& rows,
-               const Tensor& memory_rows, double* loss, std::vector<double>* probs = nullptr) {
+Labels predict(TabularHopfieldNet& net, const UciDataset& ds, const std::vector<double>& feats, std::size_t d,
+               const std::vector<std::size_t>& rows, const Tensor& memory_rows, double* loss,
+               std::vector<double>* probs = nullptr) {
   NoGrad ng;
   net.eval();
   Labels pred;
@@ -108,21 +63,9 @@ inline Labels predict(TabularHopfieldNet& net, const UciDataset& ds, const std::
   return pred;
 }
 
-// One epoch of a trained member: mean training loss over its steps, then loss and accuracy on the validation rows.
-struct MemberEpoch {
-  std::size_t epoch;
-  double train_loss, val_loss, val_accuracy;
-};
+}  // namespace
 
-struct SplitResult {
-  double test_accuracy = 0, val_accuracy = 0, val_loss = 0;
-  std::vector<MemberEpoch> history;  // per epoch trained (empty for the retrieval member, which does not train)
-  double beta = 0;  // the retrieval member's b (0 for trained members)
-  std::size_t best_epoch = 0;
-  std::vector<double> val_prob, test_prob;  // (rows, C) class probabilities, row-major
-};
-
-inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfig& c, std::uint64_t seed) {
+UciSplitResult train_uci_member(const UciDataset& ds, std::size_t k, const UciMemberConfig& c, std::uint64_t seed) {
   const UciSplit sp = ds.split(k);
   HF_CHECK(!sp.train.empty() && !sp.validation.empty() && !sp.test.empty(), "hopfield-uci",
            ds.name << " split " << k << " has an empty train, validation or test part");
@@ -134,7 +77,7 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
     feats = enc.apply(feats);
     d = enc.output_dim();
   }
-  TabularHopfieldNet net(net_options(d, ds.num_classes, c, seed));
+  TabularHopfieldNet net(uci_net_options(d, ds.num_classes, c, seed));
   Adam opt(net, AdamOptions(c.lr).weight_decay(c.weight_decay));
   const Labels val_y = gather(ds.labels, sp.validation), test_y = gather(ds.labels, sp.test);
   const bool mem = c.model == "memory";
@@ -179,7 +122,7 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
         const double val_acc = accuracy(predict(net, ds, feats, d, sp.validation, eval_mem, &val_loss), val_y);
         return EpochMetrics{val_acc - 1e-3 * std::min(val_loss, 10.0), {{"val_loss", val_loss}, {"val_accuracy", val_acc}}};
       });
-  SplitResult res;
+  UciSplitResult res;
   for (const EpochRecord& e : t.history)
     res.history.push_back({static_cast<std::size_t>(e.epoch), e.train_loss, e.values[0], e.values[1]});
   res.best_epoch = static_cast<std::size_t>(t.best_epoch);
@@ -189,14 +132,7 @@ inline SplitResult run_split(const UciDataset& ds, std::size_t k, const UciConfi
   return res;
 }
 
-// The retrieval member: the paper's Hopfield network itself as a classifier, nothing trained
-// (layers/retrieval_classifier.h): the stored patterns are the split's standardised training rows, one
-// update with their one-hot labels as values gives the class probabilities, and the association weighs
-// stored rows by distance, softmax(-beta/2 ||xi - y||^2). beta = 2 b / d (b per feature), with b from a
-// fixed grid chosen on the split's validation rows (ties: the smaller b, the smoother model).
-inline constexpr double kRetrievalB[] = {0.3, 1, 3, 10, 30, 100, 300};
-
-inline SplitResult run_retrieval(const UciDataset& ds, std::size_t k) {
+UciSplitResult run_uci_retrieval(const UciDataset& ds, std::size_t k) {
   const UciSplit sp = ds.split(k);
   std::vector<double> feats = ds.features;
   ds.fit_standardizer(k).apply(feats);
@@ -206,9 +142,9 @@ inline SplitResult run_retrieval(const UciDataset& ds, std::size_t k) {
   const auto classifier = [&](double b) {
     return RetrievalClassifier(stored, train_y, C, RetrievalClassifierOptions().beta(2 * b / static_cast<double>(d)));
   };
-  SplitResult res;
+  UciSplitResult res;
   res.val_accuracy = -1;
-  for (double b : kRetrievalB) {
+  for (double b : kUciRetrievalB) {
     std::vector<double> p = classifier(b).predict_proba(val_x).to_vector();
     const double acc = ensemble_accuracy({&p}, val_y, C);
     if (acc > res.val_accuracy) res.val_accuracy = acc, res.val_loss = multiclass_log_loss(p, val_y, C), res.val_prob = std::move(p), res.beta = b;
@@ -218,4 +154,4 @@ inline SplitResult run_retrieval(const UciDataset& ds, std::size_t k) {
   return res;
 }
 
-}  // namespace hf::uci_demo
+}  // namespace hf
