@@ -73,11 +73,12 @@ template <class F>
 Tensor map_unary(const Tensor& x, const char* op, F&& f) {
   check_float(x, op);
   Tensor out = alloc(x.shape(), x.dtype());
+  const std::size_t n = x.numel();  // outside the lambda, so the loop can vectorise
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* in = ptr<T>(x);
     T* o = ptr<T>(out);
-    for (std::size_t i = 0, n = x.numel(); i < n; ++i) o[i] = static_cast<T>(f(in[i]));
+    for (std::size_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(in[i]));
   });
   return out;
 }

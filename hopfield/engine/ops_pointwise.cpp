@@ -17,13 +17,14 @@ Tensor pointwise(const Tensor& x, Tensor y, const char* op, D deriv) {
   Tensor xd = x.detach(), yd = y.detach();
   return record(y, op, {x}, [x, xd, yd, deriv, op](const Tensor& g) {
     Tensor d = detail::alloc(xd.shape(), xd.dtype());
+    const std::size_t n = xd.numel();  // outside the lambda, so the loop vectorises
     detail::dispatch_float(xd.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
       const T* px = detail::ptr<T>(xd);
       const T* py = detail::ptr<T>(yd);
       const T* pg = detail::ptr<T>(g);
       T* o = detail::ptr<T>(d);
-      for (std::size_t i = 0, n = xd.numel(); i < n; ++i) o[i] = pg[i] * static_cast<T>(deriv(px[i], py[i]));
+      for (std::size_t i = 0; i < n; ++i) o[i] = pg[i] * static_cast<T>(deriv(px[i], py[i]));
     });
     accumulate_grad(x, d);
   });

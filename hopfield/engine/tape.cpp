@@ -60,11 +60,13 @@ Tensor record(Tensor out, const char* op, std::vector<Tensor> inputs, BackwardFn
 namespace {
 // dst += src elementwise (same shape and dtype, checked by the caller).
 void add_into(Tensor& dst, const Tensor& src) {
+  // numel() hoisted out of the dispatched lambda: called inside it, the loop does not vectorise.
+  const std::size_t n = dst.numel();
   detail::dispatch_float(dst.dtype(), "accumulate_grad", [&](auto tag) {
     using T = decltype(tag);
     T* d = detail::ptr<T>(dst);
     const T* s = detail::ptr<T>(src);
-    for (std::size_t i = 0, n = dst.numel(); i < n; ++i) d[i] += s[i];
+    for (std::size_t i = 0; i < n; ++i) d[i] += s[i];
   });
 }
 

@@ -27,10 +27,15 @@ struct AdamHyper {
   bool amsgrad, maximize, decoupled;
 };
 
-template <class T>
-void adam_update(T* p, const T* grad, T* m, T* v, T* vmax, std::size_t n, const AdamHyper& h, std::int64_t step) {
+// The flags are template parameters so the element loop has no branches and vectorises (with
+// -fno-math-errno on this file, see CMakeLists: std::sqrt may then compile to a vector square root, which
+// rounds exactly as the scalar one). `maximize` is a multiplication by -1, which is exact.
+template <class T, bool Decoupled, bool L2, bool Amsgrad>
+void adam_update(T* __restrict p, const T* __restrict grad, T* __restrict m, T* __restrict v,
+                 T* __restrict vmax, std::size_t n, const AdamHyper& h, std::int64_t step) {
   const T b1 = static_cast<T>(h.beta1), b2 = static_cast<T>(h.beta2), wd = static_cast<T>(h.weight_decay);
   const T decay = static_cast<T>(1 - h.lr * h.weight_decay);
+  const T sign = h.maximize ? T(-1) : T(1);
   // torch evaluates the bias corrections in Python floats (double) and step_size = lr / bc1.
   const double bc1 = 1 - std::pow(h.beta1, static_cast<double>(step));
   const double bc2 = 1 - std::pow(h.beta2, static_cast<double>(step));
@@ -38,15 +43,33 @@ void adam_update(T* p, const T* grad, T* m, T* v, T* vmax, std::size_t n, const 
   const T bc2_sqrt = static_cast<T>(std::sqrt(bc2));
   const T eps = static_cast<T>(h.eps);
   for (std::size_t i = 0; i < n; ++i) {
-    T g = h.maximize ? -grad[i] : grad[i];
-    if (h.decoupled) p[i] = p[i] * decay;
-    else if (h.weight_decay != 0) g = g + wd * p[i];
-    m[i] = m[i] * b1 + (1 - b1) * g;
-    v[i] = v[i] * b2 + (1 - b2) * (g * g);
-    T second = v[i];
-    if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
+    T g = sign * grad[i];
+    T pi = p[i];
+    if constexpr (Decoupled) pi = pi * decay;
+    if constexpr (L2) g = g + wd * pi;
+    const T mi = m[i] * b1 + (1 - b1) * g;
+    const T vi = v[i] * b2 + (1 - b2) * (g * g);
+    m[i] = mi;
+    v[i] = vi;
+    T second = vi;
+    if constexpr (Amsgrad) second = vmax[i] = std::max(vmax[i], vi);
     const T denom = std::sqrt(second) / bc2_sqrt + eps;
-    p[i] = p[i] + (-step_size) * (m[i] / denom);
+    p[i] = pi + (-step_size) * (mi / denom);
+  }
+}
+
+template <class T>
+void adam_update(T* p, const T* grad, T* m, T* v, T* vmax, std::size_t n, const AdamHyper& h, std::int64_t step) {
+  const bool l2 = !h.decoupled && h.weight_decay != 0;
+  if (h.decoupled) {
+    if (vmax) adam_update<T, true, false, true>(p, grad, m, v, vmax, n, h, step);
+    else adam_update<T, true, false, false>(p, grad, m, v, vmax, n, h, step);
+  } else if (l2) {
+    if (vmax) adam_update<T, false, true, true>(p, grad, m, v, vmax, n, h, step);
+    else adam_update<T, false, true, false>(p, grad, m, v, vmax, n, h, step);
+  } else {
+    if (vmax) adam_update<T, false, false, true>(p, grad, m, v, vmax, n, h, step);
+    else adam_update<T, false, false, false>(p, grad, m, v, vmax, n, h, step);
   }
 }
 
