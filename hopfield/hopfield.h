@@ -1,6 +1,6 @@
 // The whole public API of hopfield-cpp in one include: tensors and ops with autograd, the module system
 // and every layer (Linear ... Sequential, the three Hopfield layers, AssociativeMemory), optimizers,
-// schedules, checkpoints and metrics, the dataset loaders and the SVG/PGM reports.
+// schedules, checkpoints and metrics, the dataset loaders, the SVG/PGM reports and the results page.
 //
 //   #include <hopfield/hopfield.h>     // installed package: find_package(hopfield), hopfield::hopfield
 //
@@ -74,10 +74,11 @@
 #include "hopfield/datasets/text_reader.h"
 #include "hopfield/datasets/uci.h"
 
-// report: SVG plots and heatmaps, CSV tables, PGM images
+// report: SVG plots and heatmaps, CSV tables, PGM images, the results page
 #include "hopfield/report/csv_log.h"
 #include "hopfield/report/image.h"
 #include "hopfield/report/plot.h"
 #include "hopfield/report/process.h"
+#include "hopfield/report/results_page.h"
 #include "hopfield/report/text_table.h"
 #include "hopfield/report/progress.h"
