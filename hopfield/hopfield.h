@@ -39,6 +39,7 @@
 #include "hopfield/layers/models/repertoire_eval.h"
 #include "hopfield/layers/models/repertoire_net.h"
 #include "hopfield/layers/models/tabular_hopfield.h"
+#include "hopfield/layers/models/uci_ensemble.h"
 #include "hopfield/layers/models/uci_members.h"
 #include "hopfield/layers/retrieval_classifier.h"
 
