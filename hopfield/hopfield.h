@@ -35,6 +35,7 @@
 #include "hopfield/layers/memory.h"
 #include "hopfield/layers/models/demo_net.h"
 #include "hopfield/layers/models/demo_runs.h"
+#include "hopfield/layers/models/mil_cv.h"
 #include "hopfield/layers/models/mil_net.h"
 #include "hopfield/layers/models/repertoire_eval.h"
 #include "hopfield/layers/models/repertoire_net.h"
