@@ -1,6 +1,7 @@
 // The whole public API of hopfield-cpp in one include: tensors and ops with autograd, the module system
 // and every layer (Linear ... Sequential, the three Hopfield layers, AssociativeMemory), optimizers,
-// schedules, checkpoints and metrics, the dataset loaders, the SVG/PGM reports and the results page.
+// schedules, checkpoints and metrics, the dataset loaders, the SVG/PGM reports and the results page, and the
+// paper's theory as computations (storage capacity, retrieval error, fixed points, energy descent).
 //
 //   #include <hopfield/hopfield.h>     // installed package: find_package(hopfield), hopfield::hopfield
 //
@@ -65,6 +66,7 @@
 #include "hopfield/datasets/cv_split.h"
 #include "hopfield/datasets/data_loader.h"
 #include "hopfield/datasets/kmer_enrichment.h"
+#include "hopfield/datasets/letter_images.h"
 #include "hopfield/datasets/mil.h"
 #include "hopfield/datasets/piecewise_linear.h"
 #include "hopfield/datasets/repertoire.h"
@@ -84,3 +86,10 @@
 #include "hopfield/report/results_page.h"
 #include "hopfield/report/text_table.h"
 #include "hopfield/report/progress.h"
+
+// theory: the paper's predictions as computations, and the measurements that test them (capacity, retrieval
+// error, fixed points, energy descent)
+#include "hopfield/theory/capacity.h"
+#include "hopfield/theory/energy_descent.h"
+#include "hopfield/theory/fixed_points.h"
+#include "hopfield/theory/retrieval_error.h"
