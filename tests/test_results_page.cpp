@@ -3,34 +3,23 @@
 // and wins / ties / losses, a demo variant's row, and the parts that did not run.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "hopfield/engine/check.h"
 #include "hopfield/report/results_page.h"
+#include "datasets_support.h"
 
 using namespace hf;
 
-namespace {
-
 namespace fs = std::filesystem;
-
-void write(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
-
-bool has(const std::string& page, const std::string& line) { return page.find(line) != std::string::npos; }
-
-}  // namespace
+using test::has;
 
 TEST_CASE("results page: every table cell from the programs' JSON, parts not run said so") {
-  const fs::path dir = fs::temp_directory_path() / ("hf_results_page_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  const fs::path runs = dir / "runs";
+  const test::TempDir tmp("results_page");
+  const fs::path dir = tmp.path, runs = dir / "runs";
+  const auto write = [&](const fs::path& p, const std::string& text) { tmp.write(fs::relative(p, dir).string(), text); };
   write(runs / "meta.json", R"({"mode": "quick", "cpu": "test cpu", "cores": "2", "seconds": 12.4})");
   write(runs / "mil.part.json", R"({"mode": "quick", "seconds": 30, "commands": ["hopfield-mil --data x"]})");
   // 2 repeats x 2 folds: repeat means (0.8 + 0.9) / 2 = 0.85 and (0.6 + 0.7) / 2 = 0.65. A log line before the
@@ -81,5 +70,4 @@ TEST_CASE("results page: every table cell from the programs' JSON, parts not run
                        doctest::Contains("latch.json: not JSON"), Error);
   CHECK_THROWS_WITH_AS(write_results_page(ResultsPageOptions().runs((dir / "missing").string())),
                        doctest::Contains("missing: no such run directory"), Error);
-  fs::remove_all(dir);
 }

@@ -3,8 +3,6 @@
 // the members' checkpoint round trip, and the grid tables.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -17,31 +15,11 @@
 #include "hopfield/engine/random.h"
 #include "hopfield/layers/models/uci_ensemble.h"
 #include "hopfield/optim/run_checkpoint.h"
+#include "datasets_support.h"
 
 using namespace hf;
 
 namespace {
-
-// n rows, 2 classes (i % 2) around (+-3, +-3); split k tests the rows with i % 4 == k, validates on i % 4 == k + 1.
-UciDataset two_clusters(std::size_t n) {
-  UciDataset ds;
-  ds.name = "clusters";
-  ds.num_samples = n;
-  ds.num_features = 2;
-  ds.num_classes = 2;
-  Generator g(5);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double centre = i % 2 ? 3.0 : -3.0;
-    ds.features.push_back(centre + 0.3 * g.normal());
-    ds.features.push_back(centre + 0.3 * g.normal());
-    ds.labels.push_back(static_cast<std::int64_t>(i % 2));
-    for (std::size_t k = 0; k < UciDataset::num_splits; ++k) {
-      ds.test_mask.push_back(i % 4 == k);
-      ds.validation_mask.push_back(i % 4 == (k + 1) % 4);
-    }
-  }
-  return ds;
-}
 
 // A member that puts probability p on the true class (right) or on the other one (!right) of every test row.
 UciSplitResult member(const Labels& y, bool right, double p, double val_accuracy, double val_loss) {
@@ -109,7 +87,7 @@ TEST_CASE("uci_ensemble: the se rule keeps the candidates within one standard er
 }
 
 TEST_CASE("uci_ensemble: the ensembles rank on validation and average the kept members' probabilities") {
-  const UciDataset ds = two_clusters(40);
+  const UciDataset ds = test::separated_uci(40);
   const std::vector<UciCandidate> grid = {{0, 1e-3, 0, "prototypes", 0}, {0, 1e-3, 0, "memory", 0}};
   // Member 0 is right with 0.6 on every test row, member 1 wrong with 0.9: their average is wrong everywhere.
   auto trials_for = [&](double val0, double val1, double loss0, double loss1) {
@@ -133,7 +111,7 @@ TEST_CASE("uci_ensemble: the ensembles rank on validation and average the kept m
     CHECK(r.test_labels[k].size() == 10);
   }
   CHECK(r.accuracy_mean == 1.0);
-  CHECK(r.name == "clusters");
+  CHECK(r.name == "separated");
   CHECK(r.n == 40);
   c.ensemble = "all";
   CHECK(assemble_uci_ensembles(ds, c, grid, trials_for(1.0, 0.0, 0.1, 0.1)).accuracy_mean == 0.0);
@@ -145,18 +123,17 @@ TEST_CASE("uci_ensemble: the ensembles rank on validation and average the kept m
 
   // The tables: one row per split and candidate (uci_trials.csv), per split and K (uci_top_k.csv), per test
   // row and candidate (uci_test_probabilities.csv), each with a header.
-  const std::string dir = (std::filesystem::temp_directory_path() / ("hf_uci_ens_" + std::to_string(getpid()))).string();
-  std::filesystem::create_directories(dir);
+  const test::TempDir tmp("uci_ensemble");
+  const std::string dir = tmp.path.string();
   write_uci_trials(dir, {r}, grid);
   CHECK(lines(dir + "/uci_trials.csv") == 1 + 4 * 2);
   CHECK(lines(dir + "/uci_top_k.csv") == 1 + 4 * 2);
   CHECK(lines(dir + "/uci_test_probabilities.csv") == 1 + 4 * 2 * 10);
   CHECK(lines(dir + "/metrics.csv") == 1);  // no member has a training history
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("uci_ensemble: results round-trip through JSON exactly and members through a checkpoint") {
-  const UciDataset ds = two_clusters(40);
+  const UciDataset ds = test::separated_uci(40);
   UciSplitResult m;
   m.test_accuracy = 0.1 + 0.2;  // not a short decimal
   m.val_accuracy = 1.0 / 3.0;
@@ -196,19 +173,17 @@ TEST_CASE("uci_ensemble: results round-trip through JSON exactly and members thr
 
   // A member computed once is saved, then read back instead of computed; a damaged file names itself.
   CHECK(uci_member_unit("iris", 0, 12) == "iris.split1.member13");
-  const std::string dir = (std::filesystem::temp_directory_path() / ("hf_uci_ck_" + std::to_string(getpid()))).string();
-  std::filesystem::remove_all(dir);
-  const RunCheckpoint ck(dir, nlohmann::json{{"test", 1}}, false);
+  const test::TempDir tmp("uci_member_ckpt");
+  const RunCheckpoint ck((tmp.path / "ck").string(), nlohmann::json{{"test", 1}}, false);
   const UciCandidate retrieval{0, 0, 0, "retrieval", 0};
   const UciSplitResult first = run_uci_member(ds, 2, 0, retrieval, UciMemberConfig(), 1, &ck, true);
   CHECK(first.test_accuracy == run_uci_retrieval(ds, 2).test_accuracy);
-  REQUIRE(ck.has("clusters.split3.member1"));
+  REQUIRE(ck.has("separated.split3.member1"));
   UciSplitResult saved = first;
   saved.test_accuracy = 0.125;  // what the file says wins over recomputing
-  ck.save("clusters.split3.member1", uci_member_to_json(saved));
+  ck.save("separated.split3.member1", uci_member_to_json(saved));
   CHECK(run_uci_member(ds, 2, 0, retrieval, UciMemberConfig(), 1, &ck, true).test_accuracy == 0.125);
-  ck.save("clusters.split3.member1", nlohmann::json{{"what", "else"}});
+  ck.save("separated.split3.member1", nlohmann::json{{"what", "else"}});
   CHECK_THROWS_WITH_AS(run_uci_member(ds, 2, 0, retrieval, UciMemberConfig(), 1, &ck, true),
-                       doctest::Contains("clusters.split3.member1.json is damaged"), Error);
-  std::filesystem::remove_all(dir);
+                       doctest::Contains("separated.split3.member1.json is damaged"), Error);
 }
