@@ -1,6 +1,7 @@
 """hopfield-mil's training, end to end, with the reference hflayers (PyTorch): the anchor of bench/mil_e2e.sh.
 
-What it does is what `hopfield-mil --data FILE --no-early-stopping --epochs E` does (examples/hopfield_mil.cpp):
+What it does is what `hopfield-mil --data FILE --no-early-stopping --epochs E` does (examples/hopfield_mil.cpp,
+hopfield/layers/models/mil_cv.cpp):
   - unified MIL CSV (bag_id,label,f1..fd), stratified k-fold CV over bags (--folds, default 10);
   - per outer fold: features standardised with the outer training bags' statistics (population sd, constant
     columns left centred); a cross-validation ensemble of 5 members: the training bags are split into 5

@@ -8,7 +8,7 @@ run of the 12 trained candidates followed by a `--model retrieval --no-grid` run
 candidates in the default's order), applies hopfield-uci's --ensemble rules and writes a table in
 hopfield-uci's uci_results.csv format for bench/uci_compare.py.
 
-Rules (as ensemble_members in examples/hopfield_uci.cpp):
+Rules (as uci_ensemble_members in hopfield/layers/models/uci_ensemble.cpp):
   se   average the candidates whose validation accuracy is within one standard error,
        sqrt(p (1 - p) / n_val), of the best one p (n_val: the split's validation rows, from the data root)
   all  average every candidate

@@ -7,24 +7,14 @@
 // overlap s.x_i / d >= 0.95 (at most 2.5% wrong bits; the classical retrieval states at the capacity
 // limit have about 1.5% wrong bits).
 //
-// Predictions:
-//   binary: retrieval breaks down near N = 0.138 d (Amit, Gutfreund & Sompolinsky 1985).
-//   modern: a signal-to-noise estimate (ours, not the paper's storage theorem, whose constants are
-//     loose). With e_j = exp(-beta (g - xi.x_j)), g = xi.x_i = d - 2 f (f flipped bits) and xi.x_j about
-//     Normal(0, d), bit k of the update is p_i x_ik + sum_j p_j x_jk with p_j = p_i e_j: signal p_i, noise
-//     of standard deviation p_i sqrt(sum_j e_j^2). At most 2.5% wrong bits needs sum_j e_j^2 <= 0.26
-//     (Phi(-1.96) = 0.025). The lognormal mean of that sum gives
-//       ln N* = 2 beta g - 2 beta^2 d + ln 0.26   for beta <= g / (2 d)   (many small terms)
-//       ln N* = g^2 / (2 d)                        for beta >  g / (2 d)   (the largest xi.x_j reaches g)
-//     i.e. exponential in d, where the binary network is linear in d. The mean overweights rare large
-//     terms, so the estimate should land somewhat below the measurement.
+// Predictions (hopfield/theory/capacity.h): binary, retrieval breaks down near N = 0.138 d; modern, our
+// signal-to-noise estimate ln N*, exponential in d. It overweights rare large noise terms, so it should land
+// somewhat below the measurement.
 // --large-n N (e.g. 1000000) adds one large memory: N random +-1 patterns of size --large-d (64), one
 // update of --large-queries (1000) noisy queries for each of --large-betas, through the streaming
 // association (AssociativeMemory::update streams once the (B, N) association exceeds the memory budget),
 // printing the fraction retrieved, time and peak RSS, with our estimate and the paper's storage bound
-// (Theorem 3: patterns on the sphere of radius M = K sqrt(d - 1), failure probability p:
-//   a = 2/(d-1) (1 + ln(2 beta K^2 p (d-1))), b = 2 K^2 beta / 5, c = b / W0(exp(a + ln b)),
-//   valid when c >= (2/sqrt(p))^(4/(d-1)); then N >= sqrt(p) c^((d-1)/4) patterns can be stored).
+// (Theorem 3, paper_storage_bound).
 // Legend: N patterns, d neurons / pattern size, R repetitions (pattern sets) per point.
 #include <algorithm>
 #include <cmath>
@@ -36,82 +26,9 @@
 #include "hopfield/layers/binary_hopfield.h"
 #include "hopfield/layers/memory.h"
 #include "hopfield/report/process.h"
+#include "hopfield/theory/capacity.h"
 
 using namespace hf;
-
-namespace {
-double predicted_log_capacity(double beta, double d, double g) {
-  return beta <= g / (2 * d) ? 2 * beta * g - 2 * beta * beta * d + std::log(0.26) : g * g / (2 * d);
-}
-
-// Fraction of rows of s (B, d) (after sign) whose overlap with the matching row of x is >= 0.95.
-double fraction_retrieved(const std::vector<double>& s, const std::vector<double>& x, std::size_t b, std::size_t d) {
-  std::size_t ok = 0;
-  for (std::size_t r = 0; r < b; ++r) {
-    double m = 0;
-    for (std::size_t k = 0; k < d; ++k) {
-      const double v = s[r * d + k];
-      m += (v > 0 ? 1.0 : v < 0 ? -1.0 : 0.0) * x[r * d + k];
-    }
-    if (m / static_cast<double>(d) >= 0.95) ++ok;
-  }
-  return static_cast<double>(ok) / static_cast<double>(b);
-}
-
-// W0(x) for x > 0: Newton's method on w e^w = x.
-double lambert_w0(double x) {
-  double w = x < 1 ? x : std::log(x) - std::log(std::log(x) + 1);
-  for (int i = 0; i < 60; ++i) {
-    const double e = std::exp(w), step = (w * e - x) / (e * (w + 1));
-    w -= step;
-    if (std::abs(step) <= 1e-15 * std::max(1.0, std::abs(w))) break;
-  }
-  return w;
-}
-
-// The paper's Theorem 3 for patterns of norm M = K sqrt(d - 1): c, and the number of patterns that can be
-// stored with probability 1 - p (NaN when the theorem's condition on c fails).
-struct StorageBound {
-  double c = 0, n = 0;
-  bool valid = false;
-};
-StorageBound paper_storage_bound(double beta, double k, double d, double p) {
-  const double a = 2 / (d - 1) * (1 + std::log(2 * beta * k * k * p * (d - 1)));
-  const double b = 2 * k * k * beta / 5;
-  StorageBound r;
-  r.c = b / lambert_w0(std::exp(a + std::log(b)));
-  r.valid = r.c >= std::pow(2 / std::sqrt(p), 4 / (d - 1));
-  r.n = r.valid ? std::sqrt(p) * std::pow(r.c, (d - 1) / 4) : std::nan("");
-  return r;
-}
-
-// Queries: the first b rows of x (n, d), each with f distinct bits flipped (float64 values).
-std::vector<double> noisy_queries(const std::vector<double>& xv, std::size_t b, std::size_t d, std::size_t f, Generator& gen) {
-  std::vector<double> q = xv;
-  for (std::size_t r = 0; r < b; ++r)
-    for (std::size_t flipped = 0; flipped < f;) {
-      std::size_t pos = gen.below(d);
-      if (q[r * d + pos] != xv[r * d + pos]) continue;
-      q[r * d + pos] = -q[r * d + pos];
-      ++flipped;
-    }
-  return q;
-}
-
-// N where the fraction first falls below 1/2, interpolated in log N; the largest N tested (as ">")
-// when it never does.
-double crossing(const std::vector<double>& ns, const std::vector<double>& frac, bool& beyond) {
-  beyond = false;
-  for (std::size_t k = 0; k < ns.size(); ++k)
-    if (frac[k] < 0.5) {
-      if (k == 0) return ns[0];
-      const double t = (frac[k - 1] - 0.5) / (frac[k - 1] - frac[k]);
-      return std::exp(std::log(ns[k - 1]) + t * (std::log(ns[k]) - std::log(ns[k - 1])));
-    }
-  beyond = true;
-  return ns.back();
-}
-}  // namespace
 
 int main(int argc, char** argv) try {
   CLI::App app{"Storage capacity: modern Hopfield (one update) vs the binary Hopfield network"};
@@ -158,7 +75,7 @@ int main(int argc, char** argv) try {
         const std::size_t b = std::min(n, max_queries);
         std::vector<double> xv = x.to_vector();
         xv.resize(b * d);
-        std::vector<double> q = noisy_queries(xv, b, d, f, gen);  // (B, d)
+        std::vector<double> q = flip_bits(xv, b, d, f, gen);  // (B, d)
         Tensor query = from_vector(q, {b, d}, Dtype::Float64);
         BinaryRetrieval br = BinaryHopfield(x).retrieve(query, BinaryRetrieveOptions().seed(rep).max_sweeps(100));
         frac[0][in] += fraction_retrieved(br.states.to_vector(), xv, b, d) / static_cast<double>(reps);
@@ -176,16 +93,15 @@ int main(int argc, char** argv) try {
       if (std::abs(std::log(ns[in] / (0.138 * static_cast<double>(d)))) <
           std::abs(std::log(ns[at] / (0.138 * static_cast<double>(d)))))
         at = in;
-    bool beyond = false;
     const double dd = static_cast<double>(d);
-    double c = crossing(ns, frac[0], beyond);
-    table.row({dd, 0, 0, c, 0.138 * dd, c / dd, frac[0][at]},
-              {"%.0f", "binary", "-", beyond ? ">%.0f" : "%.1f", "%.1f", "%.3f", "%.2f"});
+    HalfCrossing c = half_crossing(ns, frac[0]);
+    table.row({dd, 0, 0, c.n, 0.138 * dd, c.n / dd, frac[0][at]},
+              {"%.0f", "binary", "-", c.beyond ? ">%.0f" : "%.1f", "%.1f", "%.3f", "%.2f"});
     for (std::size_t k = 0; k < betas.size(); ++k) {
-      c = crossing(ns, frac[1 + k], beyond);
+      c = half_crossing(ns, frac[1 + k]);
       const double pred = std::exp(predicted_log_capacity(betas[k], dd, g));
-      table.row({dd, 1, betas[k], c, pred, c / dd, frac[1 + k][at]},
-                {"%.0f", "modern", "%.3g", beyond ? ">%.0f" : "%.1f", pred > 1e6 ? "%.1e" : "%.1f", "%.3f", "%.2f"});
+      table.row({dd, 1, betas[k], c.n, pred, c.n / dd, frac[1 + k][at]},
+                {"%.0f", "modern", "%.3g", c.beyond ? ">%.0f" : "%.1f", pred > 1e6 ? "%.1e" : "%.1f", "%.3f", "%.2f"});
     }
     LinePlot plot(PlotOptions()
                       .title("Retrieval vs stored patterns, d = " + std::to_string(d))
@@ -215,7 +131,7 @@ int main(int argc, char** argv) try {
     Tensor x = random_binary_patterns(n, d, gen.next_u64(), Dtype::Float32);  // (N, d)
     std::vector<double> xv(b * d);
     for (std::size_t i = 0; i < b * d; ++i) xv[i] = x.flat(i);
-    Tensor query = from_vector(noisy_queries(xv, b, d, f, gen), {b, d}, Dtype::Float32);
+    Tensor query = from_vector(flip_bits(xv, b, d, f, gen), {b, d}, Dtype::Float32);
     TextTable large(common.path("capacity_large.csv"),
                             {"N", "d", "beta", "retrieved", "seconds", "peak_rss_MB", "N*_pred", "paper_c", "paper_N>="});
     large.print_header();

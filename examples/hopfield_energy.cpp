@@ -1,12 +1,8 @@
-// Energy descent: the update xi <- Y^T softmax(beta Y xi) is the CCCP step of the energy
-//   E(xi) = -1/beta log sum_i exp(beta y_i.xi) + 1/2 xi.xi + 1/beta log N + 1/2 M^2,
-// so E never increases along a retrieval (Ramsauer et al. 2020, Theorem 1 / the CCCP argument), and
-// 0 <= E always, E <= 2 M^2 after the first update. This program measures the largest increase over
-// many random memories and queries, in float64 and float32, against the rounding of E's terms.
-//
+// Energy descent: E never increases along a retrieval (the update is the CCCP step of the energy; Ramsauer
+// et al. 2020, Theorem 1), 0 <= E always, E <= 2 M^2 after the first update. This program measures the
+// largest increase over many random memories and queries, in float64 and float32, against the rounding of
+// E's terms (the prediction and the rounding budget: hopfield/theory/energy_descent.h).
 // Legend: N stored patterns, d pattern size, B queries, T steps.
-// Rounding budget per step: (N + d) * eps * S with S = |E| + |xi|^2 + 2 log(N)/beta + M^2, the
-// magnitude of the terms summed into E (a worst-case summation bound, eps = unit roundoff of the dtype).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +12,7 @@
 #include "hopfield/engine/random.h"
 #include "examples/hopfield_experiment.h"
 #include "hopfield/layers/memory.h"
+#include "hopfield/theory/energy_descent.h"
 
 using namespace hf;
 
@@ -44,8 +41,7 @@ int main(int argc, char** argv) try {
   bool all_ok = true;
   Generator gen(common.seed);
   for (Dtype dtype : {Dtype::Float64, Dtype::Float32}) {
-    const double eps = dtype == Dtype::Float64 ? std::numeric_limits<double>::epsilon() / 2
-                                               : std::numeric_limits<float>::epsilon() / 2;
+    const double eps = unit_roundoff(dtype);
     for (double beta : betas) {
       double max_incr = -INFINITY, worst_ratio = 0, min_e_rel = INFINITY, max_e1_rel = 0, drop = 0;
       std::size_t drops = 0, violations = 0;
@@ -57,33 +53,19 @@ int main(int argc, char** argv) try {
         AssociativeMemory mem(y, MemoryOptions().beta(beta));
         Trajectory tr = mem.retrieve(xi, RetrieveOptions().max_steps(steps).tol(0));
         const double m2 = mem.max_norm_sq().item();
-        double t_incr = -INFINITY, t_budget = 0, t_min = INFINITY, t_max1 = 0;
-        for (std::size_t t = 0; t < tr.energies.size(); ++t) {
-          auto e = tr.energies[t].to_vector();
-          auto sq = sum(mul(tr.states[t], tr.states[t]), {-1}).to_vector();  // |xi_t|^2, (B)
-          for (std::size_t b = 0; b < e.size(); ++b) {
-            t_min = std::min(t_min, e[b]);
-            if (t >= 1) t_max1 = std::max(t_max1, e[b]);
-            if (t == 0) continue;
-            const double prev = tr.energies[t - 1].flat(b);
-            const double s = std::abs(prev) + sq[b] + 2 * std::log(static_cast<double>(n)) / beta + m2;
-            const double budget = static_cast<double>(n + d) * eps * s;
-            const double incr = e[b] - prev;
-            t_incr = std::max(t_incr, incr);
-            t_budget = std::max(t_budget, budget);
-            worst_ratio = std::max(worst_ratio, incr / (eps * s));
-            if (incr > budget) ++violations;
-          }
-        }
+        const EnergyDescentCheck ck = check_energy_descent(tr, n, d, beta, m2, eps);
+        worst_ratio = std::max(worst_ratio, ck.worst_ratio);
+        violations += ck.violations;
         for (std::size_t b = 0; b < queries; ++b) {
           drop += tr.energies.front().flat(b) - tr.energies.back().flat(b);
           ++drops;
         }
-        max_incr = std::max(max_incr, t_incr);
-        min_e_rel = std::min(min_e_rel, t_min / m2);
-        max_e1_rel = std::max(max_e1_rel, t_max1 / (2 * m2));
+        max_incr = std::max(max_incr, ck.max_increase);
+        min_e_rel = std::min(min_e_rel, ck.min_energy / m2);
+        max_e1_rel = std::max(max_e1_rel, ck.max_energy_after_1 / (2 * m2));
         detail.row({dtype == Dtype::Float64 ? 64.0 : 32.0, beta, static_cast<double>(trial), static_cast<double>(n),
-                    static_cast<double>(d), t_incr, t_budget, t_min, t_max1, 2 * m2});
+                    static_cast<double>(d), ck.max_increase, ck.rounding_budget, ck.min_energy, ck.max_energy_after_1,
+                    2 * m2});
       }
       // Bounds are checked with the same rounding allowance (relative to M^2).
       const double slack = 64 * eps;

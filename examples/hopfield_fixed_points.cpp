@@ -5,14 +5,9 @@
 // (k90 = the fewest patterns holding 90% of the softmax mass), against beta.
 //
 // Patterns: K clusters of m unit vectors (N = K m) around random unit centres; queries: random unit
-// vectors. Predictions:
-//   beta < 1 / M^2: E is strictly convex (its Hessian I - beta Cov_p(Y) is positive definite, since
-//     any covariance of points within radius M has norm <= M^2), so there is ONE fixed point for all
-//     queries, near the mean of the patterns.
-//   beta >= beta_sep: every pattern satisfies the paper's separation condition
-//     Delta_i >= 2 / (beta N) + 1/beta log(2 (N - 1) N beta M^2), so each pattern has a fixed point
-//     next to it; queries end on single patterns (k90 = 1).
-//   in between: metastable states, averages over a cluster (k90 about the cluster size).
+// vectors. Predictions (hopfield/theory/fixed_points.h): one global fixed point for beta < 1 / M^2;
+// single-pattern fixed points (k90 = 1) from beta_sep, where every pattern meets the paper's separation
+// condition; in between metastable states, averages over a cluster (k90 about the cluster size).
 // Legend: K clusters, m patterns per cluster, N = K m, d pattern size, B queries.
 #include <algorithm>
 #include <cmath>
@@ -23,27 +18,12 @@
 #include "hopfield/engine/random.h"
 #include "examples/hopfield_experiment.h"
 #include "hopfield/layers/memory.h"
+#include "hopfield/theory/fixed_points.h"
 
 using namespace hf;
 
 namespace {
 Tensor normalize_rows(const Tensor& g) { return div(g, sqrt(sum(mul(g, g), {-1}, true))); }
-
-// The fewest weights (largest first) whose sum reaches 0.9, and whether those all lie in one cluster.
-std::pair<std::size_t, bool> k90(std::vector<double> w, std::size_t m) {
-  std::vector<std::size_t> idx(w.size());
-  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return w[a] > w[b]; });
-  double mass = 0;
-  std::size_t k = 0;
-  bool one_cluster = true;
-  while (k < idx.size() && mass < 0.9) {
-    mass += w[idx[k]];
-    one_cluster = one_cluster && idx[k] / m == idx[0] / m;
-    ++k;
-  }
-  return {k, one_cluster};
-}
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -75,17 +55,7 @@ int main(int argc, char** argv) try {
   const double m2 = AssociativeMemory(y).max_norm_sq().item();
   std::vector<double> delta = AssociativeMemory(y).separation().to_vector();
   // Smallest beta (on a fine grid) from which every pattern meets the separation condition.
-  double beta_sep = INFINITY;
-  for (double b : experiment::logspace(0.1, 1e6, 2000)) {
-    bool all = true;
-    for (double di : delta)
-      all = all && di >= 2 / (b * static_cast<double>(n)) +
-                             std::log(2.0 * static_cast<double>((n - 1) * n) * b * m2) / b;
-    if (all) {
-      beta_sep = b;
-      break;
-    }
-  }
+  const double beta_sep = separation_beta(delta, n, m2, experiment::logspace(0.1, 1e6, 2000));
   const double dmin = *std::min_element(delta.begin(), delta.end());
   std::printf("Fixed points: N = %zu patterns in %zu clusters of %zu (d = %zu, M^2 = %.3f, min Delta = %.3f), "
               "%zu random queries\npredicted: one global fixed point for beta < 1/M^2 = %.3g; single-pattern fixed "
@@ -102,8 +72,8 @@ int main(int argc, char** argv) try {
     std::vector<double> w = tr.weights.back().to_vector(), s = tr.state().to_vector();
     double sum_k = 0, lo = 1e9, hi = 0, single = 0, cluster = 0, global = 0;
     for (std::size_t b = 0; b < queries; ++b) {
-      auto [k, one] = k90(std::vector<double>(w.begin() + static_cast<long>(b * n), w.begin() + static_cast<long>((b + 1) * n)),
-                          per_cluster);
+      auto [k, one] = weight_support(
+          std::vector<double>(w.begin() + static_cast<long>(b * n), w.begin() + static_cast<long>((b + 1) * n)), per_cluster);
       sum_k += static_cast<double>(k);
       lo = std::min(lo, static_cast<double>(k));
       hi = std::max(hi, static_cast<double>(k));
@@ -112,19 +82,7 @@ int main(int argc, char** argv) try {
       else if (k > per_cluster) global += 1;
     }
     // Distinct fixed points: final states more than 1e-4 apart (greedy).
-    std::vector<std::size_t> reps;
-    for (std::size_t b = 0; b < queries; ++b) {
-      bool found = false;
-      for (std::size_t r : reps) {
-        double dist = 0;
-        for (std::size_t k = 0; k < d; ++k) dist = std::max(dist, std::abs(s[b * d + k] - s[r * d + k]));
-        if (dist < 1e-4) {
-          found = true;
-          break;
-        }
-      }
-      if (!found) reps.push_back(b);
-    }
+    const std::vector<std::size_t> reps = distinct_states(s, queries, d, 1e-4);
     const double regime = beta < 1 / m2 ? 1 : beta >= beta_sep ? 3 : 2;
     if (beta < 1 / m2) {
       ++rows_below;

@@ -1,8 +1,8 @@
-// Image retrieval: store the letters H O P F I E L D (drawn procedurally from a 5x7 bitmap font,
-// 24x24 grey pixels, ink -1, paper +1) as raw patterns of an AssociativeMemory and retrieve them from
-// corrupted queries: the lower half masked (set to 0 = unknown; "mask-lower"), half of the pixels masked at random
-// ("mask-random"),
-// and heavy Gaussian noise. Writes before/after pictures (SVG grids and PGM files) and a table.
+// Image retrieval: store the letters H O P F I E L D (hopfield/datasets/letter_images.h: drawn from a 5x7
+// bitmap font, 24x24 grey pixels, ink -1, paper +1) as raw patterns of an AssociativeMemory and retrieve them
+// from corrupted queries: the lower half masked (set to 0 = unknown; "mask-lower"), half of the pixels masked
+// at random ("mask-random"), and heavy Gaussian noise. Writes before/after pictures (SVG grids and PGM files)
+// and a table.
 //
 // Predictions, per query xi of letter i:
 //   letter: for large beta the update picks the stored pattern with the largest overlap xi.x_j; when two
@@ -12,11 +12,11 @@
 //     since p_j <= p_j / p_i (the first step of the paper's exponential retrieval-error theorem).
 // Legend: N = 8 stored images, d = 576 pixels, H = W = 24.
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <string>
 
+#include "hopfield/datasets/letter_images.h"
 #include "hopfield/report/image.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/random.h"
@@ -26,50 +26,7 @@
 using namespace hf;
 
 namespace {
-constexpr std::size_t kSide = 24, kD = kSide * kSide;
-
-// 5x7 glyphs, row by row, '#' = ink.
-struct Glyph {
-  char name;
-  std::array<const char*, 7> rows;
-};
-const Glyph kGlyphs[] = {
-    {'H', {"#...#", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"}},
-    {'O', {".###.", "#...#", "#...#", "#...#", "#...#", "#...#", ".###."}},
-    {'P', {"####.", "#...#", "#...#", "####.", "#....", "#....", "#...."}},
-    {'F', {"#####", "#....", "#....", "####.", "#....", "#....", "#...."}},
-    {'I', {".###.", "..#..", "..#..", "..#..", "..#..", "..#..", ".###."}},
-    {'E', {"#####", "#....", "#....", "####.", "#....", "#....", "#####"}},
-    {'L', {"#....", "#....", "#....", "#....", "#....", "#....", "#####"}},
-    {'D', {"####.", "#...#", "#...#", "#...#", "#...#", "#...#", "####."}},
-};
-
-// The glyph scaled 3x into a 24x24 canvas, softened by one 3x3 box blur (grey edges), as values
-// in [-1, 1] with ink -1: (d) float64.
-std::vector<double> draw(const Glyph& g) {
-  std::vector<double> ink(kD, 0.0);
-  const std::size_t top = 1, left = 4;
-  for (std::size_t r = 0; r < 7; ++r)
-    for (std::size_t c = 0; c < 5; ++c)
-      if (g.rows[r][c] == '#')
-        for (std::size_t a = 0; a < 3; ++a)
-          for (std::size_t b = 0; b < 3; ++b) ink[(top + 3 * r + a) * kSide + left + 3 * c + b] = 1.0;
-  std::vector<double> out(kD);
-  for (std::size_t r = 0; r < kSide; ++r)
-    for (std::size_t c = 0; c < kSide; ++c) {
-      double s = 0;
-      int cnt = 0;
-      for (int dr = -1; dr <= 1; ++dr)
-        for (int dc = -1; dc <= 1; ++dc) {
-          const long rr = static_cast<long>(r) + dr, cc = static_cast<long>(c) + dc;
-          if (rr < 0 || cc < 0 || rr >= static_cast<long>(kSide) || cc >= static_cast<long>(kSide)) continue;
-          s += ink[static_cast<std::size_t>(rr) * kSide + static_cast<std::size_t>(cc)];
-          ++cnt;
-        }
-      out[r * kSide + c] = 1.0 - 2.0 * s / cnt;
-    }
-  return out;
-}
+constexpr std::size_t kSide = kLetterImageSide, kD = kSide * kSide;
 
 Tensor as_image(const std::vector<double>& v, std::size_t offset = 0) {
   return from_vector(std::vector<double>(v.begin() + static_cast<long>(offset), v.begin() + static_cast<long>(offset + kD)),
@@ -95,15 +52,16 @@ int main(int argc, char** argv) try {
   common.prepare();
   Stopwatch timer;
 
-  const std::size_t n = std::size(kGlyphs);
+  const std::string& letters = letter_image_letters();
+  const std::size_t n = letters.size();
   std::vector<double> xv;
-  for (const auto& g : kGlyphs) {
-    auto im = draw(g);
+  for (char c : letters) {
+    auto im = letter_image(c);
     xv.insert(xv.end(), im.begin(), im.end());
   }
   Tensor x = from_vector(xv, {n, kD}, Dtype::Float64);  // (N, d)
   for (std::size_t i = 0; i < n; ++i)
-    save_pgm(common.path(std::string("pgm/stored_") + kGlyphs[i].name + ".pgm"), as_image(xv, i * kD), -1, 1);
+    save_pgm(common.path(std::string("pgm/stored_") + letters[i] + ".pgm"), as_image(xv, i * kD), -1, 1);
 
   Generator gen(common.seed);
   struct Corruption {
@@ -166,13 +124,13 @@ int main(int argc, char** argv) try {
       table.row({static_cast<double>(c), static_cast<double>(i), rms(cq.queries, i * kD, xv, i * kD),
                  rms(one, i * kD, xv, i * kD), rms(fixed, i * kD, xv, i * kD), w[i * n + arg], static_cast<double>(arg),
                  tie ? -1.0 : static_cast<double>(order[0]), err, bound},
-                {cq.name, (std::string("%.0f=") + kGlyphs[i].name).c_str(), "%.3f", "%.2e", "%.2e", "%.3f",
-                 (std::string("") + kGlyphs[arg].name).c_str(),
-                 tie ? "tie" : (std::string("") + kGlyphs[order[0]].name).c_str(), "%.2e", "%.2e"});
-      const std::string tag = std::string(cq.name) + "_" + kGlyphs[i].name;
+                {cq.name, (std::string("%.0f=") + letters[i]).c_str(), "%.3f", "%.2e", "%.2e", "%.3f",
+                 (std::string("") + letters[arg]).c_str(),
+                 tie ? "tie" : (std::string("") + letters[order[0]]).c_str(), "%.2e", "%.2e"});
+      const std::string tag = std::string(cq.name) + "_" + letters[i];
       save_pgm(common.path("pgm/" + tag + "_query.pgm"), as_image(cq.queries, i * kD), -1, 1);
       save_pgm(common.path("pgm/" + tag + "_retrieved.pgm"), as_image(fixed, i * kD), -1, 1);
-      grid.row(std::string(1, kGlyphs[i].name),
+      grid.row(std::string(1, letters[i]),
                {as_image(xv, i * kD), as_image(cq.queries, i * kD), as_image(lo, i * kD), as_image(one, i * kD),
                 as_image(fixed, i * kD)});
     }

@@ -14,14 +14,9 @@
 // test folds are never looked at while choosing.
 //
 // Legend: B bags in a batch, N instances (padded), d features, w embedding width, H heads.
-#include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -31,288 +26,21 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "hopfield/datasets/bag_batch.h"
 #include "hopfield/datasets/cv_split.h"
-#include "hopfield/datasets/data_loader.h"
 #include "hopfield/datasets/mil.h"
-#include "hopfield/datasets/rows.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/check.h"
-#include "hopfield/engine/ops.h"
-#include "hopfield/layers/models/mil_net.h"
-#include "hopfield/optim/adam.h"
+#include "hopfield/layers/models/mil_cv.h"
 #include "hopfield/optim/distributed.h"
-#include "hopfield/optim/lr_scheduler.h"
 #include "hopfield/optim/metrics.h"
 #include "hopfield/optim/run_checkpoint.h"
-#include "hopfield/optim/trainer.h"
 #include "hopfield/report/csv_log.h"
 #include "hopfield/report/plot.h"
 #include "hopfield/report/progress.h"
 #include "cli_checks.h"
 
-namespace {
-
 using namespace hf;
-
-struct MilConfig {
-  std::size_t width = 128;       // w, instance embedding width
-  std::size_t depth = 1;         // Linear layers in the embedding
-  std::string activation = "relu";
-  double dropout = 0.0;          // after every embedding layer
-  std::size_t heads = 8;         // H
-  std::size_t hidden = 32;       // per-head association dimension
-  double scaling = 0.0;          // beta; 0 = hflayers' default 1/sqrt(hidden)
-  double pool_dropout = 0.0;     // on the association matrix
-  double lr = 1e-3;
-  double weight_decay = 1e-4;
-  double lr_decay = 0.98;        // per epoch
-  std::size_t batch_size = 8;
-  std::size_t epochs = 100;
-  std::size_t patience = 20;     // epochs without validation improvement before stopping
-  double val_fraction = 0.2;     // of the outer training bags, for early stopping
-  double clip = 1.0;             // gradient norm clip; 0 = off
-  std::size_t ensemble = 5;      // members of the cross-validation ensemble (<= round(1 / val_fraction))
-  std::string stop_on = "auc";   // early-stopping metric on the validation bags: auc or loss
-  bool early_stopping = true;    // false: exactly `epochs` epochs, the last epoch's parameters, no validation
-
-  std::string summary() const {
-    std::ostringstream s;
-    s << "width=" << width << " depth=" << depth << " heads=" << heads << " hidden=" << hidden
-      << " scaling=" << (scaling > 0 ? std::to_string(scaling) : std::string("1/sqrt(hidden)")) << " dropout=" << dropout
-      << " lr=" << lr << " wd=" << weight_decay << " batch=" << batch_size;
-    return s.str();
-  }
-  MilNetOptions net(std::size_t d, std::uint64_t seed) const {
-    return MilNetOptions(d).width(width).depth(depth).activation(activation).dropout(dropout).num_heads(heads)
-        .hidden_size(hidden).scaling(scaling).pool_dropout(pool_dropout).seed(seed);
-  }
-  nlohmann::json json() const {
-    return {{"width", width}, {"depth", depth}, {"activation", activation}, {"dropout", dropout}, {"heads", heads},
-            {"hidden", hidden}, {"scaling", scaling}, {"pool_dropout", pool_dropout}, {"lr", lr},
-            {"weight_decay", weight_decay}, {"lr_decay", lr_decay}, {"batch_size", batch_size}, {"epochs", epochs},
-            {"patience", patience}, {"val_fraction", val_fraction}, {"clip", clip}, {"ensemble", ensemble},
-            {"stop_on", stop_on}, {"early_stopping", early_stopping}};
-  }
-};
-
-// One epoch's record for the metrics CSV.
-struct EpochRow {
-  std::size_t epoch;
-  double train_loss, val_loss, val_auc, lr;
-};
-
-struct FitResult {
-  std::vector<double> test_prob;  // per test bag
-  std::size_t best_epoch = 0;
-  double best_val_loss = 0, best_val_auc = 0;
-  std::vector<EpochRow> history;
-};
-
-// Scores of `bags` under the model (eval mode, no tape), as probabilities; mean BCE in *loss.
-std::vector<double> predict(MilNet& net, const BagBatch& batch, double* loss) {
-  NoGrad ng;
-  net.eval();
-  Tensor logits = net.forward(batch.x, batch.mask);
-  if (loss) *loss = binary_cross_entropy_with_logits(logits, batch.labels).item();
-  std::vector<double> z = logits.to_vector();
-  for (double& v : z) v = 1.0 / (1.0 + std::exp(-v));
-  return z;
-}
-
-
-
-// Trains on `fit` bags with early stopping on `val` bags (both standardised with statistics of fit+val),
-// returns probabilities for `test` bags from the best epoch's parameters. Without early stopping
-// (c.early_stopping false) it trains exactly c.epochs epochs, never scores `val` (its history values are NaN)
-// and predicts with the last epoch's parameters: a fixed amount of work, as a timing comparison needs.
-FitResult fit_and_predict(const MilDataset& ds, const std::vector<std::size_t>& fit, const std::vector<std::size_t>& val,
-                          const std::vector<std::size_t>& test, const MilConfig& c, std::uint64_t seed) {
-  std::vector<std::size_t> all_train = fit;
-  all_train.insert(all_train.end(), val.begin(), val.end());
-  const Standardizer st = fit_standardizer(ds, all_train);
-  const BagBatch val_batch = make_bag_batch(ds, val, &st);
-  const BagBatch test_batch = make_bag_batch(ds, test, &st);
-  const Labels val_y = gather(ds.bag_labels, val);
-
-  MilNet net(c.net(ds.num_features, seed));
-  AdamW opt(net, AdamWOptions(c.lr).weight_decay(c.weight_decay));
-  ExponentialLR sched(opt, c.lr_decay);
-  // Batches of similar bag sizes (bucket_by), so that a bag of 1000 instances (Musk2) is not padded together
-  // with bags of 2; seeded per epoch.
-  DataLoader<BagBatch> loader(fit, BagBatchCollate(ds, &st),
-                              DataLoaderOptions(c.batch_size).seed(seed).bucket_by(bag_sizes(ds)));
-  // Early-stopping criterion: validation AUC, ties broken by the validation loss (the AUC of ~20
-  // validation bags moves in coarse steps; among equal AUCs the better-calibrated epoch wins).
-  Trainer trainer(net, opt,
-                  TrainerOptions()
-                      .epochs(static_cast<std::int64_t>(c.epochs))
-                      .patience(c.early_stopping ? static_cast<std::int64_t>(c.patience) : 0)
-                      .mode("max")
-                      .clip_grad_norm(c.clip));
-  trainer.scheduler(&sched);
-  const TrainResult t = trainer.fit(
-      loader,
-      [&](const BagBatch& b, const StepInfo&) {
-        return BatchLoss{binary_cross_entropy_with_logits(net.forward(b.x, b.mask), b.labels)};
-      },
-      [&](std::int64_t) {
-        if (!c.early_stopping) {
-          const double nan = std::numeric_limits<double>::quiet_NaN();
-          return EpochMetrics{0.0, {{"val_loss", nan}, {"val_auc", nan}}};
-        }
-        double val_loss = 0;
-        const double val_auc = roc_auc(predict(net, val_batch, &val_loss), val_y);
-        const double score = c.stop_on == "loss" ? -val_loss : val_auc - 1e-3 * std::min(val_loss, 10.0);
-        return EpochMetrics{score, {{"val_loss", val_loss}, {"val_auc", val_auc}}};
-      });
-  FitResult r;
-  for (const EpochRecord& e : t.history)
-    r.history.push_back({static_cast<std::size_t>(e.epoch), e.train_loss, e.values[0], e.values[1], e.lr});
-  // Without early stopping the Trainer reports no best epoch: the last one is the one predicted with.
-  r.best_epoch = t.best_epoch > 0 ? static_cast<std::size_t>(t.best_epoch) : r.history.size();
-  r.best_val_loss = r.history[r.best_epoch - 1].val_loss;
-  r.best_val_auc = r.history[r.best_epoch - 1].val_auc;
-  r.test_prob = predict(net, test_batch, nullptr);
-  return r;
-}
-
-}  // namespace
-
-
-namespace {
-
-struct FoldOutcome {
-  std::size_t repeat = 0, fold = 0;
-  double auc = 0, accuracy = 0;
-  std::vector<std::size_t> best_epochs;  // per ensemble member
-  MilConfig config;
-  std::vector<std::vector<EpochRow>> histories;
-  double seconds = 0;
-};
-
-// A cross-validation ensemble on the training bags: they are split into k = round(1 / val_fraction)
-// stratified parts; member m trains on all parts but m and early-stops on part m; the test probabilities
-// are the members' mean. Every training bag thus trains some members and validates one, and averaging
-// members that overfit differently lowers the variance that ~150 training bags leave.
-struct EnsembleResult {
-  std::vector<double> test_prob;
-  std::vector<std::size_t> best_epochs;
-  std::vector<std::vector<EpochRow>> histories;  // per member
-};
-
-EnsembleResult ensemble_predict(const MilDataset& ds, const std::vector<std::size_t>& train,
-                                const std::vector<std::size_t>& test, const MilConfig& c, std::uint64_t seed) {
-  const std::size_t k = std::min<std::size_t>(
-      train.size(), std::max<std::size_t>(2, static_cast<std::size_t>(std::lround(1.0 / c.val_fraction))));
-  const std::vector<Fold> parts = stratified_kfold(gather(ds.bag_labels, train), k, seed);
-  const std::size_t members = std::min(c.ensemble, k);
-  EnsembleResult e;
-  e.test_prob.assign(test.size(), 0.0);
-  for (std::size_t m = 0; m < members; ++m) {
-    FitResult r = fit_and_predict(ds, take(train, parts[m].train), take(train, parts[m].test), test, c, seed + 101 * m);
-    for (std::size_t i = 0; i < test.size(); ++i) e.test_prob[i] += r.test_prob[i] / static_cast<double>(members);
-    e.best_epochs.push_back(r.best_epoch);
-    e.histories.push_back(std::move(r.history));
-  }
-  return e;
-}
-
-// The nested search grid (kept small: every point costs inner_folds trainings per outer fold).
-std::vector<MilConfig> search_grid(const MilConfig& base) {
-  std::vector<MilConfig> grid;
-  for (std::size_t width : {64, 128})
-    for (double scaling : {0.1, 1.0, 10.0})
-      for (double lr : {1e-3, 3e-4}) {
-        MilConfig c = base;
-        c.width = width;
-        c.scaling = scaling;
-        c.lr = lr;
-        grid.push_back(c);
-      }
-  return grid;
-}
-
-FoldOutcome run_fold(const MilDataset& ds, const Fold& fold, const MilConfig& base, bool search,
-                     std::size_t inner_folds, std::uint64_t seed) {
-  const auto t0 = std::chrono::steady_clock::now();
-  FoldOutcome out;
-  MilConfig chosen = base;
-  if (search) {
-    // Score each grid point by its mean AUC over inner folds of the outer training bags (one model per
-    // inner fold instead of an ensemble, to keep the search affordable).
-    const std::vector<Fold> inner = stratified_kfold(gather(ds.bag_labels, fold.train), inner_folds, seed ^ 0x9e3779b97f4a7c15ULL);
-    double best = -1;
-    for (MilConfig c : search_grid(base)) {
-      c.ensemble = 1;
-      double s = 0;
-      for (std::size_t i = 0; i < inner.size(); ++i) {
-        const std::vector<std::size_t> tr = take(fold.train, inner[i].train), te = take(fold.train, inner[i].test);
-        const EnsembleResult r = ensemble_predict(ds, tr, te, c, seed + 31 * i);
-        s += roc_auc(r.test_prob, gather(ds.bag_labels, te));
-      }
-      s /= static_cast<double>(inner.size());
-      if (s > best) {
-        best = s;
-        chosen = c;
-        chosen.ensemble = base.ensemble;
-      }
-    }
-  }
-  EnsembleResult r = ensemble_predict(ds, fold.train, fold.test, chosen, seed);
-  const Labels y = gather(ds.bag_labels, fold.test);
-  out.auc = roc_auc(r.test_prob, y);
-  out.accuracy = accuracy_at(r.test_prob, y);
-  out.best_epochs = r.best_epochs;
-  out.config = chosen;
-  out.histories = std::move(r.histories);
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return out;
-}
-
-// A finished fold for the checkpoint directory: doubles round-trip exactly; NaN (the validation columns of a
-// run without early stopping) is written as null and read back as NaN.
-nlohmann::json to_json(const FoldOutcome& o) {
-  nlohmann::json h = nlohmann::json::array();
-  for (const auto& member : o.histories) {
-    nlohmann::json m = nlohmann::json::array();
-    for (const EpochRow& e : member)
-      m.push_back({e.epoch, json_number(e.train_loss), json_number(e.val_loss), json_number(e.val_auc), e.lr});
-    h.push_back(m);
-  }
-  return {{"repeat", o.repeat}, {"fold", o.fold}, {"auc", o.auc}, {"accuracy", o.accuracy},
-          {"best_epochs", o.best_epochs}, {"config", o.config.json()}, {"histories", h}, {"seconds", o.seconds}};
-}
-
-// JSON has no NaN (nlohmann writes null): the validation values of a run without early stopping.
-double number(const nlohmann::json& v) { return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>(); }
-
-FoldOutcome fold_from_json(const nlohmann::json& j, const MilConfig& base) {
-  FoldOutcome o;
-  o.repeat = j.at("repeat");
-  o.fold = j.at("fold");
-  o.auc = number(j.at("auc"));
-  o.accuracy = number(j.at("accuracy"));
-  o.best_epochs = j.at("best_epochs").get<std::vector<std::size_t>>();
-  o.config = base;
-  const nlohmann::json& c = j.at("config");
-  o.config.width = c.at("width");
-  o.config.scaling = c.at("scaling");
-  o.config.lr = c.at("lr");
-  for (const auto& m : j.at("histories")) {
-    std::vector<EpochRow> rows;
-    for (const auto& e : m)
-      rows.push_back({e.at(0), number_from_json(e.at(1)), number_from_json(e.at(2)), number_from_json(e.at(3)),
-                      number_from_json(e.at(4))});
-    o.histories.push_back(std::move(rows));
-  }
-  o.seconds = j.at("seconds");
-  return o;
-}
-
-
-}  // namespace
 
 int main(int argc, char** argv) {
   // Under mpirun / srun the folds are spread over the ranks; rank 0 gathers, prints and writes everything.
@@ -416,7 +144,7 @@ int main(int argc, char** argv) {
     }
     std::optional<Progress> progress;
     if (root) progress.emplace(static_cast<std::int64_t>(jobs.size()), "folds");
-    std::vector<FoldOutcome> results(jobs.size());
+    std::vector<MilFoldResult> results(jobs.size());
     const auto unit_of = [&](std::size_t j) {
       return "fold_r" + std::to_string(jobs[j].repeat + 1) + "_f" + std::to_string(jobs[j].fold + 1);
     };
@@ -426,21 +154,21 @@ int main(int argc, char** argv) {
         jobs.size(), threads,
         [&](std::size_t j) {
           if (ckpt && ckpt->has(unit_of(j))) return ckpt->load(unit_of(j)).dump();
-          FoldOutcome o = run_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
+          MilFoldResult o = run_mil_fold(ds, jobs[j].split, c, search, inner_folds, seed * 7919 + j);
           o.repeat = jobs[j].repeat;
           o.fold = jobs[j].fold;
-          return to_json(o).dump();
+          return mil_fold_to_json(o).dump();
         },
         [&](std::size_t j, const std::string& text) {
           const std::string unit = unit_of(j);
           try {
-            results[j] = fold_from_json(nlohmann::json::parse(text), c);
+            results[j] = mil_fold_from_json(nlohmann::json::parse(text), c);
           } catch (const nlohmann::json::exception&) {
             HF_FAIL("--resume", (ckpt ? ckpt->dir() : std::string("checkpoint")) << "/" << unit
                                     << ".json is damaged (not a fold result of hopfield-mil)");
           }
           if (ckpt && !ckpt->has(unit)) ckpt->save(unit, nlohmann::json::parse(text));
-          const FoldOutcome& o = results[j];
+          const MilFoldResult& o = results[j];
           const double rf[2] = {static_cast<double>(o.repeat + 1), static_cast<double>(o.fold + 1)};
           double mean_best = 0;
           std::string epochs;
@@ -449,7 +177,7 @@ int main(int argc, char** argv) {
             if (m) epochs += ',';
             epochs += std::to_string(o.best_epochs[m]);
             if (epoch_log)
-              for (const EpochRow& e : o.histories[m])
+              for (const MilEpochRow& e : o.histories[m])
                 epoch_log->row({rf[0], rf[1], static_cast<double>(m + 1), static_cast<double>(e.epoch), e.train_loss,
                                 e.val_loss, e.val_auc, e.lr});
           }

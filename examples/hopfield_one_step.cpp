@@ -7,9 +7,7 @@
 // with Delta_i = x_i.x_i - max_{j != i} x_i.x_j the separation of pattern i, M = max_j ||x_j|| (= 1 here)
 // and x_i^* the fixed point the retrieval converges to from xi (found with retrieve()).
 //
-// Measuring tiny errors: f(xi) - x_i = sum_{j != i} p_j (x_j - x_i) exactly (the weights sum to 1), and
-// softmax gives each tiny p_j to full relative precision, so that sum is measured down to ~1e-300, far
-// below the 1e-16 floor of subtracting x_i from f(xi) in float64 (both are written to the CSV).
+// The per-pattern measurement (errors down to ~1e-300, the bound): hopfield/theory/retrieval_error.h.
 // Legend: N patterns, d pattern size, one query per pattern (B = N).
 #include <algorithm>
 #include <cmath>
@@ -18,7 +16,7 @@
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/random.h"
 #include "examples/hopfield_experiment.h"
-#include "hopfield/layers/memory.h"
+#include "hopfield/theory/retrieval_error.h"
 
 using namespace hf;
 
@@ -61,34 +59,13 @@ int main(int argc, char** argv) try {
   for (std::size_t d : dims) {
     Tensor x = unit_rows(n, d, gen);                                     // (N, d), M = 1
     Tensor xi = add(x, mul(unit_rows(n, d, gen), noise));                // (N, d) one query per pattern
-    std::vector<double> xv = x.to_vector();
     for (double beta : betas) {
-      AssociativeMemory mem(x, MemoryOptions().beta(beta));
-      const double m = std::sqrt(mem.max_norm_sq().item());
-      std::vector<double> delta = mem.separation().to_vector();
-      std::vector<double> w = mem.association(xi).to_vector();              // (N, N)
-      std::vector<double> f = mem.update(xi).to_vector();                   // (N, d)
-      Tensor fixed = mem.retrieve(xi, RetrieveOptions().max_steps(300).tol(1e-13)).state();
-      std::vector<double> fx = fixed.to_vector();
+      const std::vector<OneStepPoint> one = one_step_retrieval(x, xi, beta, noise);
       for (std::size_t i = 0; i < n; ++i) {
-        std::vector<double> diff(d, 0.0);
-        for (std::size_t j = 0; j < n; ++j)
-          if (j != i)
-            for (std::size_t k = 0; k < d; ++k) diff[k] += w[i * n + j] * (xv[j * d + k] - xv[i * d + k]);
-        double err = 0, naive = 0, dfix = 0;
-        for (std::size_t k = 0; k < d; ++k) {
-          err += diff[k] * diff[k];
-          naive += (f[i * d + k] - xv[i * d + k]) * (f[i * d + k] - xv[i * d + k]);
-          dfix += (fx[i * d + k] - xv[i * d + k]) * (fx[i * d + k] - xv[i * d + k]);
-        }
-        const double dq = noise;
-        err = std::sqrt(err);
-        naive = std::sqrt(naive);
-        dfix = std::sqrt(dfix);
-        const double bound =
-            2.0 * static_cast<double>(n - 1) * m * std::exp(-beta * (delta[i] - 2 * std::max(dq, dfix) * m));
-        pts.push_back({beta * delta[i], err, naive, bound, 1 - 2 * std::max(dq, dfix) * m / delta[i]});
-        csv.row({static_cast<double>(d), static_cast<double>(i), beta, delta[i], dq, dfix, err, naive, bound});
+        const OneStepPoint& p = one[i];
+        pts.push_back({beta * p.delta, p.error, p.error_naive, p.bound, p.rate});
+        csv.row({static_cast<double>(d), static_cast<double>(i), beta, p.delta, noise, p.fixed_point_dist, p.error,
+                 p.error_naive, p.bound});
       }
     }
   }

@@ -1,6 +1,7 @@
 // The whole public API of hopfield-cpp in one include: tensors and ops with autograd, the module system
 // and every layer (Linear ... Sequential, the three Hopfield layers, AssociativeMemory), optimizers,
-// schedules, checkpoints and metrics, the dataset loaders and the SVG/PGM reports.
+// schedules, checkpoints and metrics, the dataset loaders, the SVG/PGM reports and the results page, and the
+// paper's theory as computations (storage capacity, retrieval error, fixed points, energy descent).
 //
 //   #include <hopfield/hopfield.h>     // installed package: find_package(hopfield), hopfield::hopfield
 //
@@ -35,10 +36,12 @@
 #include "hopfield/layers/memory.h"
 #include "hopfield/layers/models/demo_net.h"
 #include "hopfield/layers/models/demo_runs.h"
+#include "hopfield/layers/models/mil_cv.h"
 #include "hopfield/layers/models/mil_net.h"
 #include "hopfield/layers/models/repertoire_eval.h"
 #include "hopfield/layers/models/repertoire_net.h"
 #include "hopfield/layers/models/tabular_hopfield.h"
+#include "hopfield/layers/models/uci_ensemble.h"
 #include "hopfield/layers/models/uci_members.h"
 #include "hopfield/layers/retrieval_classifier.h"
 
@@ -63,6 +66,7 @@
 #include "hopfield/datasets/cv_split.h"
 #include "hopfield/datasets/data_loader.h"
 #include "hopfield/datasets/kmer_enrichment.h"
+#include "hopfield/datasets/letter_images.h"
 #include "hopfield/datasets/mil.h"
 #include "hopfield/datasets/piecewise_linear.h"
 #include "hopfield/datasets/repertoire.h"
@@ -74,10 +78,18 @@
 #include "hopfield/datasets/text_reader.h"
 #include "hopfield/datasets/uci.h"
 
-// report: SVG plots and heatmaps, CSV tables, PGM images
+// report: SVG plots and heatmaps, CSV tables, PGM images, the results page
 #include "hopfield/report/csv_log.h"
 #include "hopfield/report/image.h"
 #include "hopfield/report/plot.h"
 #include "hopfield/report/process.h"
+#include "hopfield/report/results_page.h"
 #include "hopfield/report/text_table.h"
 #include "hopfield/report/progress.h"
+
+// theory: the paper's predictions as computations, and the measurements that test them (capacity, retrieval
+// error, fixed points, energy descent)
+#include "hopfield/theory/capacity.h"
+#include "hopfield/theory/energy_descent.h"
+#include "hopfield/theory/fixed_points.h"
+#include "hopfield/theory/retrieval_error.h"

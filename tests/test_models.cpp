@@ -22,6 +22,7 @@
 #include "hopfield/layers/models/uci_members.h"
 #include "hopfield/datasets/synthetic.h"
 #include "hopfield/optim/repertoire_batches.h"
+#include "datasets_support.h"
 
 using namespace hf;
 
@@ -248,30 +249,8 @@ TEST_CASE("models: run_demo_variants trains the chosen notebook variants, repeat
   std::filesystem::remove_all(dir);
 }
 
-// Two well separated classes in the UCI layout: row i has class i % 2 around (+-3, +-3); split k tests the rows
-// with i % 4 == k and validates on those with i % 4 == k + 1 (mod 4).
-static UciDataset separated_uci(std::size_t n) {
-  UciDataset ds;
-  ds.name = "separated";
-  ds.num_samples = n;
-  ds.num_features = 2;
-  ds.num_classes = 2;
-  Generator g(3);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double centre = i % 2 ? 3.0 : -3.0;
-    ds.features.push_back(centre + 0.3 * g.normal());
-    ds.features.push_back(centre + 0.3 * g.normal());
-    ds.labels.push_back(static_cast<std::int64_t>(i % 2));
-    for (std::size_t k = 0; k < UciDataset::num_splits; ++k) {
-      ds.test_mask.push_back(i % 4 == k);
-      ds.validation_mask.push_back(i % 4 == (k + 1) % 4);
-    }
-  }
-  return ds;
-}
-
 TEST_CASE("models: a UCI member trains on a split, repeats its seed, and the retrieval member separates clusters") {
-  const UciDataset ds = separated_uci(80);
+  const UciDataset ds = test::separated_uci(80);
   UciMemberConfig c;
   c.epochs = 3;
   c.min_epoch_rows = 64;

@@ -28,7 +28,7 @@ case "$mode" in
     rm -rf "$3"
     cmake --install "$2" --prefix "$3"
     # Headers only below include/hopfield/, never as a bare include/engine (a clash in users' include paths).
-    for bare in engine layers optim datasets report; do
+    for bare in engine layers optim datasets report theory; do
       if [ -e "$3/include/$bare" ]; then echo "run.sh: $3/include/$bare installed outside include/hopfield/" >&2; exit 1; fi
     done
     test -f "$3/include/hopfield/hopfield.h" && test -f "$3/include/hopfield/engine/tensor.h"

@@ -61,7 +61,7 @@ struct UciMemberConfig {
   std::size_t max_steps = 3000;     // per split: large datasets stop here (epochs are long)
   std::size_t min_epoch_rows = 1024;
   std::size_t bins = 8;             // piecewise-linear encoding of each feature (0 = raw features only)
-  std::string ensemble = "se";      // which grid candidates are averaged: se, all or K (ensemble_members)
+  std::string ensemble = "se";      // which grid candidates are averaged: se, all or K (uci_ensemble_members, uci_ensemble.h)
 };
 
 // The TabularHopfieldNet of a member for d encoded features and `classes` classes, initialised from seed.
