@@ -52,7 +52,33 @@ std::size_t RepertoireBatches::begin_epoch(std::int64_t epoch) {
   scores_.assign(order_.size(), 0.0);
   known_.assign(order_.size(), 0);
   pending_ = 0;
+  if (dp_) share_steps();
   return order_.size();
+}
+
+void RepertoireBatches::share_steps() {
+  // A repertoire's cost: the sequences it sends through the network. Every rank needs every size (the first
+  // epoch reads each training repertoire once for it).
+  std::vector<std::size_t> cost(order_.size());
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    std::size_t& n = sizes_[order_[k]];
+    if (n == 0) n = std::max<std::size_t>(1, ds_.read(order_[k]).sequences.size());
+    cost[k] = o_.subsample() > 0 ? std::min(n, o_.subsample()) : n;
+  }
+  const std::size_t bs = o_.batch_size(), world = static_cast<std::size_t>(dp_->world_size());
+  owner_.assign(order_.size(), 0);
+  for (std::size_t first = 0; first < order_.size(); first += bs) {
+    // Largest first, each to the rank with the least so far (ties: the lower position, the lower rank).
+    std::vector<std::size_t> at(std::min(bs, order_.size() - first));
+    for (std::size_t j = 0; j < at.size(); ++j) at[j] = first + j;
+    std::stable_sort(at.begin(), at.end(), [&](std::size_t x, std::size_t y) { return cost[x] > cost[y]; });
+    std::vector<std::size_t> load(world, 0);
+    for (std::size_t k : at) {
+      const auto r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      owner_[k] = static_cast<int>(r);
+      load[r] += cost[k];
+    }
+  }
 }
 
 BatchLoss RepertoireBatches::loss(std::size_t k) {
@@ -64,9 +90,8 @@ BatchLoss RepertoireBatches::loss(std::size_t k) {
            "under mpirun the Trainer needs grad_hook(batches.grad_hook()) and accumulate(batch_size = " << bs << ")");
   ++pending_;
   last_ = k;
-  const auto [begin, end] = dp_ ? dp_->shard_range(group) : std::pair<std::size_t, std::size_t>{0, group};
   BatchLoss out;
-  if (k - first >= begin && k - first < end) {
+  if (!dp_ || owner_[k] == dp_->rank()) {
     Repertoire sub = ds_.read(i);
     sizes_[i] = std::max<std::size_t>(1, sub.sequences.size());
     subsample_repertoire(sub, o_.subsample(), sampler_);
@@ -79,7 +104,6 @@ BatchLoss RepertoireBatches::loss(std::size_t k) {
     known_[k] = 1;
   } else {
     // Another rank's repertoire: its subsample's draws, and a zero loss that reaches no parameter.
-    if (sizes_[i] == 0) sizes_[i] = std::max<std::size_t>(1, ds_.read(i).sequences.size());
     skip_subsample(sizes_[i], o_.subsample(), sampler_);
     out.loss = zeros({}, Dtype::Float64);
     out.loss.requires_grad_(true);

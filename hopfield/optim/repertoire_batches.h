@@ -18,10 +18,12 @@
 // (mean over the repertoires) and its training AUC are kept.
 //
 // Under mpirun / srun (distributed::get_world_size() > 1, option data_parallel): data-parallel over the
-// repertoires of every step. Each rank computes the loss of its share of each step group (DataParallel::
-// shard_range: contiguous, in rank order) and returns a zero loss for the others' repertoires, whose subsample
-// draws it skips (skip_subsample, without reading them once their size is known), so every rank's generator
-// stays where the single process's is. Each loss already carries 1 / group, so grad_hook() sums the ranks'
+// repertoires of every step. Each rank computes the loss of its share of each step group and returns a zero
+// loss for the others' repertoires, whose subsample draws it skips (skip_subsample, without reading them), so
+// every rank's generator stays where the single process's is. The shares balance the sequences that go
+// through the network (min(size, subsample) per repertoire: largest first, each to the least loaded rank), so
+// the ranks reach the step's all-reduce together; for that every rank reads each training repertoire once, in
+// the first epoch, for its size. Each loss already carries 1 / group, so grad_hook() sums the ranks'
 // gradients (DataParallel with average(false)) and every rank takes the same step; pass it to the Trainer:
 //   t.grad_hook(src.grad_hook());
 // After the epoch's last repertoire the ranks exchange their losses and logits, so train_loss() and
@@ -88,6 +90,7 @@ class RepertoireBatches {
   std::unique_ptr<DataParallel> dp_;
   std::vector<std::size_t> sizes_;  // sequences per dataset index (0: not read yet), for skip_subsample
   std::vector<std::size_t> order_;
+  std::vector<int> owner_;  // with dp_: the rank that computes each position of the epoch
   double keep_ = 1;
   // Per position k of the epoch: the loss (with its 1 / group), the logit, and whether they are known here
   // (this rank's repertoire, or all of them after the exchange at the epoch's end).
@@ -96,6 +99,7 @@ class RepertoireBatches {
   std::size_t pending_ = 0;  // repertoires since the last grad_hook call
   std::size_t last_ = 0;     // the last position passed to loss()
   void exchange();           // every rank's losses and logits to every rank
+  void share_steps();        // owner_ for the epoch: each step group's repertoires spread by their cost
 };
 
 }  // namespace hf

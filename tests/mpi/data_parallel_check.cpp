@@ -211,7 +211,7 @@ int fault_case(int die_rank, std::int64_t die_step) {
 }
 
 // 12 generated repertoires (30-50 sequences, subsample 20: the skipped draws matter), 11 of them trained on in
-// step groups of 4, 4 and 3 (on 2 ranks: shares 2 + 2, 2 + 2, 2 + 1).
+// step groups of 4, 4 and 3 (on 2 ranks, every repertoire costing 20 sequences: shares 2 + 2, 2 + 2, 2 + 1).
 int repertoire_case() {
   const int rank = dist::get_rank(), world = dist::get_world_size();
   const std::string dir =
@@ -260,7 +260,7 @@ int repertoire_case() {
     loss_diff = std::max(loss_diff, std::abs(par.loss.at(e) - single.loss.at(e)) / std::abs(single.loss.at(e)));
     auc_diff = std::max(auc_diff, std::abs(par.auc.at(e) - single.auc.at(e)));
   }
-  const std::size_t share = world == 2 ? (rank == 0 ? 6 : 5) : 11;  // per epoch (shard_range of 4, 4, 3)
+  const std::size_t share = world == 2 ? (rank == 0 ? 6 : 5) : 11;  // per epoch
   if (rank == 0)
     std::printf("repertoire: 3 epochs on %d rank(s) vs one process: parameters' relative difference %.3g, training "
                 "loss %.3g, AUC %.3g; rank 0 computed %zu of 33 repertoires\n",
