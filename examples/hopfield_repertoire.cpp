@@ -271,21 +271,18 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
                                 .batch_size(c.batch_size)
                                 .balanced(c.balanced)
                                 .seed(seed));
-  // Diagnostics over positive training repertoires: witnesses in the subsample, among the kept ones,
-  // and the attention mass they receive.
-  double wit_total = 0, wit_kept = 0, wit_mass = 0, pos_reps = 0;
+  // Diagnostics over positive training repertoires: witnesses in the subsample, among the kept ones, the
+  // attention mass they receive, the repertoires (summed over the ranks: each observes its own repertoires).
+  std::vector<double> wit(4);
   batches.observer([&](std::size_t i, const Repertoire& sub, const RepertoireForward& f) {
     if (motifs.empty() || y[i] != 1) return;
-    pos_reps += 1;
+    wit[3] += 1;
     for (std::size_t s = 0; s < f.attention.size(); ++s)
-      if (has_motif(sub.sequences[s], motifs)) wit_total += 1, wit_mass += f.attention[s];
-    for (std::size_t s : f.kept) wit_kept += has_motif(sub.sequences[s], motifs) ? 1 : 0;
+      if (has_motif(sub.sequences[s], motifs)) wit[0] += 1, wit[2] += f.attention[s];
+    for (std::size_t s : f.kept) wit[1] += has_motif(sub.sequences[s], motifs) ? 1 : 0;
   });
-  const auto begin_epoch = [&](std::int64_t epoch) {
-    wit_total = wit_kept = wit_mass = pos_reps = 0;
-    return batches.begin_epoch(epoch);
-  };
   const auto validate = [&](std::int64_t epoch) {
+    distributed::all_reduce(wit);
     const double train_auc = batches.train_auc(), secs = watch.seconds();
     out.history.push_back({static_cast<std::size_t>(epoch), batches.train_loss(), train_auc, secs});
     std::ostringstream info;
@@ -293,9 +290,8 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
     if (c.verbose) {
       std::ostringstream v;
       v << info.str() << " train_auc " << train_auc;
-      if (pos_reps > 0)
-        v << " witnesses kept " << (wit_total > 0 ? wit_kept / wit_total : 0.0) << " attention mass "
-          << wit_mass / pos_reps;
+      if (wit[3] > 0)
+        v << " witnesses kept " << (wit[0] > 0 ? wit[1] / wit[0] : 0.0) << " attention mass " << wit[2] / wit[3];
       if (c.eval_every > 0 && epoch % static_cast<std::int64_t>(c.eval_every) == 0)
         v << " test_auc " << test_auc(net, ds, ro, c, y, fold.test) << " train_auc_all "
           << test_auc(net, ds, ro, c, y, fold.train);
@@ -303,6 +299,7 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
       std::cerr << v.str();
     }
     tick(info.str());
+    std::fill(wit.begin(), wit.end(), 0.0);
     return EpochMetrics{train_auc, {}};
   };
   Trainer(net, opt,
@@ -311,7 +308,9 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
               .accumulate(static_cast<std::int64_t>(c.batch_size))
               .scale_accumulated(false)
               .clip_grad_norm(c.clip))
-      .fit_batches(begin_epoch, [&](std::size_t k, const StepInfo&) { return batches.loss(k); }, validate);
+      .grad_hook(batches.grad_hook())  // under mpirun: the gradient sum over the ranks' shares of each step
+      .fit_batches([&](std::int64_t e) { return batches.begin_epoch(e); },
+                   [&](std::size_t k, const StepInfo&) { return batches.loss(k); }, validate);
 
   out.stalled = stalled(out.history);
   std::vector<double> p;
@@ -416,8 +415,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Under mpirun / srun: rank 0 prints and writes. (Every rank still trains each fold whole, to the same result:
-  // the data-parallel loop is not yet ported onto RepertoireBatches.)
+  // Under mpirun / srun: data-parallel over the repertoires of each step (RepertoireBatches); rank 0 reports.
   distributed::ProcessGroup group(&argc, &argv);
   CLI::App app{"hopfield-repertoire: immune repertoire classification with Hopfield attention pooling (DeepRC style), "
                "k-fold cross-validated ROC AUC"};
@@ -584,7 +582,7 @@ int main(int argc, char** argv) {
     }
     // --checkpoint-dir: every finished fold is kept; --resume loads those and trains only the others.
     std::optional<RunCheckpoint> ckpt;
-    if (!checkpoint_dir.empty()) {
+    if (!checkpoint_dir.empty() && distributed::get_rank() == 0) {  // rank 0 alone reads and writes units
       const nlohmann::json run = {
           {"program", "hopfield-repertoire"}, {"data", data_dir.empty() ? dataset_name : data_dir},
           {"metadata", metadata}, {"id_column", id_column}, {"target_column", target_column},
@@ -606,8 +604,8 @@ int main(int argc, char** argv) {
         splits.size(), threads,
         [&](std::size_t j) {
           const std::string unit = "fold_" + std::to_string(fold_numbers[j] + 1);
-          results[j] = run_unit(
-              ckpt && distributed::get_rank() == 0 ? &*ckpt : nullptr, unit,  // rank 0 alone reads and writes units
+          results[j] = run_unit_on_all_ranks(
+              ckpt ? &*ckpt : nullptr, unit,
               [&] { return run_fold(ds, ro, y, splits[j], fold_numbers[j] + 1, c, motifs, seed * 7919 + fold_numbers[j], tick); },
               to_json, fold_from_json);
         },

@@ -7,6 +7,7 @@
 #include "hopfield/datasets/cv_split.h"
 #include "hopfield/engine/check.h"
 #include "hopfield/engine/ops.h"
+#include "hopfield/optim/distributed.h"
 #include "hopfield/optim/metrics.h"
 
 namespace hf {
@@ -25,13 +26,17 @@ std::vector<std::size_t> repertoire_order(const std::vector<std::size_t>& train,
 
 RepertoireBatches::RepertoireBatches(RepertoireNet& net, const RepertoireDataset& ds, const std::vector<std::size_t>& train,
                                      const std::vector<std::int64_t>& y, RepertoireBatchesOptions options)
-    : net_(net), ds_(ds), train_(train), y_(y), o_(options), sampler_(options.seed() ^ 0x9e3779b97f4a7c15ULL) {
+    : net_(net), ds_(ds), train_(train), y_(y), o_(options), sampler_(options.seed() ^ 0x9e3779b97f4a7c15ULL),
+      sizes_(ds.size(), 0) {
   const char* op = "RepertoireBatches";
   HF_CHECK(!train.empty(), op, "no training repertoires");
   HF_CHECK(y.size() == ds.size(), op, y.size() << " labels for " << ds.size() << " repertoires");
   HF_CHECK(o_.batch_size() >= 1, op, "batch_size must be >= 1");
   HF_CHECK(o_.keep() > 0 && o_.keep() <= 1, op, "keep must be in (0, 1], got " << o_.keep());
   for (std::size_t i : train) HF_CHECK(i < ds.size(), op, "repertoire " << i << " out of range for " << ds.size());
+  // Each loss is already the rank's part of the group's mean: the gradients are summed, not averaged.
+  if (o_.data_parallel() && distributed::get_world_size() > 1)
+    dp_ = std::make_unique<DataParallel>(net_, DataParallelOptions().average(false));
 }
 
 RepertoireBatches& RepertoireBatches::observer(Observer f) {
@@ -43,39 +48,118 @@ std::size_t RepertoireBatches::begin_epoch(std::int64_t epoch) {
   const auto e = static_cast<std::uint64_t>(epoch);
   order_ = repertoire_order(train_, y_, o_.seed(), e, o_.balanced());
   keep_ = e <= o_.warmup_epochs() ? 1.0 : o_.keep();
-  loss_sum_ = step_loss_ = 0;
-  scores_.clear();
-  labels_.clear();
+  losses_.assign(order_.size(), 0.0);
+  scores_.assign(order_.size(), 0.0);
+  known_.assign(order_.size(), 0);
+  pending_ = 0;
+  if (dp_) share_steps();
   return order_.size();
 }
 
-BatchLoss RepertoireBatches::loss(std::size_t k) {
-  HF_CHECK(k < order_.size(), "RepertoireBatches.loss", "repertoire " << k << " of an epoch of " << order_.size());
-  const std::size_t bs = o_.batch_size(), i = order_[k], group = std::min(bs, order_.size() - k / bs * bs);
-  Repertoire sub = ds_.read(i);
-  subsample_repertoire(sub, o_.subsample(), sampler_);
-  const RepertoireForward f = net_.forward_top(encode_repertoires({&sub}), keep_);
-  if (observer_) observer_(i, sub, f);
-  const Tensor target = from_vector({static_cast<double>(y_[i])}, {1}, f.logit.dtype());
-  Tensor l = binary_cross_entropy_with_logits(f.logit, target) / static_cast<double>(group);
-  // The epoch's loss as the mean over repertoires, summed per step group like the gradient.
-  step_loss_ += l.item();
-  scores_.push_back(f.logit.item());
-  labels_.push_back(y_[i]);
-  if ((k + 1) % bs == 0 || k + 1 == order_.size()) {
-    loss_sum_ += step_loss_ * static_cast<double>(group);
-    step_loss_ = 0;
+void RepertoireBatches::share_steps() {
+  // A repertoire's cost: the sequences it sends through the network. Every rank needs every size (the first
+  // epoch reads each training repertoire once for it).
+  std::vector<std::size_t> cost(order_.size());
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    std::size_t& n = sizes_[order_[k]];
+    if (n == 0) n = std::max<std::size_t>(1, ds_.read(order_[k]).sequences.size());
+    cost[k] = o_.subsample() > 0 ? std::min(n, o_.subsample()) : n;
   }
-  return BatchLoss{l};
+  const std::size_t bs = o_.batch_size(), world = static_cast<std::size_t>(dp_->world_size());
+  owner_.assign(order_.size(), 0);
+  for (std::size_t first = 0; first < order_.size(); first += bs) {
+    // Largest first, each to the rank with the least so far (ties: the lower position, the lower rank).
+    std::vector<std::size_t> at(std::min(bs, order_.size() - first));
+    for (std::size_t j = 0; j < at.size(); ++j) at[j] = first + j;
+    std::stable_sort(at.begin(), at.end(), [&](std::size_t x, std::size_t y) { return cost[x] > cost[y]; });
+    std::vector<std::size_t> load(world, 0);
+    for (std::size_t k : at) {
+      const auto r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      owner_[k] = static_cast<int>(r);
+      load[r] += cost[k];
+    }
+  }
 }
 
+BatchLoss RepertoireBatches::loss(std::size_t k) {
+  const char* op = "RepertoireBatches.loss";
+  HF_CHECK(k < order_.size(), op, "repertoire " << k << " of an epoch of " << order_.size());
+  const std::size_t bs = o_.batch_size(), i = order_[k], first = k / bs * bs, group = std::min(bs, order_.size() - first);
+  // Under mpirun the gradients of a group must be summed over the ranks before the next group starts.
+  HF_CHECK(!dp_ || k != first || pending_ == 0, op,
+           "under mpirun the Trainer needs grad_hook(batches.grad_hook()) and accumulate(batch_size = " << bs << ")");
+  ++pending_;
+  last_ = k;
+  BatchLoss out;
+  if (!dp_ || owner_[k] == dp_->rank()) {
+    Repertoire sub = ds_.read(i);
+    sizes_[i] = std::max<std::size_t>(1, sub.sequences.size());
+    subsample_repertoire(sub, o_.subsample(), sampler_);
+    const RepertoireForward f = net_.forward_top(encode_repertoires({&sub}), keep_);
+    if (observer_) observer_(i, sub, f);
+    const Tensor target = from_vector({static_cast<double>(y_[i])}, {1}, f.logit.dtype());
+    out.loss = binary_cross_entropy_with_logits(f.logit, target) / static_cast<double>(group);
+    losses_[k] = out.loss.item();
+    scores_[k] = f.logit.item();
+    known_[k] = 1;
+  } else {
+    // Another rank's repertoire: its subsample's draws, and a zero loss that reaches no parameter.
+    skip_subsample(sizes_[i], o_.subsample(), sampler_);
+    out.loss = zeros({}, Dtype::Float64);
+    out.loss.requires_grad_(true);
+    out.weight = 0;
+  }
+  if (dp_ && k + 1 == order_.size()) exchange();
+  return out;
+}
+
+void RepertoireBatches::exchange() {
+  std::vector<double> mine;  // (position, loss, logit) of this rank's repertoires
+  for (std::size_t k = 0; k < order_.size(); ++k)
+    if (known_[k]) mine.insert(mine.end(), {static_cast<double>(k), losses_[k], scores_[k]});
+  const std::vector<double> all = distributed::all_gather(mine);
+  for (std::size_t j = 0; j + 2 < all.size(); j += 3) {
+    const auto k = static_cast<std::size_t>(all[j]);
+    losses_.at(k) = all[j + 1];
+    scores_.at(k) = all[j + 2];
+    known_.at(k) = 1;
+  }
+}
+
+Trainer::GradHook RepertoireBatches::grad_hook() {
+  return [this](Module& model) {
+    const std::size_t bs = o_.batch_size();
+    HF_CHECK(pending_ > 0 && ((last_ + 1) % bs == 0 || last_ + 1 == order_.size()), "RepertoireBatches.grad_hook",
+             "called after repertoire " << last_ << " of an epoch of " << order_.size()
+                                        << ", not at the end of a step group of batch_size " << bs
+                                        << " (the Trainer needs accumulate(" << bs << "))");
+    pending_ = 0;
+    if (dp_) dp_->reduce_gradients(model);
+  };
+}
+
+// The epoch's loss as the mean over repertoires, summed per step group like the gradient (as one process does).
 double RepertoireBatches::train_loss() const {
-  return labels_.empty() ? 0.0 : loss_sum_ / static_cast<double>(labels_.size());
+  const std::size_t bs = o_.batch_size();
+  double sum = 0;
+  std::size_t count = 0;
+  for (std::size_t first = 0; first < order_.size(); first += bs) {
+    const std::size_t group = std::min(bs, order_.size() - first);
+    double step = 0;
+    for (std::size_t k = first; k < first + group; ++k)
+      if (known_[k]) step += losses_[k], ++count;
+    sum += step * static_cast<double>(group);
+  }
+  return count == 0 ? 0.0 : sum / static_cast<double>(count);
 }
 
 double RepertoireBatches::train_auc() const {
-  const auto npos = std::count(labels_.begin(), labels_.end(), 1);
-  return npos > 0 && npos < static_cast<std::ptrdiff_t>(labels_.size()) ? roc_auc(scores_, labels_) : std::nan("");
+  std::vector<double> scores;
+  std::vector<std::int64_t> labels;
+  for (std::size_t k = 0; k < order_.size(); ++k)
+    if (known_[k]) scores.push_back(scores_[k]), labels.push_back(y_[order_[k]]);
+  const auto npos = std::count(labels.begin(), labels.end(), 1);
+  return npos > 0 && npos < static_cast<std::ptrdiff_t>(labels.size()) ? roc_auc(scores, labels) : std::nan("");
 }
 
 }  // namespace hf

@@ -16,17 +16,32 @@
 // loss is BCE with logits divided by the size of the repertoire's step group (a group cut short by the end of
 // the epoch is still the mean over its repertoires: hence scale_accumulated(false)). The epoch's training loss
 // (mean over the repertoires) and its training AUC are kept.
+//
+// Under mpirun / srun (distributed::get_world_size() > 1, option data_parallel): data-parallel over the
+// repertoires of every step. Each rank computes the loss of its share of each step group and returns a zero
+// loss for the others' repertoires, whose subsample draws it skips (skip_subsample, without reading them), so
+// every rank's generator stays where the single process's is. The shares balance the sequences that go
+// through the network (min(size, subsample) per repertoire: largest first, each to the least loaded rank), so
+// the ranks reach the step's all-reduce together; for that every rank reads each training repertoire once, in
+// the first epoch, for its size. Each loss already carries 1 / group, so grad_hook() sums the ranks'
+// gradients (DataParallel with average(false)) and every rank takes the same step; pass it to the Trainer:
+//   t.grad_hook(src.grad_hook());
+// After the epoch's last repertoire the ranks exchange their losses and logits, so train_loss() and
+// train_auc() are those of the whole epoch on every rank, as in one process. The parameters follow the single
+// process's up to the order of the float32 gradient sums (a step's group summed per rank, then over ranks).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "hopfield/datasets/repertoire.h"
 #include "hopfield/engine/arg.h"
 #include "hopfield/engine/random.h"
 #include "hopfield/layers/models/repertoire_net.h"
+#include "hopfield/optim/data_parallel.h"
 #include "hopfield/optim/trainer.h"
 
 namespace hf {
@@ -38,6 +53,7 @@ struct RepertoireBatchesOptions {
   HF_ARG(std::size_t, batch_size) = 4;     // repertoires per optimizer step (the Trainer's accumulate)
   HF_ARG(bool, balanced) = true;           // class-balanced order (else plain shuffled)
   HF_ARG(std::uint64_t, seed) = 0;         // order (with the epoch) and subsampling
+  HF_ARG(bool, data_parallel) = true;      // under mpirun: each rank its share of every step (false: all of it)
 };
 
 // The training order of one epoch: `train` shuffled by (seed, epoch), with `balanced` per class and interleaved.
@@ -49,14 +65,19 @@ class RepertoireBatches {
   // Called after every repertoire's forward (diagnostics: which sequences were kept, their attention).
   using Observer = std::function<void(std::size_t index, const Repertoire& subsample, const RepertoireForward& f)>;
   // y: a 0/1 label per dataset index; train: the dataset indices trained on. Keeps references to all three.
+  // Under mpirun with data_parallel: collective (rank 0's parameters and buffers of net go to every rank).
   RepertoireBatches(RepertoireNet& net, const RepertoireDataset& ds, const std::vector<std::size_t>& train,
                     const std::vector<std::int64_t>& y, RepertoireBatchesOptions options = {});
-  RepertoireBatches& observer(Observer f);
+  RepertoireBatches& observer(Observer f);  // called for this rank's repertoires only
 
   std::size_t begin_epoch(std::int64_t epoch);  // returns the number of repertoires (micro-batches)
-  BatchLoss loss(std::size_t k);                // the loss of the epoch's k-th repertoire
+  BatchLoss loss(std::size_t k);                // the loss of the epoch's k-th repertoire (zero: another rank's)
   double train_loss() const;                    // mean over the epoch's repertoires so far
   double train_auc() const;                     // of the epoch's logits so far (NaN with one class only)
+  // For Trainer::grad_hook, called once per step group: the gradient sum over the ranks (one process: checks
+  // only that the Trainer's steps are the groups of batch_size, i.e. TrainerOptions().accumulate(batch_size)).
+  Trainer::GradHook grad_hook();
+  bool data_parallel() const { return dp_ != nullptr; }  // several ranks share the steps
 
  private:
   RepertoireNet& net_;
@@ -66,10 +87,19 @@ class RepertoireBatches {
   RepertoireBatchesOptions o_;
   Observer observer_;
   Generator sampler_;
+  std::unique_ptr<DataParallel> dp_;
+  std::vector<std::size_t> sizes_;  // sequences per dataset index (0: not read yet), for skip_subsample
   std::vector<std::size_t> order_;
-  double keep_ = 1, loss_sum_ = 0, step_loss_ = 0;
-  std::vector<double> scores_;
-  std::vector<std::int64_t> labels_;
+  std::vector<int> owner_;  // with dp_: the rank that computes each position of the epoch
+  double keep_ = 1;
+  // Per position k of the epoch: the loss (with its 1 / group), the logit, and whether they are known here
+  // (this rank's repertoire, or all of them after the exchange at the epoch's end).
+  std::vector<double> losses_, scores_;
+  std::vector<char> known_;
+  std::size_t pending_ = 0;  // repertoires since the last grad_hook call
+  std::size_t last_ = 0;     // the last position passed to loss()
+  void exchange();           // every rank's losses and logits to every rank
+  void share_steps();        // owner_ for the epoch: each step group's repertoires spread by their cost
 };
 
 }  // namespace hf

@@ -11,6 +11,8 @@
 //   else { result = train(...); ckpt.save("fold_3", to_json(result)); }
 //   // the same in one call (ckpt may be null: no checkpointing):
 //   result = run_unit(&ckpt, "fold_3", [&] { return train(...); }, to_json, from_json);
+//   // under mpirun, a unit every rank trains together (data-parallel); ckpt only on rank 0:
+//   result = run_unit_on_all_ranks(rank == 0 ? &ckpt : nullptr, "fold_3", ...);
 //
 // Doubles are written with enough digits to read back exactly, so a resumed run's final result equals the
 // uninterrupted run's bit for bit. JSON has no NaN (nlohmann writes it as null): store a double that may be NaN
@@ -24,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hopfield/engine/check.h"
+#include "hopfield/optim/distributed.h"
 
 namespace hf {
 
@@ -65,6 +68,30 @@ auto run_unit(const RunCheckpoint* ckpt, const std::string& unit, Compute comput
   }
   auto result = compute();
   if (ckpt) ckpt->save(unit, to_json(result));
+  return result;
+}
+
+// The same for a unit that all ranks of an MPI job compute together (data parallelism: its steps are
+// collectives): rank 0 alone reads and writes ckpt (give null elsewhere) and sends a finished unit's result to
+// every rank, so all of them load it or all compute it. One process: run_unit.
+template <class Compute, class ToJson, class FromJson>
+auto run_unit_on_all_ranks(const RunCheckpoint* ckpt, const std::string& unit, Compute compute, ToJson to_json,
+                           FromJson from_json) -> decltype(compute()) {
+  if (distributed::get_world_size() <= 1) return run_unit(ckpt, unit, compute, to_json, from_json);
+  const bool root = distributed::get_rank() == 0;
+  std::string saved;  // empty: not finished
+  if (root && ckpt && ckpt->has(unit)) saved = ckpt->load(unit).dump();
+  distributed::broadcast(saved);
+  if (!saved.empty()) {
+    try {
+      return from_json(nlohmann::json::parse(saved));
+    } catch (const nlohmann::json::exception&) {
+      HF_FAIL("--resume", (ckpt ? ckpt->dir() : std::string("the checkpoint directory")) << "/" << unit
+                                                                                          << ".json is damaged (not a result of this run's units)");
+    }
+  }
+  auto result = compute();
+  if (root && ckpt) ckpt->save(unit, to_json(result));
   return result;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# hopfield-mil (folds), hopfield-uci (--data: members, --all: datasets) and hopfield-repertoire (data-parallel)
-# under mpirun -n 2 against the single process (run by tests/mpi/run.sh programs, which sets the loopback / root / oversubscribe variables):
+# hopfield-mil (folds), hopfield-uci (--data: members, --all: datasets) and hopfield-repertoire (data-parallel:
+# AUCs to 3 decimals, resume on 2 ranks) under mpirun -n 2 against the single process (run by tests/mpi/run.sh
+# programs, which sets the loopback / root / oversubscribe variables):
 #   - the --json line equals the single process's (the wall-clock "seconds" aside), and it is printed once;
 #   - every output file holds the single process's rows (sorted: units finish in any order; wall-clock columns
 #     dropped), so nothing is missing and nothing is written twice;
@@ -61,8 +62,10 @@ uci_args=(--grid-model prototypes memory retrieval --grid-bins 0 8 --grid-dropou
 same uci-data hopfield-uci --data "$tmp/uci/tiny" "${uci_args[@]}"
 same uci-all hopfield-uci --all "$tmp/uci" "${uci_args[@]}"
 
-# hopfield-repertoire is data-parallel over the repertoires of a batch: float32 sums in another order, so its
-# AUCs must agree to 3 decimals (not bit for bit); one --json line, and one row per epoch in metrics.csv.
+# hopfield-repertoire is data-parallel over the repertoires of a batch: float32 gradients summed in another
+# order, so its AUCs must agree to 3 decimals (not bit for bit) and the epochs' training losses to 5; one --json
+# line, and one row per epoch in metrics.csv. (Random initialisation, 12 training repertoires: no k-mer is
+# significant, so the AUCs come from training alone.)
 cases=$((cases + 1))
 rep_args=(--synthetic-repertoires 24 --folds 2 --epochs 4 --subsample 200 --batch-size 4 --threads 1 --json)
 "$bin/hopfield-repertoire" "${rep_args[@]}" --out "$tmp/rep.1" >"$tmp/rep.1.log" 2>"$tmp/rep.1.err" </dev/null ||
@@ -73,8 +76,27 @@ aucs() { tail -n 1 "$1" | grep -o '"auc_per_fold":\[[^]]*\]' | sed -E 's/.*\[(.*
 a=$(aucs "$tmp/rep.1.log") b=$(aucs "$tmp/rep.2.log")
 [ -n "$a" ] && [ "$a" = "$b" ] || fail "repertoire: AUCs per fold differ at 3 decimals: 1 process '$a', 2 ranks '$b'"
 [ "$(grep -c '^{' "$tmp/rep.2.log")" = 1 ] || fail "repertoire: the --json line is printed $(grep -c '^{' "$tmp/rep.2.log") times"
-[ "$(wc -l <"$tmp/rep.1/metrics.csv")" = "$(wc -l <"$tmp/rep.2/metrics.csv")" ] || fail "repertoire: metrics.csv rows differ"
-echo "repertoire: AUC per fold $a (1 process) = $b (2 ranks)"
+losses() { awk -F, 'NR > 1 { printf "%s,%s,%.5f ", $1, $2, $3 }' "$1"; }
+la=$(losses "$tmp/rep.1/metrics.csv") lb=$(losses "$tmp/rep.2/metrics.csv")
+[ -n "$la" ] && [ "$la" = "$lb" ] || fail "repertoire: training losses (fold,epoch,loss) differ at 5 decimals:
+    1 process: $la
+    2 ranks:   $lb"
+echo "repertoire: AUC per fold $a (1 process) = $b (2 ranks); training losses equal to 5 decimals"
+
+# Resumed on 2 ranks with fold 1 in the checkpoint (rank 0 reads it and tells the others: no rank trains it)
+# and fold 2 missing: the uninterrupted 2-rank run's AUCs, exactly.
+cases=$((cases + 1))
+rck=$tmp/rep.ck
+mpi 2 "$bin/hopfield-repertoire" "${rep_args[@]}" --checkpoint-dir "$rck" >"$tmp/rep.ck.log" 2>"$tmp/rep.ck.err" </dev/null ||
+  fail "repertoire: 2 ranks with --checkpoint-dir failed: $(tail -n 3 "$tmp/rep.ck.err")"
+rm -f "$rck/fold_2.json"
+mpi 2 "$bin/hopfield-repertoire" "${rep_args[@]}" --checkpoint-dir "$rck" --resume >"$tmp/rep.rs.log" 2>"$tmp/rep.rs.err" </dev/null ||
+  fail "repertoire: resumed on 2 ranks failed: $(tail -n 3 "$tmp/rep.rs.err")"
+full() { tail -n 1 "$1" | grep -o '"auc_per_fold":\[[^]]*\]'; }
+[ -n "$(full "$tmp/rep.rs.log")" ] && [ "$(full "$tmp/rep.rs.log")" = "$(full "$tmp/rep.2.log")" ] ||
+  fail "repertoire: resumed on 2 ranks '$(full "$tmp/rep.rs.log")', uninterrupted '$(full "$tmp/rep.2.log")'"
+[ -f "$rck/fold_2.json" ] || fail "repertoire: the resumed run did not write fold_2.json"
+echo "repertoire: resumed on 2 ranks with 1 of 2 folds kept: $(full "$tmp/rep.rs.log")"
 
 # Killed on 2 ranks after the first unit, resumed on 1: the uninterrupted result (result() of the `same` run).
 cases=$((cases + 1))

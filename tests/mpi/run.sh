@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # MPI tests (ctest label "mpi"), 2 ranks on this machine: loopback only (shared memory between the ranks,
 # the launcher's own channel on lo), --oversubscribe (2 ranks may exceed the free cores), allowed as root.
-#   tests/mpi/run.sh data_parallel|resume|fault|programs MPIEXEC BIN_DIR [PROGRAMS_DIR]
+#   tests/mpi/run.sh data_parallel|repertoire|resume|fault|programs MPIEXEC BIN_DIR [PROGRAMS_DIR]
 #     data_parallel  20 data-parallel steps equal 20 single-process steps; ranks bit-identical every step
 #     resume         a data-parallel run stopped after 2 epochs and resumed on another number of ranks ends
 #                    with the uninterrupted run's parameters (float64, relative difference <= 1e-12)
 #     fault          a rank that throws (HOPFIELD_FAULT_RANK/STEP) or dies (SIGKILL) ends the job within 30 s,
 #                    with a line naming the rank
+#     repertoire     RepertoireBatches data-parallel over each step's repertoires: the single process's run
 #     programs       hopfield-mil and hopfield-uci (--data and --all) under mpirun: the single process's
 #                    results, written once by rank 0 (tests/mpi/programs.sh)
 set -uo pipefail
@@ -35,6 +36,9 @@ fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 case "$case_" in
   data_parallel)
     run 2 "$check" steps || fail "data-parallel steps"
+    ;;
+  repertoire)
+    run 2 "$check" repertoire || fail "data-parallel repertoire training"
     ;;
   resume)
     # Uninterrupted: 4 epochs on 1 rank. Then 2 epochs on 2 ranks resumed to 4 on 1 rank, and 2 epochs on 1
@@ -73,7 +77,7 @@ case "$case_" in
   programs)
     bash "$(dirname "$0")/programs.sh" "$mpiexec" "${4:?programs dir}" || failures=$((failures + 1))
     ;;
-  *) echo "usage: run.sh data_parallel|resume|fault|programs MPIEXEC BIN_DIR [PROGRAMS_DIR]" >&2; exit 2 ;;
+  *) echo "usage: run.sh data_parallel|repertoire|resume|fault|programs MPIEXEC BIN_DIR [PROGRAMS_DIR]" >&2; exit 2 ;;
 esac
 [ "$failures" = 0 ] && echo "mpi.$case_: ok"
 exit $((failures > 0))
