@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hopfield/engine/association.h"
+#include "hopfield/engine/association_detail.h"
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/parallel.h"
@@ -76,6 +77,30 @@ TEST_CASE("layer_norm, association_probs and associate: the same bits at 1 and 2
     REQUIRE(one[i].numel() == two[i].numel());
     bool same = true;
     for (std::size_t j = 0; j < one[i].numel(); ++j) same = same && one[i].flat(j) == two[i].flat(j);
+    CHECK(same);
+  }
+}
+
+TEST_CASE("association row kernels: the AVX2 build gives the same bits as the 4-lane build") {
+  // Rows of S = 70 (S' = 71): both widths' vector parts and scalar tails. Without AVX2 on this CPU both
+  // runs take the 4-lane build and the check is trivial.
+  auto run = [](bool avx2) {
+    const bool was = detail::use_avx2();
+    detail::use_avx2() = avx2 && was;
+    Generator g(9);
+    Tensor q = randn({3, 40, 16}, Dtype::Float32, g).requires_grad_(), k = randn({3, 70, 16}, Dtype::Float32, g).requires_grad_();
+    Tensor v = randn({3, 70, 8}, Dtype::Float32, g).requires_grad_();
+    Tensor xi = association_probs(q, k, 2, 0.4, AssociationMasks(), true);
+    Tensor out = associate(xi, v, 2);
+    add(sum(mul(xi, xi)), sum(mul(out, out))).backward();
+    detail::use_avx2() = was;
+    return std::vector<Tensor>{xi, out, q.grad(), k.grad(), v.grad()};
+  };
+  const auto wide = run(true), narrow = run(false);
+  for (std::size_t i = 0; i < wide.size(); ++i) {
+    INFO("tensor " << i);
+    bool same = true;
+    for (std::size_t j = 0; j < wide[i].numel(); ++j) same = same && wide[i].flat(j) == narrow[i].flat(j);
     CHECK(same);
   }
 }
