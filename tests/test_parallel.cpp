@@ -56,7 +56,7 @@ TEST_CASE("parallel_for covers every index once, rethrows, and runs nested or co
   CHECK(total.load() == 6400 + 50000);
 }
 
-TEST_CASE("layer_norm, association_probs and associate: the same bits at 1 and 2 threads, forward and backward") {
+TEST_CASE("layer_norm, association_probs, associate and fused_association: the same bits at 1 and 2 threads, forward and backward") {
   auto run = [](int threads) {
     Threads t(threads);
     Generator g(5);
@@ -67,9 +67,14 @@ TEST_CASE("layer_norm, association_probs and associate: the same bits at 1 and 2
     Tensor v = randn({4, 70, 32}, Dtype::Float32, g).requires_grad_();
     Tensor xi = association_probs(q, k, 2, 0.3);
     Tensor out = associate(xi, v, 2);  // per-entry blocks: split between the threads (parallel_gemm_for)
-    Tensor loss = add(add(sum(mul(y, y)), sum(mul(xi, xi))), sum(mul(out, out)));
+    Tensor q2 = randn({4, 50, 32}, Dtype::Float32, g).requires_grad_(), k2 = randn({4, 70, 32}, Dtype::Float32, g).requires_grad_();
+    Tensor v2 = randn({4, 70, 48}, Dtype::Float32, g).requires_grad_();
+    Tensor xi2;
+    Tensor out2 = fused_association(q2, k2, v2, 2, 0.3, AssociationMasks(), true, &xi2);
+    Tensor loss = add(add(add(sum(mul(y, y)), sum(mul(xi, xi))), sum(mul(out, out))), sum(mul(out2, out2)));
     loss.backward();
-    return std::vector<Tensor>{y, xi, out, x.grad(), w.grad(), b.grad(), q.grad(), k.grad(), v.grad()};
+    return std::vector<Tensor>{y,        xi,       out,      x.grad(),  w.grad(),  b.grad(), q.grad(),
+                               k.grad(), v.grad(), out2,     xi2,       q2.grad(), k2.grad(), v2.grad()};
   };
   const auto one = run(1), two = run(2);
   for (std::size_t i = 0; i < one.size(); ++i) {
@@ -91,10 +96,11 @@ TEST_CASE("association row kernels: the AVX2 build gives the same bits as the 4-
     Tensor q = randn({3, 40, 16}, Dtype::Float32, g).requires_grad_(), k = randn({3, 70, 16}, Dtype::Float32, g).requires_grad_();
     Tensor v = randn({3, 70, 8}, Dtype::Float32, g).requires_grad_();
     Tensor xi = association_probs(q, k, 2, 0.4, AssociationMasks(), true);
-    Tensor out = associate(xi, v, 2);
+    Tensor xi2;
+    Tensor out = fused_association(q, k, v, 2, 0.4, AssociationMasks(), true, &xi2);
     add(sum(mul(xi, xi)), sum(mul(out, out))).backward();
     detail::use_avx2() = was;
-    return std::vector<Tensor>{xi, out, q.grad(), k.grad(), v.grad()};
+    return std::vector<Tensor>{xi, xi2, out, q.grad(), k.grad(), v.grad()};
   };
   const auto wide = run(true), narrow = run(false);
   for (std::size_t i = 0; i < wide.size(); ++i) {

@@ -216,7 +216,7 @@ void softmax_row(const T* z, T* y, std::size_t s, std::size_t sp, const std::uin
   for (std::size_t j = 0; j < sp; ++j) y[j] *= inv;
 }
 
-// ----- per-(n, h) block steps of association_probs -----
+// ----- per-(n, h) block steps, shared by association_probs and fused_association -----
 // Block b = n*H + h: rows [b*L, (b+1)*L) of xi (N, H, L, S'). With a single block its rows are split between
 // the threads (parallel_for); inside parallel_gemm_for's region they run on the calling thread.
 
@@ -447,6 +447,78 @@ Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
       });
     });
     if (gx) accumulate_grad(xi, dx);
+    if (gv) accumulate_grad(v, dv);
+  });
+}
+
+// ----- fused_association -----
+// Per block b = n*H + h, forward: logits and softmax (logits_softmax_block), then out[n, :, h] = xi_b V_b
+// while xi_b is in cache. Backward from g = dout: dxi_b = g_b V_b^T into a scratch block (the zero-association
+// column has no value, so its dxi is 0 and it is left out), the softmax backward in place on it, dV_b =
+// xi_b^T g_b, then dq_b and dk_b (qk_grads_block): xi_b is read from memory once and dxi never goes there.
+Tensor fused_association(const Tensor& q, const Tensor& k, const Tensor& v, std::size_t num_heads, double scaling,
+                         const AssociationMasks& masks, bool add_zero_association, Tensor* xi_out) {
+  const char* op = "fused_association";
+  detail::check_float(v, op, "v");
+  detail::check_same_dtype(q, v, op);
+  HF_CHECK(v.dim() == 3, op, "v " << shape_str(v.shape()) << " must be (N, S, H*pd)");
+  const ProbsDims d = detail::association_dims(q, k, num_heads, masks, add_zero_association, op, v.size(0));
+  HF_CHECK(d.nq == d.n && d.nk == d.n && v.size(0) == d.n && v.size(1) == d.s && v.size(2) % num_heads == 0, op,
+           "q " << shape_str(q.shape()) << ", k " << shape_str(k.shape()) << " and v " << shape_str(v.shape())
+                << " must be (N, L, H*hd), (N, S, H*hd) and (N, S, H*pd) with N=" << d.n << " (no operand shared by the batch)"
+                << " and H=num_heads=" << num_heads);
+  const MaskView mv = read_masks(masks, d, q.dtype(), op);
+  const std::size_t pd = v.size(2) / num_heads, ldv = v.size(2);
+  Tensor xi = detail::alloc({d.n, d.h, d.l, d.sp}, q.dtype());  // (N, H, L, S')
+  Tensor out = detail::alloc({d.n, d.l, d.h * pd}, q.dtype());  // (N, L, H*pd)
+  detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T *pq = ptr<T>(q), *pk = ptr<T>(k), *pv = ptr<T>(v);
+    const T* padd = mv.additive.defined() ? ptr<T>(mv.additive) : nullptr;
+    T *px = ptr<T>(xi), *po = ptr<T>(out);
+    parallel_gemm_for(d.n * d.h, [&](std::size_t b0, std::size_t b1) {
+      for (std::size_t b = b0; b < b1; ++b) {  // b = n*H + h
+        const std::size_t n = b / d.h, h = b % d.h;
+        logits_softmax_block<T>(pq, pk, px, d, mv, padd, scaling, b);
+        gemm<T>(false, false, d.l, pd, d.s, T(1), px + b * d.l * d.sp, d.sp, pv + n * d.s * ldv + h * pd, ldv, T(0),
+                po + n * d.l * ldv + h * pd, ldv);
+      }
+    });
+  });
+  if (xi_out) *xi_out = xi;
+  return record(out, op, {q, k, v}, [q, k, v, xi, d, pd, scaling, op](const Tensor& g) {
+    const bool gq = wants_grad(q), gk = wants_grad(k), gv = wants_grad(v);
+    if (!gq && !gk && !gv) return;
+    // Every block of dq / dk / dv is written by one gemm with beta 0 (no operand is shared by the batch).
+    auto grad_buffer = [&](bool want, const Tensor& t) {
+      return want ? (d.n == 0 ? zeros(t.shape(), t.dtype()) : detail::alloc(t.shape(), t.dtype())) : Tensor();
+    };
+    Tensor dq = grad_buffer(gq, q), dk = grad_buffer(gk, k), dv = grad_buffer(gv, v);
+    detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T *pq = ptr<T>(q), *pk = ptr<T>(k), *pv = ptr<T>(v), *px = ptr<T>(xi), *pg = ptr<T>(g);
+      const std::size_t ldv = d.h * pd;
+      parallel_gemm_for(d.n * d.h, [&](std::size_t b0, std::size_t b1) {
+        Tensor dzt = scratch<T>(gq || gk ? d.l * d.s : 0);  // dxi, then dz of one block (L, S)
+        T* dz = ptr<T>(dzt);
+        for (std::size_t b = b0; b < b1; ++b) {  // b = n*H + h
+          const std::size_t n = b / d.h, h = b % d.h;
+          const T* gb = pg + n * d.l * ldv + h * pd;
+          const T* xb = px + b * d.l * d.sp;
+          const std::size_t voff = n * d.s * ldv + h * pd;
+          // The softmax backward reads xi_b row by row, which brings it into cache for the dV gemm after it
+          // (that gemm reads it column-wise, far slower from memory).
+          if (gq || gk) {
+            gemm<T>(false, true, d.l, d.s, pd, T(1), gb, ldv, pv + voff, ldv, T(0), dz, d.s);
+            softmax_grad_block<T>(xb, dz, d.s, d.s, dz, d);
+          }
+          if (gv) gemm<T>(true, false, d.s, pd, d.l, T(1), xb, d.sp, gb, ldv, T(0), ptr<T>(dv) + voff, ldv);
+          if (gq || gk) qk_grads_block<T>(dz, pq, pk, gq ? ptr<T>(dq) : nullptr, gk ? ptr<T>(dk) : nullptr, d, scaling, b);
+        }
+      });
+    });
+    if (gq) accumulate_grad(q, dq);
+    if (gk) accumulate_grad(k, dk);
     if (gv) accumulate_grad(v, dv);
   });
 }
