@@ -220,20 +220,21 @@ void softmax_row(const T* z, T* y, std::size_t s, std::size_t sp, const std::uin
 // Block b = n*H + h: rows [b*L, (b+1)*L) of xi (N, H, L, S'). With a single block its rows are split between
 // the threads (parallel_for); inside parallel_gemm_for's region they run on the calling thread.
 
-// The block's logits beta * Q K^T go straight into its rows of xi and the softmax runs in place right after
-// the gemm, while the block (L x S') is still in cache: a separate softmax pass over all of xi would read
-// and write it once more from memory.
+// The block's logits beta * Q K^T go into z (L, S), a scratch block that stays in cache, and their softmax
+// into the block's rows of xi right after: a separate softmax pass over all of xi would read and write it
+// once more from memory, and the gemm writing xi directly (OpenBLAS clears its output first, then the
+// kernel writes it) cost more than the softmax writing it once, row by row.
 template <class T>
-void logits_softmax_block(const T* pq, const T* pk, T* px, const ProbsDims& d, const MaskView& mv, const T* padd,
+void logits_softmax_block(const T* pq, const T* pk, T* px, T* z, const ProbsDims& d, const MaskView& mv, const T* padd,
                           double scaling, std::size_t b) {
   const std::size_t n = b / d.h, h = b % d.h, ldq = d.h * d.hd;
   T* block = px + b * d.l * d.sp;
   gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
-          pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), block, d.sp);
+          pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), z, d.s);
   parallel_for(d.l, row_grain(d.sp), [&](std::size_t l0, std::size_t l1) {
     for (std::size_t l = l0; l < l1; ++l) {
       const std::size_t mrow = mv.per_entry ? (b * d.l + l) * d.s : l * d.s;
-      softmax_row<T>(block + l * d.sp, block + l * d.sp, d.s, d.sp, mv.padding.empty() ? nullptr : mv.padding.data() + n * d.s,
+      softmax_row<T>(z + l * d.s, block + l * d.sp, d.s, d.sp, mv.padding.empty() ? nullptr : mv.padding.data() + n * d.s,
                      mv.forbid.empty() ? nullptr : mv.forbid.data() + mrow, padd ? padd + mrow : nullptr);
     }
   });
@@ -285,7 +286,8 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
     if (!fold) {
       // Blocks in (n, h) order: one entry's rows of all heads (interleaved in q and k) stay in cache for its heads.
       parallel_gemm_for(d.n * d.h, [&](std::size_t b0, std::size_t b1) {
-        for (std::size_t b = b0; b < b1; ++b) logits_softmax_block<T>(pq, pk, px, d, mv, padd, scaling, b);
+        Tensor zt = scratch<T>(d.l * d.s);
+        for (std::size_t b = b0; b < b1; ++b) logits_softmax_block<T>(pq, pk, px, ptr<T>(zt), d, mv, padd, scaling, b);
       });
       return;
     }
@@ -477,9 +479,10 @@ Tensor fused_association(const Tensor& q, const Tensor& k, const Tensor& v, std:
     const T* padd = mv.additive.defined() ? ptr<T>(mv.additive) : nullptr;
     T *px = ptr<T>(xi), *po = ptr<T>(out);
     parallel_gemm_for(d.n * d.h, [&](std::size_t b0, std::size_t b1) {
+      Tensor zt = scratch<T>(d.l * d.s);  // logits of one block (L, S)
       for (std::size_t b = b0; b < b1; ++b) {  // b = n*H + h
         const std::size_t n = b / d.h, h = b % d.h;
-        logits_softmax_block<T>(pq, pk, px, d, mv, padd, scaling, b);
+        logits_softmax_block<T>(pq, pk, px, ptr<T>(zt), d, mv, padd, scaling, b);
         gemm<T>(false, false, d.l, pd, d.s, T(1), px + b * d.l * d.sp, d.sp, pv + n * d.s * ldv + h * pd, ldv, T(0),
                 po + n * d.l * ldv + h * pd, ldv);
       }
