@@ -159,6 +159,48 @@ TEST_CASE("associate: forward against loops, gradcheck with per-batch and batch-
   }
 }
 
+TEST_CASE("fused_association: gradcheck with masks and zero association, equal to association_probs then associate") {
+  // N=2, L=3, S=5 (S' = 6 with zero association), H=2, hd=3, pd=2 (v has a different per-head size).
+  Tensor pad = from_mask({false, false, true, false, true, false, false, false, false, false}, {2, 5});
+  Tensor assoc = from_mask({false, true, false, false, false, false, false, false, true, false, true, false, false, false, false},
+                           {3, 5});
+  Tensor fmask = rnd({2 * 2, 3, 5}, 60, 0.5);  // (N*H, L, S)
+  for (int variant = 0; variant < 3; ++variant) {
+    INFO("variant " << variant);
+    const AssociationMasks masks = variant == 0   ? AssociationMasks()
+                                   : variant == 1 ? AssociationMasks{pad, assoc}
+                                                  : AssociationMasks{pad, fmask};
+    const bool zero = variant != 1;
+    auto r = gradcheck(
+        [&](const std::vector<Tensor>& t) { return fused_association(t[0], t[1], t[2], 2, 0.9, masks, zero); },
+        {rnd({2, 3, 6}, 61).requires_grad_(), rnd({2, 5, 6}, 62).requires_grad_(), rnd({2, 5, 4}, 63).requires_grad_()});
+    INFO(r.report);
+    CHECK(r.ok);
+    // Against the two ops it fuses: output, association matrix and every gradient.
+    auto run = [&](bool fused) {
+      std::vector<Tensor> t{rnd({2, 3, 6}, 64).requires_grad_(), rnd({2, 5, 6}, 65).requires_grad_(),
+                            rnd({2, 5, 4}, 66).requires_grad_()};
+      Tensor xi;
+      Tensor out = fused ? fused_association(t[0], t[1], t[2], 2, 0.9, masks, zero, &xi)
+                         : associate(xi = association_probs(t[0], t[1], 2, 0.9, masks, zero), t[2], 2);
+      sum(mul(out, rnd(out.shape(), 67))).backward();
+      t.push_back(out.detach());
+      t.push_back(xi.detach());
+      return t;
+    };
+    const std::vector<Tensor> a = run(true), b = run(false);
+    CHECK(max_abs_diff(a[3], b[3]) < 1e-12);
+    CHECK(max_abs_diff(a[4], b[4]) < 1e-12);
+    for (std::size_t i = 0; i < 3; ++i) {
+      INFO("input " << i);
+      CHECK(max_abs_diff(a[i].grad(), b[i].grad()) < 1e-12);
+    }
+  }
+  // Operands shared by the batch are the separate ops' case.
+  CHECK_THROWS_AS(fused_association(rnd({2, 3, 4}, 1), rnd({1, 5, 4}, 2), rnd({2, 5, 4}, 3), 2, 1.0), Error);
+  CHECK_THROWS_AS(fused_association(rnd({2, 3, 4}, 1), rnd({2, 5, 4}, 2), rnd({2, 4, 4}, 3), 2, 1.0), Error);
+}
+
 TEST_CASE("row_projection and select_heads: gradcheck") {
   auto r = gradcheck(
       [](const std::vector<Tensor>& t) { return row_projection(t[0], t[1], 2, 3, t[2], 4); },

@@ -75,6 +75,8 @@ bool apply_arg(HopfieldOptions& o, const std::string& key, const json& v) {
 struct Built {
   std::shared_ptr<Module> module;
   std::function<HopfieldResult(const std::map<std::string, Tensor>&, const Tensor&, const Tensor&)> run;
+  // The plain forward (output only): where it applies, the association runs as one fused op (fused_association).
+  std::function<Tensor(const std::map<std::string, Tensor>&, const Tensor&, const Tensor&)> plain;
   Hopfield* hopfield = nullptr;
 };
 
@@ -104,6 +106,10 @@ Built build(const json& c, std::string& error, bool reassociate, std::optional<b
       if (form == "single") return m->forward_with_details(in.at("x"), in.at("x"), in.at("x"), pad, assoc);
       return m->forward_with_details(in.at("stored"), in.at("state"), in.at("projection"), pad, assoc);
     };
+    b.plain = [m, form](const std::map<std::string, Tensor>& in, const Tensor& pad, const Tensor& assoc) {
+      if (form == "single") return m->forward(in.at("x"), in.at("x"), in.at("x"), pad, assoc);
+      return m->forward(in.at("stored"), in.at("state"), in.at("projection"), pad, assoc);
+    };
   } else if (kind == "HopfieldPooling") {
     auto m = std::make_shared<HopfieldPooling>(HopfieldPoolingOptions(o).quantity(quantity).trainable(trainable));
     b.module = m;
@@ -111,6 +117,10 @@ Built build(const json& c, std::string& error, bool reassociate, std::optional<b
     b.run = [m, form](const std::map<std::string, Tensor>& in, const Tensor& pad, const Tensor& assoc) {
       if (form == "single") return m->forward_with_details(in.at("x"), in.at("x"), pad, assoc);
       return m->forward_with_details(in.at("stored"), in.at("projection"), pad, assoc);
+    };
+    b.plain = [m, form](const std::map<std::string, Tensor>& in, const Tensor& pad, const Tensor& assoc) {
+      if (form == "single") return m->forward(in.at("x"), pad, assoc);
+      return m->forward(in.at("stored"), in.at("projection"), pad, assoc);
     };
   } else if (kind == "HopfieldLayer") {
     auto m = std::make_shared<HopfieldLayer>(HopfieldLayerOptions(o)
@@ -123,6 +133,9 @@ Built build(const json& c, std::string& error, bool reassociate, std::optional<b
     b.run = [m](const std::map<std::string, Tensor>& in, const Tensor& pad, const Tensor& assoc) {
       return m->forward_with_details(in.at("x"), pad, assoc);
     };
+    b.plain = [m](const std::map<std::string, Tensor>& in, const Tensor& pad, const Tensor& assoc) {
+      return m->forward(in.at("x"), pad, assoc);
+    };
   } else {
     error += "unknown module '" + kind + "'; ";
   }
@@ -131,15 +144,17 @@ Built build(const json& c, std::string& error, bool reassociate, std::optional<b
 
 // Runs one case in one dtype; every comparison is a CHECK carrying the case, the tensor and the error.
 // reassociate: reassociate_projections forced; streaming: the association path (nullopt = the automatic choice,
-// true = forced streaming).
-void run_case(const fs::path& dir, Dtype dtype, bool reassociate, std::optional<bool> streaming = std::nullopt) {
+// true = forced streaming); plain: through the plain forward, which returns the output alone (its auxiliary
+// outputs are then not compared).
+void run_case(const fs::path& dir, Dtype dtype, bool reassociate, std::optional<bool> streaming = std::nullopt,
+              bool plain = false) {
   const double tol = dtype == Dtype::Float64 ? 1e-10 : 1e-4;
   std::ifstream f(dir / "case.json");
   const json c = json::parse(f);
   const std::string name = c.value("name", dir.filename().string());
   // Strings, not char pointers: INFO captures its operands and would print a char pointer as an address.
   const std::string where = "case " + name + " in " + dtype_name(dtype) + (reassociate ? ", reassociate_projections" : "") +
-                            (streaming.value_or(false) ? " (streaming)" : "");
+                            (streaming.value_or(false) ? " (streaming)" : "") + (plain ? " (plain forward)" : "");
   INFO(where);
   std::string error;
   Built b = build(c, error, reassociate, streaming);
@@ -196,10 +211,13 @@ void run_case(const fs::path& dir, Dtype dtype, bool reassociate, std::optional<
   for (auto& [pname, t] : params) CHECK_MESSAGE(loaded.count(pname) == 1, "parameter " << pname << " has no file");
   REQUIRE(G.defined());
 
-  HopfieldResult r = b.run(inputs, pad, assoc);
+  HopfieldResult r;
+  if (plain) r.output = b.plain(inputs, pad, assoc);
+  else r = b.run(inputs, pad, assoc);
   r.output.backward(G);
   int compared = 0;
   for (auto& [what, ref] : expect) {
+    if (plain && what.rfind("aux.", 0) == 0) continue;
     Tensor mine;
     if (what == "output") mine = r.output;
     else if (what == "aux.association_matrix") mine = r.association_matrix;
@@ -233,14 +251,18 @@ TEST_CASE("hopfield reference cases match hflayers in float64 and float32") {
   const auto dirs = case_dirs(*root);
   REQUIRE_MESSAGE(!dirs.empty(), "no case folders (with case.json) in " << *root);
   // Each case also with reassociate_projections forced: where it applies (no update steps, ...) the
-  // association then runs through pooled_association and must match the same vectors.
-  for (const fs::path& dir : dirs)
+  // association then runs through pooled_association and must match the same vectors. And each through the
+  // plain forward: where it applies the association then runs through fused_association.
+  for (const fs::path& dir : dirs) {
     for (bool reassociate : {false, true}) {
       run_case(dir, Dtype::Float64, reassociate);
       run_case(dir, Dtype::Float32, reassociate);
     }
+    run_case(dir, Dtype::Float64, false, std::nullopt, true);
+    run_case(dir, Dtype::Float32, false, std::nullopt, true);
+  }
   MESSAGE("ran " << dirs.size() << " Hopfield reference cases in float64 and float32, each also with "
-                 << "reassociate_projections, from " << *root);
+                 << "reassociate_projections and through the plain forward, from " << *root);
 }
 
 // The same cases through the streaming association (issue 20), in chunks of 2 stored patterns so that

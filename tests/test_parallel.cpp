@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hopfield/engine/association.h"
+#include "hopfield/engine/association_detail.h"
 #include "hopfield/engine/blas.h"
 #include "hopfield/engine/ops.h"
 #include "hopfield/engine/parallel.h"
@@ -55,7 +56,7 @@ TEST_CASE("parallel_for covers every index once, rethrows, and runs nested or co
   CHECK(total.load() == 6400 + 50000);
 }
 
-TEST_CASE("layer_norm, association_probs and associate: the same bits at 1 and 2 threads, forward and backward") {
+TEST_CASE("layer_norm, association_probs, associate and fused_association: the same bits at 1 and 2 threads, forward and backward") {
   auto run = [](int threads) {
     Threads t(threads);
     Generator g(5);
@@ -66,9 +67,14 @@ TEST_CASE("layer_norm, association_probs and associate: the same bits at 1 and 2
     Tensor v = randn({4, 70, 32}, Dtype::Float32, g).requires_grad_();
     Tensor xi = association_probs(q, k, 2, 0.3);
     Tensor out = associate(xi, v, 2);  // per-entry blocks: split between the threads (parallel_gemm_for)
-    Tensor loss = add(add(sum(mul(y, y)), sum(mul(xi, xi))), sum(mul(out, out)));
+    Tensor q2 = randn({4, 50, 32}, Dtype::Float32, g).requires_grad_(), k2 = randn({4, 70, 32}, Dtype::Float32, g).requires_grad_();
+    Tensor v2 = randn({4, 70, 48}, Dtype::Float32, g).requires_grad_();
+    Tensor xi2;
+    Tensor out2 = fused_association(q2, k2, v2, 2, 0.3, AssociationMasks(), true, &xi2);
+    Tensor loss = add(add(add(sum(mul(y, y)), sum(mul(xi, xi))), sum(mul(out, out))), sum(mul(out2, out2)));
     loss.backward();
-    return std::vector<Tensor>{y, xi, out, x.grad(), w.grad(), b.grad(), q.grad(), k.grad(), v.grad()};
+    return std::vector<Tensor>{y,        xi,       out,      x.grad(),  w.grad(),  b.grad(), q.grad(),
+                               k.grad(), v.grad(), out2,     xi2,       q2.grad(), k2.grad(), v2.grad()};
   };
   const auto one = run(1), two = run(2);
   for (std::size_t i = 0; i < one.size(); ++i) {
@@ -76,6 +82,31 @@ TEST_CASE("layer_norm, association_probs and associate: the same bits at 1 and 2
     REQUIRE(one[i].numel() == two[i].numel());
     bool same = true;
     for (std::size_t j = 0; j < one[i].numel(); ++j) same = same && one[i].flat(j) == two[i].flat(j);
+    CHECK(same);
+  }
+}
+
+TEST_CASE("association row kernels: the AVX2 build gives the same bits as the 4-lane build") {
+  // Rows of S = 70 (S' = 71): both widths' vector parts and scalar tails. Without AVX2 on this CPU both
+  // runs take the 4-lane build and the check is trivial.
+  auto run = [](bool avx2) {
+    const bool was = detail::use_avx2();
+    detail::use_avx2() = avx2 && was;
+    Generator g(9);
+    Tensor q = randn({3, 40, 16}, Dtype::Float32, g).requires_grad_(), k = randn({3, 70, 16}, Dtype::Float32, g).requires_grad_();
+    Tensor v = randn({3, 70, 8}, Dtype::Float32, g).requires_grad_();
+    Tensor xi = association_probs(q, k, 2, 0.4, AssociationMasks(), true);
+    Tensor xi2;
+    Tensor out = fused_association(q, k, v, 2, 0.4, AssociationMasks(), true, &xi2);
+    add(sum(mul(xi, xi)), sum(mul(out, out))).backward();
+    detail::use_avx2() = was;
+    return std::vector<Tensor>{xi, xi2, out, q.grad(), k.grad(), v.grad()};
+  };
+  const auto wide = run(true), narrow = run(false);
+  for (std::size_t i = 0; i < wide.size(); ++i) {
+    INFO("tensor " << i);
+    bool same = true;
+    for (std::size_t j = 0; j < wide[i].numel(); ++j) same = same && wide[i].flat(j) == narrow[i].flat(j);
     CHECK(same);
   }
 }

@@ -57,45 +57,94 @@ Tensor scratch(std::size_t n) {
   return detail::alloc({n}, std::is_same_v<T, float> ? Dtype::Float32 : Dtype::Float64);
 }
 
+// ----- float row kernels -----
+// Written once on detail::Oct<V> (eight floats per step) and compiled twice: with 4-lane vectors for every
+// x86-64 and with 8-lane vectors inside functions built for AVX2, picked per call by detail::use_avx2().
+// The two give the same bits (see Oct). The softmax rows and their backward were about a sixth of a
+// self-association step (perf, 4-lane build).
+
 // The unmasked float row: the same steps as softmax_row below, in vectors (max and sum as eight partial
-// results, exp from fast_expf4). Returns false (y unusable) when a logit is not finite; the caller then
-// takes the general path.
-inline bool softmax_row_plain(const float* z, float* y, std::size_t s, std::size_t sp) {  // y may be z (in place)
+// results, exp from fast_expf8). Returns false (y unusable) when a logit is not finite; the caller then
+// takes the general path. y may be z (in place).
+template <class V>
+[[gnu::always_inline]] inline bool softmax_row_plain_lanes(const float* z, float* y, std::size_t s, std::size_t sp) {
   using namespace detail;
   // probe: sum of z * 0, NaN iff some z is infinite or NaN
-  float4 mx0 = splat4(s > 0 ? z[0] : 0.0f), mx1 = mx0, probe0 = splat4(0.0f), probe1 = probe0;
+  Oct<V> mx = splat8<V>(s > 0 ? z[0] : 0.0f), probe = splat8<V>(0.0f);
+  const Oct<V> zero = splat8<V>(0.0f);
   std::size_t j = 0;
   for (; j + 8 <= s; j += 8) {
-    const float4 a = load4(z + j), b = load4(z + j + 4);
-    mx0 = max4(mx0, a);
-    mx1 = max4(mx1, b);
-    probe0 += a * 0.0f;
-    probe1 += b * 0.0f;
+    const Oct<V> a = load8<V>(z + j);
+    mx = max8(mx, a);
+    probe = probe + a * zero;
   }
-  float m = hmax4(max4(mx0, mx1)), bad = hsum4(probe0 + probe1);
+  float m = hmax8(mx), bad = hsum8(probe);
   for (; j < s; ++j) {
     m = m < z[j] ? z[j] : m;
     bad += z[j] * 0.0f;
   }
   if (bad != 0.0f) return false;
   if (sp > s) m = m < 0.0f ? 0.0f : m;  // zero association: logit 0
-  const float4 mv = splat4(m);
-  float4 acc0 = splat4(0.0f), acc1 = acc0;
+  const Oct<V> mv = splat8<V>(m);
+  Oct<V> acc = zero;
   for (j = 0; j + 8 <= s; j += 8) {
-    const float4 a = fast_expf4(load4(z + j) - mv), b = fast_expf4(load4(z + j + 4) - mv);
-    store4(y + j, a);
-    store4(y + j + 4, b);
-    acc0 += a;
-    acc1 += b;
+    const Oct<V> e = fast_expf8(load8<V>(z + j) - mv);
+    store8(y + j, e);
+    acc = acc + e;
   }
-  float total = hsum4(acc0 + acc1);
+  float total = hsum8(acc);
   for (; j < s; ++j) total += (y[j] = fast_expf(z[j] - m));
   for (; j < sp; ++j) total += (y[j] = fast_expf(-m));
   const float inv = 1.0f / total;
-  const float4 iv = splat4(inv);
-  for (j = 0; j + 4 <= sp; j += 4) store4(y + j, load4(y + j) * iv);
+  const Oct<V> iv = splat8<V>(inv);
+  for (j = 0; j + 8 <= sp; j += 8) store8(y + j, load8<V>(y + j) * iv);
   for (; j < sp; ++j) y[j] *= inv;
   return true;
+}
+
+// sum_j a[j] b[j] with eight partial sums (a single running sum cannot be vectorised).
+template <class V>
+[[gnu::always_inline]] inline float row_dot_lanes(const float* a, const float* b, std::size_t n) {
+  using namespace detail;
+  Oct<V> acc = splat8<V>(0.0f);
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) acc = acc + load8<V>(a + j) * load8<V>(b + j);
+  float total = hsum8(acc);
+  for (; j < n; ++j) total += a[j] * b[j];
+  return total;
+}
+
+// Softmax backward of one row: o[j] = y[j] (g[j] - sum_i g[i] y[i]) for j < s (the sum over all sp).
+template <class V>
+[[gnu::always_inline]] inline void softmax_grad_row_lanes(const float* y, const float* g, float* o, std::size_t s,
+                                                          std::size_t sp) {
+  using namespace detail;
+  const float dot = row_dot_lanes<V>(g, y, sp);
+  const Oct<V> d = splat8<V>(dot);
+  std::size_t j = 0;
+  for (; j + 8 <= s; j += 8) store8(o + j, load8<V>(y + j) * (load8<V>(g + j) - d));
+  for (; j < s; ++j) o[j] = y[j] * (g[j] - dot);
+}
+
+#ifdef HF_HAVE_AVX2_KERNELS
+__attribute__((target("avx2"))) bool softmax_row_plain_avx2(const float* z, float* y, std::size_t s, std::size_t sp) {
+  return softmax_row_plain_lanes<detail::float8>(z, y, s, sp);
+}
+__attribute__((target("avx2"))) float row_dot_avx2(const float* a, const float* b, std::size_t n) {
+  return row_dot_lanes<detail::float8>(a, b, n);
+}
+__attribute__((target("avx2"))) void softmax_grad_row_avx2(const float* y, const float* g, float* o, std::size_t s,
+                                                           std::size_t sp) {
+  softmax_grad_row_lanes<detail::float8>(y, g, o, s, sp);
+}
+#else  // never called: use_avx2() is false
+bool softmax_row_plain_avx2(const float*, float*, std::size_t, std::size_t) { return false; }
+float row_dot_avx2(const float*, const float*, std::size_t) { return 0.0f; }
+void softmax_grad_row_avx2(const float*, const float*, float*, std::size_t, std::size_t) {}
+#endif
+
+inline bool softmax_row_plain(const float* z, float* y, std::size_t s, std::size_t sp) {
+  return detail::use_avx2() ? softmax_row_plain_avx2(z, y, s, sp) : softmax_row_plain_lanes<detail::float4>(z, y, s, sp);
 }
 
 // Rows of length s per parallel_for chunk: about 16k elements, enough work to pay for a wake-up.
@@ -116,27 +165,20 @@ T row_dot(const T* a, const T* b, std::size_t n) {
 
 template <>
 float row_dot<float>(const float* a, const float* b, std::size_t n) {
-  using namespace detail;
-  float4 acc0 = splat4(0.0f), acc1 = acc0;
-  std::size_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    acc0 += load4(a + j) * load4(b + j);
-    acc1 += load4(a + j + 4) * load4(b + j + 4);
-  }
-  float total = hsum4(acc0 + acc1);
-  for (; j < n; ++j) total += a[j] * b[j];
-  return total;
+  return detail::use_avx2() ? row_dot_avx2(a, b, n) : row_dot_lanes<detail::float4>(a, b, n);
 }
 
-// Softmax backward of one row: o[j] = y[j] (g[j] - dot) for j < s.
+// Softmax backward of one row: o[j] = y[j] (g[j] - sum_i g[i] y[i]) for j < s, the sum over all sp
+// entries (a zero-association column included).
 template <class T>
-void softmax_grad_row(const T* y, const T* g, T dot, T* o, std::size_t s) {
-  std::size_t j = 0;
+void softmax_grad_row(const T* y, const T* g, T* o, std::size_t s, std::size_t sp) {
   if constexpr (std::is_same_v<T, float>) {
-    const detail::float4 d = detail::splat4(dot);
-    for (; j + 4 <= s; j += 4) detail::store4(o + j, detail::load4(y + j) * (detail::load4(g + j) - d));
+    if (detail::use_avx2()) softmax_grad_row_avx2(y, g, o, s, sp);
+    else softmax_grad_row_lanes<detail::float4>(y, g, o, s, sp);
+  } else {
+    const T dot = row_dot(g, y, sp);
+    for (std::size_t j = 0; j < s; ++j) o[j] = y[j] * (g[j] - dot);
   }
-  for (; j < s; ++j) o[j] = y[j] * (g[j] - dot);
 }
 
 // One row: z (S logits, already times beta) -> y (S' probabilities), masks applied, zero column appended.
@@ -174,6 +216,55 @@ void softmax_row(const T* z, T* y, std::size_t s, std::size_t sp, const std::uin
   for (std::size_t j = 0; j < sp; ++j) y[j] *= inv;
 }
 
+// ----- per-(n, h) block steps, shared by association_probs and fused_association -----
+// Block b = n*H + h: rows [b*L, (b+1)*L) of xi (N, H, L, S'). With a single block its rows are split between
+// the threads (parallel_for); inside parallel_gemm_for's region they run on the calling thread.
+
+// The block's logits beta * Q K^T go into z (L, S), a scratch block that stays in cache, and their softmax
+// into the block's rows of xi right after: a separate softmax pass over all of xi would read and write it
+// once more from memory, and the gemm writing xi directly (OpenBLAS clears its output first, then the
+// kernel writes it) cost more than the softmax writing it once, row by row.
+template <class T>
+void logits_softmax_block(const T* pq, const T* pk, T* px, T* z, const ProbsDims& d, const MaskView& mv, const T* padd,
+                          double scaling, std::size_t b) {
+  const std::size_t n = b / d.h, h = b % d.h, ldq = d.h * d.hd;
+  T* block = px + b * d.l * d.sp;
+  gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
+          pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), z, d.s);
+  parallel_for(d.l, row_grain(d.sp), [&](std::size_t l0, std::size_t l1) {
+    for (std::size_t l = l0; l < l1; ++l) {
+      const std::size_t mrow = mv.per_entry ? (b * d.l + l) * d.s : l * d.s;
+      softmax_row<T>(z + l * d.s, block + l * d.sp, d.s, d.sp, mv.padding.empty() ? nullptr : mv.padding.data() + n * d.s,
+                     mv.forbid.empty() ? nullptr : mv.forbid.data() + mrow, padd ? padd + mrow : nullptr);
+    }
+  });
+}
+
+// The block's logit gradient dz (L, S) = y * (g - rowsum(g * y)) from its probabilities y (rows of xi, ld S')
+// and their gradient g (ld ldg; the row sums over the first sum_len columns: S', or S when g has no
+// zero-association column, whose entries would be 0). dz may be g (in place).
+template <class T>
+void softmax_grad_block(const T* y, const T* g, std::size_t ldg, std::size_t sum_len, T* dz, const ProbsDims& d) {
+  parallel_for(d.l, row_grain(d.sp), [&](std::size_t l0, std::size_t l1) {
+    for (std::size_t l = l0; l < l1; ++l) softmax_grad_row(y + l * d.sp, g + l * ldg, dz + l * d.s, d.s, sum_len);
+  });
+}
+
+// The block's dq (L, hd) = beta dz K and dk (S, hd) = beta dz^T Q, dz (L, S). A q or k shared by the batch
+// (leading size 1) sums over the entries: beta 1 after the first, so the caller runs those in order.
+template <class T>
+void qk_grads_block(const T* dz, const T* pq, const T* pk, T* dq, T* dk, const ProbsDims& d, double scaling,
+                    std::size_t b) {
+  const std::size_t n = b / d.h, h = b % d.h, ldq = d.h * d.hd;
+  const T beta = T(scaling);
+  if (dq)
+    gemm<T>(false, false, d.l, d.hd, d.s, beta, dz, d.s, pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq,
+            T(d.nq == 1 && n > 0 ? 1 : 0), dq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq);
+  if (dk)
+    gemm<T>(true, false, d.s, d.hd, d.l, beta, dz, d.s, pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
+            T(d.nk == 1 && n > 0 ? 1 : 0), dk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq);
+}
+
 }  // namespace
 
 // ----- association_probs -----
@@ -193,21 +284,10 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
     const std::size_t ldq = d.h * d.hd;
     const bool fold = d.nk == 1 && d.nq == d.n;  // shared keys: one gemm over all N*L rows
     if (!fold) {
-      // Every (n, h) block's logits go straight into its block of xi and the softmax runs in place. Batch
-      // entry outermost: one entry's rows of all heads (interleaved in q and k) stay in cache for its heads.
-      parallel_gemm_for(d.n, [&](std::size_t n0, std::size_t n1) {
-        for (std::size_t n = n0; n < n1; ++n)
-          for (std::size_t h = 0; h < d.h; ++h)
-            gemm<T>(false, true, d.l, d.s, d.hd, T(scaling), pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq,
-                    pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(0), px + (n * d.h + h) * d.l * d.sp, d.sp);
-      });
-      parallel_for(d.n * d.h * d.l, row_grain(d.sp), [&](std::size_t r0, std::size_t r1) {
-        for (std::size_t r = r0; r < r1; ++r) {  // r = (n*H + h)*L + l
-          const std::size_t n = r / (d.h * d.l), l = r % d.l;
-          const std::size_t mrow = mv.per_entry ? r * d.s : l * d.s;
-          softmax_row<T>(px + r * d.sp, px + r * d.sp, d.s, d.sp, mv.padding.empty() ? nullptr : mv.padding.data() + n * d.s,
-                         mv.forbid.empty() ? nullptr : mv.forbid.data() + mrow, padd ? padd + mrow : nullptr);
-        }
+      // Blocks in (n, h) order: one entry's rows of all heads (interleaved in q and k) stay in cache for its heads.
+      parallel_gemm_for(d.n * d.h, [&](std::size_t b0, std::size_t b1) {
+        Tensor zt = scratch<T>(d.l * d.s);
+        for (std::size_t b = b0; b < b1; ++b) logits_softmax_block<T>(pq, pk, px, ptr<T>(zt), d, mv, padd, scaling, b);
       });
       return;
     }
@@ -243,41 +323,34 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
       const T* pg = ptr<T>(g);
       const std::size_t ldq = d.h * d.hd;
       const T beta = T(scaling);
-      Tensor dzt = scratch<T>(d.n * d.l * d.s);  // logit gradient of one head, (N, L, S)
-      T* dz = ptr<T>(dzt);
-      const bool fold = d.nk == 1 && d.nq == d.n;
-      for (std::size_t h = 0; h < d.h; ++h) {
-        parallel_for(d.n * d.l, row_grain(d.sp), [&](std::size_t r0, std::size_t r1) {
-          for (std::size_t r = r0; r < r1; ++r) {  // r = n*L + l
-            const std::size_t row = ((r / d.l * d.h + h) * d.l + r % d.l) * d.sp;
-            const T* y = py + row;
-            const T* gr = pg + row;
-            const T dot = row_dot(gr, y, d.sp);
-            softmax_grad_row(y, gr, dot, dz + r * d.s, d.s);
-          }
-        });
-        if (fold) {
+      if (d.nk == 1 && d.nq == d.n) {
+        // Shared keys: per head, the logit gradient of all N*L rows, then one gemm each over all of them.
+        Tensor dzt = scratch<T>(d.n * d.l * d.s);  // logit gradient of one head, (N, L, S)
+        T* dz = ptr<T>(dzt);
+        for (std::size_t h = 0; h < d.h; ++h) {
+          parallel_for(d.n * d.l, row_grain(d.sp), [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {  // r = n*L + l
+              const std::size_t row = ((r / d.l * d.h + h) * d.l + r % d.l) * d.sp;
+              softmax_grad_row(py + row, pg + row, dz + r * d.s, d.s, d.sp);
+            }
+          });
           if (gq) gemm<T>(false, false, d.n * d.l, d.hd, d.s, beta, dz, d.s, pk + h * d.hd, ldq, T(0), ptr<T>(dq) + h * d.hd, ldq);
           if (gk) gemm<T>(true, false, d.s, d.hd, d.n * d.l, beta, dz, d.s, pq + h * d.hd, ldq, T(0), ptr<T>(dk) + h * d.hd, ldq);
-          continue;
         }
-        // dq (L, hd) = beta dz K and dk (S, hd) = beta dz^T Q per batch entry; a q or k shared by the batch
-        // sums over the entries (beta 1 after the first), in order, on one thread.
-        auto blocks = [&](std::size_t n0, std::size_t n1) {
-          for (std::size_t n = n0; n < n1; ++n) {
-            if (gq)
-              gemm<T>(false, false, d.l, d.hd, d.s, beta, dz + n * d.l * d.s, d.s,
-                      pk + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq, T(d.nq == 1 && n > 0 ? 1 : 0),
-                      ptr<T>(dq) + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq);
-            if (gk)
-              gemm<T>(true, false, d.s, d.hd, d.l, beta, dz + n * d.l * d.s, d.s,
-                      pq + (d.nq == 1 ? 0 : n) * d.l * ldq + h * d.hd, ldq, T(d.nk == 1 && n > 0 ? 1 : 0),
-                      ptr<T>(dk) + (d.nk == 1 ? 0 : n) * d.s * ldq + h * d.hd, ldq);
-          }
-        };
-        if (d.nq == d.n && d.nk == d.n) parallel_gemm_for(d.n, blocks);
-        else blocks(0, d.n);
+        return;
       }
+      // Per (n, h) block: its logit gradient dz (L, S) into a scratch block that stays in cache for the two
+      // gemms after it. A q or k shared by the batch sums over the entries, in order, on one thread.
+      auto blocks = [&](std::size_t b0, std::size_t b1) {
+        Tensor dzt = scratch<T>(d.l * d.s);
+        T* dz = ptr<T>(dzt);
+        for (std::size_t b = b0; b < b1; ++b) {  // b = n*H + h
+          softmax_grad_block<T>(py + b * d.l * d.sp, pg + b * d.l * d.sp, d.sp, d.sp, dz, d);
+          qk_grads_block<T>(dz, pq, pk, gq ? ptr<T>(dq) : nullptr, gk ? ptr<T>(dk) : nullptr, d, scaling, b);
+        }
+      };
+      if (d.nq == d.n && d.nk == d.n) parallel_gemm_for(d.n * d.h, blocks);
+      else blocks(0, d.n * d.h);
     });
     if (gq) accumulate_grad(q, dq);
     if (gk) accumulate_grad(k, dk);
@@ -305,19 +378,22 @@ Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
     T* po = ptr<T>(out);
     Tensor rows_t = scratch<T>(fold ? n_ * l_ * s_ : 0);
     T* rows = ptr<T>(rows_t);
+    if (!fold) {
+      // Blocks in (n, h) order, as xi is laid out: disjoint output blocks.
+      parallel_gemm_for(n_ * h_, [&](std::size_t b0, std::size_t b1) {
+        for (std::size_t b = b0; b < b1; ++b) {  // b = n*H + h
+          const std::size_t n = b / h_, h = b % h_;
+          gemm<T>(false, false, l_, pd, s_, T(1), px + b * l_ * sp, sp, pv + (nv == 1 ? 0 : n) * s_ * ldv + h * pd, ldv,
+                  T(0), po + n * l_ * ldv + h * pd, ldv);
+        }
+      });
+      return;
+    }
     for (std::size_t h = 0; h < h_; ++h) {
-      if (fold) {
-        for (std::size_t n = 0; n < n_; ++n)
-          for (std::size_t l = 0; l < l_; ++l)
-            std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows + (n * l_ + l) * s_);
-        gemm<T>(false, false, n_ * l_, pd, s_, T(1), rows, s_, pv + h * pd, ldv, T(0), po + h * pd, ldv);
-      } else {
-        parallel_gemm_for(n_, [&](std::size_t n0, std::size_t n1) {  // disjoint output blocks
-          for (std::size_t n = n0; n < n1; ++n)
-            gemm<T>(false, false, l_, pd, s_, T(1), px + (n * h_ + h) * l_ * sp, sp,
-                    pv + (nv == 1 ? 0 : n) * s_ * ldv + h * pd, ldv, T(0), po + n * l_ * ldv + h * pd, ldv);
-        });
-      }
+      for (std::size_t n = 0; n < n_; ++n)
+        for (std::size_t l = 0; l < l_; ++l)
+          std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows + (n * l_ + l) * s_);
+      gemm<T>(false, false, n_ * l_, pd, s_, T(1), rows, s_, pv + h * pd, ldv, T(0), po + h * pd, ldv);
     }
   });
   return record(out, op, {xi, v}, [xi, v, h_, op](const Tensor& g) {
@@ -340,10 +416,10 @@ Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
         T* pdx = ptr<T>(dx);
         for (std::size_t r = 0, nr = n_ * h_ * l_; r < nr; ++r) std::fill(pdx + r * sp + s_, pdx + (r + 1) * sp, T(0));
       }
-      Tensor rows_t = scratch<T>(fold ? n_ * l_ * s_ : 0);
-      T* rows = ptr<T>(rows_t);
-      for (std::size_t h = 0; h < h_; ++h) {
-        if (fold) {
+      if (fold) {
+        Tensor rows_t = scratch<T>(n_ * l_ * s_);
+        T* rows = ptr<T>(rows_t);
+        for (std::size_t h = 0; h < h_; ++h) {
           if (gx) {  // dxi rows (N*L, S) = g_h (N*L, pd) V_h^T, then scattered into (N, H, L, S')
             gemm<T>(false, true, n_ * l_, s_, pd, T(1), pg + h * pd, ldv, pv + h * pd, ldv, T(0), rows, s_);
             T* pdx = ptr<T>(dx);
@@ -357,22 +433,95 @@ Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads) {
                 std::copy_n(px + ((n * h_ + h) * l_ + l) * sp, s_, rows + (n * l_ + l) * s_);
             gemm<T>(true, false, s_, pd, n_ * l_, T(1), rows, s_, pg + h * pd, ldv, T(0), ptr<T>(dv) + h * pd, ldv);
           }
-        } else {
-          // Not folded: v is per entry or the batch is one entry, so every block written is its own.
-          parallel_gemm_for(n_, [&](std::size_t n0, std::size_t n1) {
-            for (std::size_t n = n0; n < n1; ++n) {
-              const T* gn = pg + n * l_ * ldv + h * pd;
-              const std::size_t voff = (nv == 1 ? 0 : n) * s_ * ldv + h * pd;
-              if (gx)
-                gemm<T>(false, true, l_, s_, pd, T(1), gn, ldv, pv + voff, ldv, T(0), ptr<T>(dx) + (n * h_ + h) * l_ * sp, sp);
-              if (gv)
-                gemm<T>(true, false, s_, pd, l_, T(1), px + (n * h_ + h) * l_ * sp, sp, gn, ldv, T(0), ptr<T>(dv) + voff, ldv);
-            }
-          });
         }
+        return;
       }
+      // Not folded: v is per entry or the batch is one entry, so every block written is its own. Blocks in
+      // (n, h) order, as xi is laid out.
+      parallel_gemm_for(n_ * h_, [&](std::size_t b0, std::size_t b1) {
+        for (std::size_t b = b0; b < b1; ++b) {  // b = n*H + h
+          const std::size_t n = b / h_, h = b % h_;
+          const T* gn = pg + n * l_ * ldv + h * pd;
+          const std::size_t voff = (nv == 1 ? 0 : n) * s_ * ldv + h * pd;
+          if (gx) gemm<T>(false, true, l_, s_, pd, T(1), gn, ldv, pv + voff, ldv, T(0), ptr<T>(dx) + b * l_ * sp, sp);
+          if (gv) gemm<T>(true, false, s_, pd, l_, T(1), px + b * l_ * sp, sp, gn, ldv, T(0), ptr<T>(dv) + voff, ldv);
+        }
+      });
     });
     if (gx) accumulate_grad(xi, dx);
+    if (gv) accumulate_grad(v, dv);
+  });
+}
+
+// ----- fused_association -----
+// Per block b = n*H + h, forward: logits and softmax (logits_softmax_block), then out[n, :, h] = xi_b V_b
+// while xi_b is in cache. Backward from g = dout: dxi_b = g_b V_b^T into a scratch block (the zero-association
+// column has no value, so its dxi is 0 and it is left out), the softmax backward in place on it, dV_b =
+// xi_b^T g_b, then dq_b and dk_b (qk_grads_block): xi_b is read from memory once and dxi never goes there.
+Tensor fused_association(const Tensor& q, const Tensor& k, const Tensor& v, std::size_t num_heads, double scaling,
+                         const AssociationMasks& masks, bool add_zero_association, Tensor* xi_out) {
+  const char* op = "fused_association";
+  detail::check_float(v, op, "v");
+  detail::check_same_dtype(q, v, op);
+  HF_CHECK(v.dim() == 3, op, "v " << shape_str(v.shape()) << " must be (N, S, H*pd)");
+  const ProbsDims d = detail::association_dims(q, k, num_heads, masks, add_zero_association, op, v.size(0));
+  HF_CHECK(d.nq == d.n && d.nk == d.n && v.size(0) == d.n && v.size(1) == d.s && v.size(2) % num_heads == 0, op,
+           "q " << shape_str(q.shape()) << ", k " << shape_str(k.shape()) << " and v " << shape_str(v.shape())
+                << " must be (N, L, H*hd), (N, S, H*hd) and (N, S, H*pd) with N=" << d.n << " (no operand shared by the batch)"
+                << " and H=num_heads=" << num_heads);
+  const MaskView mv = read_masks(masks, d, q.dtype(), op);
+  const std::size_t pd = v.size(2) / num_heads, ldv = v.size(2);
+  Tensor xi = detail::alloc({d.n, d.h, d.l, d.sp}, q.dtype());  // (N, H, L, S')
+  Tensor out = detail::alloc({d.n, d.l, d.h * pd}, q.dtype());  // (N, L, H*pd)
+  detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T *pq = ptr<T>(q), *pk = ptr<T>(k), *pv = ptr<T>(v);
+    const T* padd = mv.additive.defined() ? ptr<T>(mv.additive) : nullptr;
+    T *px = ptr<T>(xi), *po = ptr<T>(out);
+    parallel_gemm_for(d.n * d.h, [&](std::size_t b0, std::size_t b1) {
+      Tensor zt = scratch<T>(d.l * d.s);  // logits of one block (L, S)
+      for (std::size_t b = b0; b < b1; ++b) {  // b = n*H + h
+        const std::size_t n = b / d.h, h = b % d.h;
+        logits_softmax_block<T>(pq, pk, px, ptr<T>(zt), d, mv, padd, scaling, b);
+        gemm<T>(false, false, d.l, pd, d.s, T(1), px + b * d.l * d.sp, d.sp, pv + n * d.s * ldv + h * pd, ldv, T(0),
+                po + n * d.l * ldv + h * pd, ldv);
+      }
+    });
+  });
+  if (xi_out) *xi_out = xi;
+  return record(out, op, {q, k, v}, [q, k, v, xi, d, pd, scaling, op](const Tensor& g) {
+    const bool gq = wants_grad(q), gk = wants_grad(k), gv = wants_grad(v);
+    if (!gq && !gk && !gv) return;
+    // Every block of dq / dk / dv is written by one gemm with beta 0 (no operand is shared by the batch).
+    auto grad_buffer = [&](bool want, const Tensor& t) {
+      return want ? (d.n == 0 ? zeros(t.shape(), t.dtype()) : detail::alloc(t.shape(), t.dtype())) : Tensor();
+    };
+    Tensor dq = grad_buffer(gq, q), dk = grad_buffer(gk, k), dv = grad_buffer(gv, v);
+    detail::dispatch_float(q.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T *pq = ptr<T>(q), *pk = ptr<T>(k), *pv = ptr<T>(v), *px = ptr<T>(xi), *pg = ptr<T>(g);
+      const std::size_t ldv = d.h * pd;
+      parallel_gemm_for(d.n * d.h, [&](std::size_t b0, std::size_t b1) {
+        Tensor dzt = scratch<T>(gq || gk ? d.l * d.s : 0);  // dxi, then dz of one block (L, S)
+        T* dz = ptr<T>(dzt);
+        for (std::size_t b = b0; b < b1; ++b) {  // b = n*H + h
+          const std::size_t n = b / d.h, h = b % d.h;
+          const T* gb = pg + n * d.l * ldv + h * pd;
+          const T* xb = px + b * d.l * d.sp;
+          const std::size_t voff = n * d.s * ldv + h * pd;
+          // The softmax backward reads xi_b row by row, which brings it into cache for the dV gemm after it
+          // (that gemm reads it column-wise, far slower from memory).
+          if (gq || gk) {
+            gemm<T>(false, true, d.l, d.s, pd, T(1), gb, ldv, pv + voff, ldv, T(0), dz, d.s);
+            softmax_grad_block<T>(xb, dz, d.s, d.s, dz, d);
+          }
+          if (gv) gemm<T>(true, false, d.s, pd, d.l, T(1), xb, d.sp, gb, ldv, T(0), ptr<T>(dv) + voff, ldv);
+          if (gq || gk) qk_grads_block<T>(dz, pq, pk, gq ? ptr<T>(dq) : nullptr, gk ? ptr<T>(dk) : nullptr, d, scaling, b);
+        }
+      });
+    });
+    if (gq) accumulate_grad(q, dq);
+    if (gk) accumulate_grad(k, dk);
     if (gv) accumulate_grad(v, dv);
   });
 }

@@ -45,6 +45,16 @@ Tensor association_probs(const Tensor& q, const Tensor& k, std::size_t num_heads
 // state xi K is already in Q's layout).
 Tensor associate(const Tensor& xi, const Tensor& v, std::size_t num_heads);
 
+// out (N, L, H*pd) = associate(association_probs(q, k, H, scaling, masks, add_zero_association), v, H), both in
+// one pass over the (n, h) blocks: each block's association matrix feeds its xi V product, and in the
+// backward its gradient the softmax backward and the q / k products, while the block is in cache (the two
+// ops send whole (N, H, L, S') tensors through memory between them). q (N, L, H*hd), k (N, S, H*hd),
+// v (N, S, H*pd), every operand per batch entry (the two ops also take operands shared by the batch).
+// *xi_out (if given) receives the association matrix (N, H, L, S'), without gradient.
+Tensor fused_association(const Tensor& q, const Tensor& k, const Tensor& v, std::size_t num_heads, double scaling,
+                         const AssociationMasks& masks = AssociationMasks(), bool add_zero_association = false,
+                         Tensor* xi_out = nullptr);
+
 // out (N, H, L, S') with out[:, h] = xis[step[h]][:, h]: each head's association matrix after its own
 // number of update steps (the per-head stopping rule). Gradient goes to the chosen entries only.
 Tensor select_heads(const std::vector<Tensor>& xis, const std::vector<std::size_t>& step);

@@ -112,48 +112,140 @@ inline float fast_expf(float x) {
   return p * std::bit_cast<float>(static_cast<std::uint32_t>(ni + 127) << 23);
 }
 
-// Four floats as one value (GCC/Clang vector extensions): the compiler emits SIMD code for the target (one
-// SSE register in the portable build) without intrinsics. Used where plain loops did not vectorise: the
-// reductions (max, sums) of a softmax row were compiled to scalar code. Loops take two per step (eight
-// floats), as the partial results of the scalar code did.
+// Eight consecutive floats for the vectorised row kernels (GCC/Clang vector extensions: the compiler emits
+// SIMD code without intrinsics). Used where plain loops did not vectorise: the reductions (max, sums) of a
+// softmax row were compiled to scalar code. An Oct holds them as two 4-lane vectors (SSE2, every x86-64:
+// the portable build) or as one 8-lane vector, used inside functions compiled for AVX2 and chosen at run
+// time (use_avx2). Either way a kernel keeps eight partial results, lane t for the elements j = t mod 8,
+// and combines them in one fixed order: both widths give the same bits (AVX2 without FMA, so that no
+// multiply-add is contracted).
 using float4 = float __attribute__((vector_size(16)));
-using int4x = std::int32_t __attribute__((vector_size(16)));
+using float8 = float __attribute__((vector_size(32)));
+template <class V>
+struct IntLanes;
+template <>
+struct IntLanes<float4> {
+  using type = std::int32_t __attribute__((vector_size(16)));
+};
+template <>
+struct IntLanes<float8> {
+  using type = std::int32_t __attribute__((vector_size(32)));
+};
 
-inline float4 load4(const float* p) {
-  float4 v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
+// Whether the row kernels run their AVX2 build: whether this CPU has AVX2 (checked once), unless switched
+// off (a test compares the two builds; set it only while no kernel runs).
+#if defined(__x86_64__)
+#define HF_HAVE_AVX2_KERNELS 1
+inline bool& use_avx2() {
+  static bool on = __builtin_cpu_supports("avx2");
+  return on;
 }
-inline void store4(float* p, float4 v) { __builtin_memcpy(p, &v, sizeof v); }
-inline float4 splat4(float x) { return float4{x, x, x, x}; }
-inline float4 max4(float4 a, float4 b) { return a < b ? b : a; }
-inline float hmax4(float4 v) {
-  float m = v[0];
-  for (int t = 1; t < 4; ++t) m = m < v[t] ? v[t] : m;
+#else
+inline bool& use_avx2() {  // other CPUs: the 4-lane build only
+  static bool on = false;
+  return on;
+}
+#endif
+
+// The helpers pass vectors by value; with 8 lanes that would change the calling convention outside AVX2
+// code (GCC's -Wpsabi), but they are always inlined into functions built for AVX2, so no such call exists.
+// GCC reports the instantiations at the end of the including file, hence no pop.
+#pragma GCC diagnostic ignored "-Wpsabi"
+template <class V>
+struct Oct {
+  static constexpr int k = static_cast<int>(32 / sizeof(V));  // vectors per eight floats
+  V v[k];
+};
+
+#define HF_OCT_INLINE [[gnu::always_inline]] inline
+
+// Unaligned vector access: one load or store per vector (a memcpy into the Oct went through the stack).
+template <class V>
+HF_OCT_INLINE Oct<V> load8(const float* p) {
+  using U [[gnu::aligned(4), gnu::may_alias]] = V;
+  Oct<V> o;
+  for (int i = 0; i < Oct<V>::k; ++i) o.v[i] = reinterpret_cast<const U*>(p)[i];
+  return o;
+}
+template <class V>
+HF_OCT_INLINE void store8(float* p, const Oct<V>& o) {
+  using U [[gnu::aligned(4), gnu::may_alias]] = V;
+  for (int i = 0; i < Oct<V>::k; ++i) reinterpret_cast<U*>(p)[i] = o.v[i];
+}
+template <class V>
+HF_OCT_INLINE Oct<V> splat8(float x) {
+  Oct<V> o;
+  for (int i = 0; i < Oct<V>::k; ++i) o.v[i] = V{} + x;
+  return o;
+}
+// Lane-wise a op b for the arithmetic the kernels need.
+template <class V, class F>
+HF_OCT_INLINE Oct<V> map8(const Oct<V>& a, const Oct<V>& b, F f) {
+  Oct<V> o;
+  for (int i = 0; i < Oct<V>::k; ++i) o.v[i] = f(a.v[i], b.v[i]);
+  return o;
+}
+template <class V>
+HF_OCT_INLINE Oct<V> operator+(const Oct<V>& a, const Oct<V>& b) {
+  return map8(a, b, [](V x, V y) { return x + y; });
+}
+template <class V>
+HF_OCT_INLINE Oct<V> operator-(const Oct<V>& a, const Oct<V>& b) {
+  return map8(a, b, [](V x, V y) { return x - y; });
+}
+template <class V>
+HF_OCT_INLINE Oct<V> operator*(const Oct<V>& a, const Oct<V>& b) {
+  return map8(a, b, [](V x, V y) { return x * y; });
+}
+template <class V>
+HF_OCT_INLINE Oct<V> max8(const Oct<V>& a, const Oct<V>& b) {
+  return map8(a, b, [](V x, V y) { return x < y ? y : x; });
+}
+// The eight partial results p0..p7 combined as ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)).
+template <class V>
+HF_OCT_INLINE float hsum8(const Oct<V>& o) {
+  float p[8];
+  __builtin_memcpy(p, &o.v, sizeof p);
+  return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+}
+template <class V>
+HF_OCT_INLINE float hmax8(const Oct<V>& o) {
+  float p[8];
+  __builtin_memcpy(p, &o.v, sizeof p);
+  float m = p[0];
+  for (int t = 1; t < 8; ++t) m = m < p[t] ? p[t] : m;
   return m;
 }
-inline float hsum4(float4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
-// fast_expf on four lanes, the same steps (and results) lane by lane.
-inline float4 fast_expf4(float4 x) {
-  x = x < splat4(-88.0f) ? splat4(-88.0f) : x;  // NaN compares false and stays NaN, as in fast_expf
-  const float4 big = splat4(12582912.0f);
-  const float4 n = (x * 1.44269504f + big) - big;
-  const float4 r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-  float4 p = splat4(1.9875691500e-4f);
+// fast_expf on each lane, the same steps (and results) lane by lane.
+template <class V>
+HF_OCT_INLINE V fast_expf_lanes(V x) {
+  using I = typename IntLanes<V>::type;
+  x = x < V{} - 88.0f ? V{} - 88.0f : x;  // NaN compares false and stays NaN, as in fast_expf
+  const V big = V{} + 12582912.0f;
+  const V n = (x * 1.44269504f + big) - big;
+  const V r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  V p = V{} + 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int4x ni = __builtin_convertvector(n, int4x);
-  const int4x floor = int4x{-127, -127, -127, -127};
-  ni = ni < floor ? floor : ni;
-  const int4x bits = (ni + 127) << 23;
-  float4 scale;
+  I ni = __builtin_convertvector(n, I);
+  ni = ni < I{} - 127 ? I{} - 127 : ni;
+  const I bits = (ni + 127) << 23;
+  V scale;
   __builtin_memcpy(&scale, &bits, sizeof scale);
   return p * scale;
 }
+template <class V>
+HF_OCT_INLINE Oct<V> fast_expf8(const Oct<V>& x) {
+  Oct<V> o;
+  for (int i = 0; i < Oct<V>::k; ++i) o.v[i] = fast_expf_lanes(x.v[i]);
+  return o;
+}
+
+#undef HF_OCT_INLINE
 
 }  // namespace hf::detail

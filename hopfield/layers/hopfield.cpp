@@ -409,14 +409,21 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
   }
   HopfieldResult result;
   Tensor out;
+  const auto& max_steps = options_.update_steps_max();
+  const bool dropping = is_training() && options_.dropout() > 0;
   if (streaming) {
     out = stream_association(q, k, v, masks, want_projected_patterns, result);
+  } else if (!want_projected_patterns && max_steps && *max_steps == 0 && !dropping && q.size(0) == n &&
+             k.size(0) == n && v.size(0) == n) {
+    // One association without update steps, its matrix not returned (a plain forward): the fused op gives
+    // the same result as the steps below and keeps each block's association matrix in cache.
+    out = fused_association(q, k, v, h, scaling_, masks, zero);
+    result.update_steps.assign(h, 0);
   } else {
     // 3.7 / 3.8 first association and update steps. Candidates are computed for every head (the
     // computation is batched); a stopped head keeps its own last matrix through select_heads.
     std::vector<Tensor> xis{association_probs(q, k, h, scaling_, masks, zero)};  // each (N, H, L, S')
     std::vector<std::size_t> steps(h, 0);
-    const auto& max_steps = options_.update_steps_max();
     std::vector<bool> active(h, !max_steps || *max_steps > 0);
     for (std::size_t t = 1; std::find(active.begin(), active.end(), true) != active.end(); ++t) {
       Tensor z = associate(xis.back(), k, h);  // new state xi K (N, L, H*hd)
@@ -432,7 +439,7 @@ HopfieldResult Hopfield::run(const Tensor& stored, const Tensor& state, const Te
     Tensor xi = uniform ? xis[steps[0]] : select_heads(xis, steps);  // (N, H, L, S')
 
     // 3.9 output.
-    Tensor xi_used = (is_training() && options_.dropout() > 0) ? dropout(xi, options_.dropout(), true, dropout_gen_) : xi;
+    Tensor xi_used = dropping ? dropout(xi, options_.dropout(), true, dropout_gen_) : xi;
     out = associate(xi_used, v, h);  // (N, L, H*pd)
     result.association_matrix = xi;
     result.update_steps = steps;
