@@ -184,9 +184,11 @@ TEST_CASE("models: RepertoireBatches orders repertoires by class, keeps the top 
   });
   REQUIRE(b.begin_epoch(1) == 7);
   double sum = 0;
+  const Trainer::GradHook hook = b.grad_hook();
   for (std::size_t k = 0; k < 7; ++k) {
     const BatchLoss l = b.loss(k);
     sum += l.loss.item() * (k < 6 ? 3.0 : 1.0);  // groups of 3, 3 and the last one alone
+    if (k == 2 || k == 5 || k == 6) hook(net);    // the Trainer's accumulate(3) calls it there
   }
   CHECK(b.train_loss() == doctest::Approx(sum / 7).epsilon(1e-12));
   CHECK(kept == std::vector<std::size_t>(7, 20));  // warm-up: every sequence
@@ -194,6 +196,10 @@ TEST_CASE("models: RepertoireBatches orders repertoires by class, keeps the top 
   b.begin_epoch(2);
   b.loss(0);
   CHECK(kept == std::vector<std::size_t>{5});  // then ceil(0.25 * 20)
+  // Without grad_hook() the step's gradient would never reach the parameters: the next group refuses to start.
+  b.loss(1);
+  b.loss(2);
+  CHECK_THROWS_WITH_AS(b.loss(3), doctest::Contains("grad_hook"), Error);
   CHECK_THROWS_WITH_AS(RepertoireBatches(net, ds, train, {0, 1}), doctest::Contains("2 labels"), Error);
   std::filesystem::remove_all(dir);
 }

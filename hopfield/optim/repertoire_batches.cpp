@@ -34,9 +34,15 @@ RepertoireBatches::RepertoireBatches(RepertoireNet& net, const RepertoireDataset
   HF_CHECK(o_.batch_size() >= 1, op, "batch_size must be >= 1");
   HF_CHECK(o_.keep() > 0 && o_.keep() <= 1, op, "keep must be in (0, 1], got " << o_.keep());
   for (std::size_t i : train) HF_CHECK(i < ds.size(), op, "repertoire " << i << " out of range for " << ds.size());
-  // Each loss is already the rank's part of the group's mean: the gradients are summed, not averaged.
-  if (o_.data_parallel() && distributed::get_world_size() > 1)
-    dp_ = std::make_unique<DataParallel>(net_, DataParallelOptions().average(false));
+  // Rank 0's parameters and buffers on every rank; the gradients are summed in grad_hook().
+  if (o_.data_parallel() && distributed::get_world_size() > 1) dp_ = std::make_unique<DataParallel>(net_);
+  for (const Tensor& p : net_.parameters())
+    if (p.requires_grad()) {
+      HF_CHECK(p.dtype() == Dtype::Float32 || p.dtype() == Dtype::Float64, op, "parameters must be float32 or float64");
+      params_.push_back(p);
+      sums_.push_back(zeros(p.shape(), Dtype::Float64));
+    }
+  reached_.assign(params_.size(), 0);
 }
 
 RepertoireBatches& RepertoireBatches::observer(Observer f) {
@@ -48,10 +54,12 @@ std::size_t RepertoireBatches::begin_epoch(std::int64_t epoch) {
   const auto e = static_cast<std::uint64_t>(epoch);
   order_ = repertoire_order(train_, y_, o_.seed(), e, o_.balanced());
   keep_ = e <= o_.warmup_epochs() ? 1.0 : o_.keep();
+  HF_CHECK(pending_ == 0, "RepertoireBatches.begin_epoch",
+           "the last step group had no grad_hook call: the Trainer needs grad_hook(batches.grad_hook()) and accumulate("
+               << o_.batch_size() << ")");
   losses_.assign(order_.size(), 0.0);
   scores_.assign(order_.size(), 0.0);
   known_.assign(order_.size(), 0);
-  pending_ = 0;
   if (dp_) share_steps();
   return order_.size();
 }
@@ -85,9 +93,15 @@ BatchLoss RepertoireBatches::loss(std::size_t k) {
   const char* op = "RepertoireBatches.loss";
   HF_CHECK(k < order_.size(), op, "repertoire " << k << " of an epoch of " << order_.size());
   const std::size_t bs = o_.batch_size(), i = order_[k], first = k / bs * bs, group = std::min(bs, order_.size() - first);
-  // Under mpirun the gradients of a group must be summed over the ranks before the next group starts.
-  HF_CHECK(!dp_ || k != first || pending_ == 0, op,
-           "under mpirun the Trainer needs grad_hook(batches.grad_hook()) and accumulate(batch_size = " << bs << ")");
+  // The previous group's gradient must have gone through grad_hook() (and the optimizer's step) by now.
+  HF_CHECK(k != first || pending_ == 0, op,
+           "the Trainer needs grad_hook(batches.grad_hook()) and accumulate(batch_size = " << bs << ")");
+  if (k == first) {
+    // The last step's gradient is spent: this group starts from none (whatever the Trainer's zero_grad).
+    for (Tensor& p : params_) p.zero_grad();
+  } else {
+    take_gradients();  // the previous repertoire's, left by the Trainer's backward
+  }
   ++pending_;
   last_ = k;
   BatchLoss out;
@@ -133,9 +147,53 @@ Trainer::GradHook RepertoireBatches::grad_hook() {
              "called after repertoire " << last_ << " of an epoch of " << order_.size()
                                         << ", not at the end of a step group of batch_size " << bs
                                         << " (the Trainer needs accumulate(" << bs << "))");
+    HF_CHECK(&model == static_cast<Module*>(&net_), "RepertoireBatches.grad_hook", "given another model than its own");
     pending_ = 0;
-    if (dp_) dp_->reduce_gradients(model);
+    take_gradients();  // the group's last repertoire
+    if (dp_) {
+      // One all-reduce per step: which parameters any rank reached, and the float64 sums.
+      Tensor head = empty({params_.size()}, Dtype::Float64);
+      for (std::size_t j = 0; j < params_.size(); ++j) head.data<double>()[j] = reached_[j];
+      std::vector<Tensor> all{head};
+      all.insert(all.end(), sums_.begin(), sums_.end());
+      distributed::all_reduce(all, distributed::ReduceOp::Sum);
+      for (std::size_t j = 0; j < params_.size(); ++j) reached_[j] = head.data<double>()[j] > 0;
+    }
+    for (std::size_t j = 0; j < params_.size(); ++j) {
+      double* s = sums_[j].data<double>();
+      const std::size_t n = sums_[j].numel();
+      if (reached_[j]) {  // else no gradient, as in a plain backward: the optimizer skips the parameter
+        Tensor g = empty(params_[j].shape(), params_[j].dtype());
+        if (g.dtype() == Dtype::Float32) {
+          float* d = g.data<float>();
+          for (std::size_t i = 0; i < n; ++i) d[i] = static_cast<float>(s[i]);
+        } else {
+          std::copy(s, s + n, g.data<double>());
+        }
+        params_[j].set_grad(g);
+      }
+      std::fill(s, s + n, 0.0);
+      reached_[j] = 0;
+    }
   };
+}
+
+void RepertoireBatches::take_gradients() {
+  for (std::size_t j = 0; j < params_.size(); ++j) {
+    const Tensor g = params_[j].grad();
+    if (!g.defined()) continue;
+    double* s = sums_[j].data<double>();
+    const std::size_t n = g.numel();
+    if (g.dtype() == Dtype::Float32) {
+      const float* x = g.data<float>();
+      for (std::size_t i = 0; i < n; ++i) s[i] += static_cast<double>(x[i]);
+    } else {
+      const double* x = g.data<double>();
+      for (std::size_t i = 0; i < n; ++i) s[i] += x[i];
+    }
+    reached_[j] = 1;
+    params_[j].zero_grad();
+  }
 }
 
 // The epoch's loss as the mean over repertoires, summed per step group like the gradient (as one process does).

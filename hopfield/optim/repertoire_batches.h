@@ -17,18 +17,26 @@
 // the epoch is still the mean over its repertoires: hence scale_accumulated(false)). The epoch's training loss
 // (mean over the repertoires) and its training AUC are kept.
 //
+// Gradients: every repertoire's gradient is added into a float64 sum per parameter (the Trainer's backward
+// leaves it in the parameters' .grad, and the next loss() or grad_hook() moves it over), and the step's
+// gradient is that sum rounded to the parameters' dtype once. Adding a few float32 values in float64 is exact
+// unless they span more than about 2^29, so the sum does not depend on the order or the grouping of the
+// repertoires: the run is the same on any number of ranks, bit for bit (in practice; an exception needs two
+// nonzero contributions to one element more than 2^29 apart whose sum lies on a float32 rounding boundary).
+// Pass grad_hook() to the Trainer, with accumulate(batch_size) and scale_accumulated(false):
+//   t.grad_hook(src.grad_hook());
+// without it the next step group (or epoch) fails with an error naming it.
+//
 // Under mpirun / srun (distributed::get_world_size() > 1, option data_parallel): data-parallel over the
 // repertoires of every step. Each rank computes the loss of its share of each step group and returns a zero
 // loss for the others' repertoires, whose subsample draws it skips (skip_subsample, without reading them), so
 // every rank's generator stays where the single process's is. The shares balance the sequences that go
 // through the network (min(size, subsample) per repertoire: largest first, each to the least loaded rank), so
 // the ranks reach the step's all-reduce together; for that every rank reads each training repertoire once, in
-// the first epoch, for its size. Each loss already carries 1 / group, so grad_hook() sums the ranks'
-// gradients (DataParallel with average(false)) and every rank takes the same step; pass it to the Trainer:
-//   t.grad_hook(src.grad_hook());
-// After the epoch's last repertoire the ranks exchange their losses and logits, so train_loss() and
-// train_auc() are those of the whole epoch on every rank, as in one process. The parameters follow the single
-// process's up to the order of the float32 gradient sums (a step's group summed per rank, then over ranks).
+// the first epoch, for its size. Each loss already carries 1 / group, so grad_hook() sums the ranks' float64
+// sums (one all-reduce per step) and every rank takes the same step. After the epoch's last repertoire the ranks
+// exchange their losses and logits, so train_loss() and train_auc() are those of the whole epoch on every rank,
+// as in one process.
 #pragma once
 
 #include <cstddef>
@@ -74,8 +82,8 @@ class RepertoireBatches {
   BatchLoss loss(std::size_t k);                // the loss of the epoch's k-th repertoire (zero: another rank's)
   double train_loss() const;                    // mean over the epoch's repertoires so far
   double train_auc() const;                     // of the epoch's logits so far (NaN with one class only)
-  // For Trainer::grad_hook, called once per step group: the gradient sum over the ranks (one process: checks
-  // only that the Trainer's steps are the groups of batch_size, i.e. TrainerOptions().accumulate(batch_size)).
+  // For Trainer::grad_hook, called once per step group (TrainerOptions().accumulate(batch_size)): sets the
+  // parameters' gradients to the step's float64 sum (over the ranks' shares under mpirun), rounded once.
   Trainer::GradHook grad_hook();
   bool data_parallel() const { return dp_ != nullptr; }  // several ranks share the steps
 
@@ -98,6 +106,11 @@ class RepertoireBatches {
   std::vector<char> known_;
   std::size_t pending_ = 0;  // repertoires since the last grad_hook call
   std::size_t last_ = 0;     // the last position passed to loss()
+  // The step's gradient so far: per parameter that requires grad, a float64 sum and whether any repertoire
+  // (on this rank) reached it.
+  std::vector<Tensor> params_, sums_;
+  std::vector<char> reached_;
+  void take_gradients();     // the parameters' .grad into sums_, .grad cleared
   void exchange();           // every rank's losses and logits to every rank
   void share_steps();        // owner_ for the epoch: each step group's repertoires spread by their cost
 };

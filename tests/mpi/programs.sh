@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hopfield-mil (folds), hopfield-uci (--data: members, --all: datasets) and hopfield-repertoire (data-parallel:
-# AUCs to 3 decimals, resume on 2 ranks) under mpirun -n 2 against the single process (run by tests/mpi/run.sh
+# the single process's run bit for bit, resume on 2 ranks) under mpirun -n 2 against the single process (run by tests/mpi/run.sh
 # programs, which sets the loopback / root / oversubscribe variables):
 #   - the --json line equals the single process's (the wall-clock "seconds" aside), and it is printed once;
 #   - every output file holds the single process's rows (sorted: units finish in any order; wall-clock columns
@@ -62,26 +62,27 @@ uci_args=(--grid-model prototypes memory retrieval --grid-bins 0 8 --grid-dropou
 same uci-data hopfield-uci --data "$tmp/uci/tiny" "${uci_args[@]}"
 same uci-all hopfield-uci --all "$tmp/uci" "${uci_args[@]}"
 
-# hopfield-repertoire is data-parallel over the repertoires of a batch: float32 gradients summed in another
-# order, so its AUCs must agree to 3 decimals (not bit for bit) and the epochs' training losses to 5; one --json
-# line, and one row per epoch in metrics.csv. (Random initialisation, 12 training repertoires: no k-mer is
-# significant, so the AUCs come from training alone.)
+# hopfield-repertoire is data-parallel over the repertoires of a batch, and each step's gradient is a float64 sum
+# of the repertoires' gradients rounded once (optim/repertoire_batches.h), so 2 ranks give the single process's
+# run bit for bit: the same AUCs (issue 19 asks for 3 decimals) and the same training loss of every epoch, to all
+# 17 digits; one --json line, and one row per epoch in metrics.csv. (Random initialisation, 12 training
+# repertoires: no k-mer is significant, so the AUCs come from training alone.)
 cases=$((cases + 1))
 rep_args=(--synthetic-repertoires 24 --folds 2 --epochs 4 --subsample 200 --batch-size 4 --threads 1 --json)
 "$bin/hopfield-repertoire" "${rep_args[@]}" --out "$tmp/rep.1" >"$tmp/rep.1.log" 2>"$tmp/rep.1.err" </dev/null ||
   fail "repertoire: single process failed: $(tail -n 2 "$tmp/rep.1.err")"
 mpi 2 "$bin/hopfield-repertoire" "${rep_args[@]}" --out "$tmp/rep.2" >"$tmp/rep.2.log" 2>"$tmp/rep.2.err" </dev/null ||
   fail "repertoire: 2 ranks failed: $(tail -n 3 "$tmp/rep.2.err")"
-aucs() { tail -n 1 "$1" | grep -o '"auc_per_fold":\[[^]]*\]' | sed -E 's/.*\[(.*)\]/\1/' | tr ',' '\n' | awk '{ printf "%.3f ", $1 }'; }
+aucs() { tail -n 1 "$1" | grep -o '"auc_per_fold":\[[^]]*\]'; }
 a=$(aucs "$tmp/rep.1.log") b=$(aucs "$tmp/rep.2.log")
-[ -n "$a" ] && [ "$a" = "$b" ] || fail "repertoire: AUCs per fold differ at 3 decimals: 1 process '$a', 2 ranks '$b'"
+[ -n "$a" ] && [ "$a" = "$b" ] || fail "repertoire: AUCs per fold differ: 1 process '$a', 2 ranks '$b'"
 [ "$(grep -c '^{' "$tmp/rep.2.log")" = 1 ] || fail "repertoire: the --json line is printed $(grep -c '^{' "$tmp/rep.2.log") times"
-losses() { awk -F, 'NR > 1 { printf "%s,%s,%.5f ", $1, $2, $3 }' "$1"; }
+losses() { cut -d, -f1-4 "$1"; }  # fold, epoch, train_loss, train_auc (not the seconds)
 la=$(losses "$tmp/rep.1/metrics.csv") lb=$(losses "$tmp/rep.2/metrics.csv")
-[ -n "$la" ] && [ "$la" = "$lb" ] || fail "repertoire: training losses (fold,epoch,loss) differ at 5 decimals:
+[ "$(echo "$la" | wc -l)" -gt 1 ] && [ "$la" = "$lb" ] || fail "repertoire: training losses or AUCs (fold,epoch,loss,auc) differ:
     1 process: $la
     2 ranks:   $lb"
-echo "repertoire: AUC per fold $a (1 process) = $b (2 ranks); training losses equal to 5 decimals"
+echo "repertoire: $a on 1 process and on 2 ranks; every epoch's training loss and AUC equal to the last digit"
 
 # Resumed on 2 ranks with fold 1 in the checkpoint (rank 0 reads it and tells the others: no rank trains it)
 # and fold 2 missing: the uninterrupted 2-rank run's AUCs, exactly.
