@@ -308,7 +308,7 @@ FoldOutcome run_fold(const RepertoireDataset& ds, const RepertoireOptions& ro, c
               .accumulate(static_cast<std::int64_t>(c.batch_size))
               .scale_accumulated(false)
               .clip_grad_norm(c.clip))
-      .grad_hook(batches.grad_hook())  // under mpirun: the gradient sum over the ranks' shares of each step
+      .grad_hook(batches.grad_hook())  // the step's float64 gradient sum (under mpirun: over the ranks' shares)
       .fit_batches([&](std::int64_t e) { return batches.begin_epoch(e); },
                    [&](std::size_t k, const StepInfo&) { return batches.loss(k); }, validate);
 
