@@ -3,6 +3,7 @@
 //
 //   RepertoireBatches src(net, ds, train, y, RepertoireBatchesOptions().seed(seed));
 //   Trainer t(net, opt, TrainerOptions().epochs(20).accumulate(4).scale_accumulated(false).clip_grad_norm(1));
+//   t.grad_hook(src.grad_hook());  // required: the step's gradient (below)
 //   t.fit_batches([&](std::int64_t e) { return src.begin_epoch(e); },
 //                 [&](std::size_t k, const StepInfo&) { return src.loss(k); },
 //                 [&](std::int64_t) { return EpochMetrics{src.train_auc(), {}}; });
