@@ -179,23 +179,29 @@ HF_OCT_INLINE Oct<V> splat8(float x) {
   for (int i = 0; i < Oct<V>::k; ++i) o.v[i] = V{} + x;
   return o;
 }
-// Lane-wise a op b for the arithmetic the kernels need, written out: a lambda taking V by value is a function
-// of its own that GCC may not inline, and its 32-byte arguments draw the -Wpsabi note despite the pragma.
-#define HF_OCT_BINARY(name, expr)                                                 \
-  template <class V>                                                              \
-  HF_OCT_INLINE Oct<V> name(const Oct<V>& a, const Oct<V>& b) {                   \
-    Oct<V> o;                                                                     \
-    for (int i = 0; i < Oct<V>::k; ++i) {                                         \
-      const V x = a.v[i], y = b.v[i];                                             \
-      o.v[i] = (expr);                                                            \
-    }                                                                             \
-    return o;                                                                     \
-  }
-HF_OCT_BINARY(operator+, x + y)
-HF_OCT_BINARY(operator-, x - y)
-HF_OCT_BINARY(operator*, x* y)
-HF_OCT_BINARY(max8, x < y ? y : x)
-#undef HF_OCT_BINARY
+// Lane-wise a op b for the arithmetic the kernels need (the lambdas take V by reference: see above).
+template <class V, class F>
+HF_OCT_INLINE Oct<V> map8(const Oct<V>& a, const Oct<V>& b, F f) {
+  Oct<V> o;
+  for (int i = 0; i < Oct<V>::k; ++i) o.v[i] = f(a.v[i], b.v[i]);
+  return o;
+}
+template <class V>
+HF_OCT_INLINE Oct<V> operator+(const Oct<V>& a, const Oct<V>& b) {
+  return map8(a, b, [](const V& x, const V& y) { return x + y; });
+}
+template <class V>
+HF_OCT_INLINE Oct<V> operator-(const Oct<V>& a, const Oct<V>& b) {
+  return map8(a, b, [](const V& x, const V& y) { return x - y; });
+}
+template <class V>
+HF_OCT_INLINE Oct<V> operator*(const Oct<V>& a, const Oct<V>& b) {
+  return map8(a, b, [](const V& x, const V& y) { return x * y; });
+}
+template <class V>
+HF_OCT_INLINE Oct<V> max8(const Oct<V>& a, const Oct<V>& b) {
+  return map8(a, b, [](const V& x, const V& y) { return x < y ? y : x; });
+}
 // The eight partial results p0..p7 combined as ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)).
 template <class V>
 HF_OCT_INLINE float hsum8(const Oct<V>& o) {
