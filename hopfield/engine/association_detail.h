@@ -147,10 +147,9 @@ inline bool& use_avx2() {  // other CPUs: the 4-lane build only
 }
 #endif
 
-// The helpers return Oct<V> by value; with 8 lanes that would change the calling convention outside AVX2
+// The helpers pass vectors by value; with 8 lanes that would change the calling convention outside AVX2
 // code (GCC's -Wpsabi), but they are always inlined into functions built for AVX2, so no such call exists.
-// GCC reports the instantiations at the end of the including file, hence no pop. The pragma does not cover
-// GCC's one-time note for a 32-byte vector *parameter*, so no helper takes V by value (vectors by reference).
+// GCC reports the instantiations at the end of the including file, hence no pop.
 #pragma GCC diagnostic ignored "-Wpsabi"
 template <class V>
 struct Oct {
@@ -179,7 +178,7 @@ HF_OCT_INLINE Oct<V> splat8(float x) {
   for (int i = 0; i < Oct<V>::k; ++i) o.v[i] = V{} + x;
   return o;
 }
-// Lane-wise a op b for the arithmetic the kernels need (the lambdas take V by reference: see above).
+// Lane-wise a op b for the arithmetic the kernels need.
 template <class V, class F>
 HF_OCT_INLINE Oct<V> map8(const Oct<V>& a, const Oct<V>& b, F f) {
   Oct<V> o;
@@ -188,19 +187,19 @@ HF_OCT_INLINE Oct<V> map8(const Oct<V>& a, const Oct<V>& b, F f) {
 }
 template <class V>
 HF_OCT_INLINE Oct<V> operator+(const Oct<V>& a, const Oct<V>& b) {
-  return map8(a, b, [](const V& x, const V& y) { return x + y; });
+  return map8(a, b, [](V x, V y) { return x + y; });
 }
 template <class V>
 HF_OCT_INLINE Oct<V> operator-(const Oct<V>& a, const Oct<V>& b) {
-  return map8(a, b, [](const V& x, const V& y) { return x - y; });
+  return map8(a, b, [](V x, V y) { return x - y; });
 }
 template <class V>
 HF_OCT_INLINE Oct<V> operator*(const Oct<V>& a, const Oct<V>& b) {
-  return map8(a, b, [](const V& x, const V& y) { return x * y; });
+  return map8(a, b, [](V x, V y) { return x * y; });
 }
 template <class V>
 HF_OCT_INLINE Oct<V> max8(const Oct<V>& a, const Oct<V>& b) {
-  return map8(a, b, [](const V& x, const V& y) { return x < y ? y : x; });
+  return map8(a, b, [](V x, V y) { return x < y ? y : x; });
 }
 // The eight partial results p0..p7 combined as ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)).
 template <class V>
@@ -220,9 +219,9 @@ HF_OCT_INLINE float hmax8(const Oct<V>& o) {
 
 // fast_expf on each lane, the same steps (and results) lane by lane.
 template <class V>
-HF_OCT_INLINE V fast_expf_lanes(const V& in) {  // by reference: see the -Wpsabi note above
+HF_OCT_INLINE V fast_expf_lanes(V x) {
   using I = typename IntLanes<V>::type;
-  const V x = in < V{} - 88.0f ? V{} - 88.0f : in;  // NaN compares false and stays NaN, as in fast_expf
+  x = x < V{} - 88.0f ? V{} - 88.0f : x;  // NaN compares false and stays NaN, as in fast_expf
   const V big = V{} + 12582912.0f;
   const V n = (x * 1.44269504f + big) - big;
   const V r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
